@@ -1,0 +1,50 @@
+# spotlab: the README's commands. Everything a fresh machine needs is installed here.
+SHELL := /bin/bash
+export UV_COMPILE_BYTECODE := 1
+export UV_PROJECT_ENVIRONMENT := .venv
+export UV_LINK_MODE := copy
+UV := python3 -m uv
+PY := .venv/bin/python
+DB ?= spotlab.duckdb
+LAB_ARGS ?=
+BROWSER_DEPS := /usr/bin/chromium
+
+.PHONY: setup lab report test lint typecheck pytest bench load browser clean
+
+setup: .venv/.synced
+
+.venv/.synced: pyproject.toml uv.lock
+	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
+	$(UV) sync --frozen --all-groups
+	@touch $@
+
+load: setup
+	.venv/bin/spotlab --db $(DB) ingest data/
+
+lab: load
+	.venv/bin/jupyter lab notebooks/ $(LAB_ARGS)
+
+report: load
+	.venv/bin/spotlab --db $(DB) report --out out/
+
+lint: setup
+	.venv/bin/ruff check spotlab tests benchmarks
+	.venv/bin/ruff format --check spotlab tests benchmarks
+
+typecheck: setup
+	.venv/bin/mypy
+
+# Debian's Chromium for the real-browser notebook test (no browser download).
+browser:
+	@test -x $(BROWSER_DEPS) || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; } || echo "chromium unavailable: the browser test will skip"
+
+pytest: setup
+	.venv/bin/pytest -q -p no:cacheprovider tests notebooks --nbval-lax
+
+test: setup lint typecheck browser pytest
+
+bench: setup
+	.venv/bin/python benchmarks/ingest.py
+
+clean:
+	rm -rf .venv out .mypy_cache .ruff_cache

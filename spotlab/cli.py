@@ -1,0 +1,182 @@
+"""The ``spotlab`` command line: thin commands over the library.
+
+Exit codes: 0 ok; 1 rows rejected under ``--strict`` (or lint errors); 2 usage or format error.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import date, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import polars as pl
+import typer
+
+from spotlab.errors import SpotlabError
+from spotlab.store import Store
+
+app = typer.Typer(
+    name="spotlab",
+    help="Spot GPU inference: ingest prices and events, get bids, orderings and configs.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+class State:
+    db: str | None = None
+
+
+@app.callback()
+def _global(
+    db: Annotated[
+        str | None,
+        typer.Option("--db", help="Database file (default $SPOTLAB_DB or ./spotlab.duckdb)."),
+    ] = None,
+) -> None:
+    State.db = db
+
+
+def open_store(read_only: bool = False) -> Store:
+    return Store(State.db, read_only=read_only)
+
+
+def _default(o: Any) -> Any:
+    if isinstance(o, datetime | date):
+        return o.isoformat()
+    if hasattr(o, "as_dict"):
+        return o.as_dict()
+    if hasattr(o, "__dataclass_fields__"):
+        from dataclasses import asdict
+
+        return asdict(o)
+    return str(o)
+
+
+def emit(data: pl.DataFrame | list[Any] | dict[str, Any], as_json: bool, title: str = "") -> None:
+    """Print a frame or records as a table, or as JSON with ``--json``."""
+    if as_json:
+        if isinstance(data, pl.DataFrame):
+            data = data.to_dicts()
+        typer.echo(json.dumps(data, default=_default, indent=2, ensure_ascii=False))
+        return
+    if title:
+        typer.echo(title)
+    if isinstance(data, pl.DataFrame):
+        with pl.Config(
+            tbl_rows=200, tbl_cols=30, fmt_str_lengths=80, tbl_width_chars=200,
+            tbl_hide_dataframe_shape=True, tbl_hide_column_data_types=True,
+        ):  # fmt: skip
+            typer.echo(str(data))
+    else:
+        typer.echo(json.dumps(data, default=_default, indent=2, ensure_ascii=False))
+
+
+def parse_pairs(pairs: list[str] | None, what: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for p in pairs or []:
+        if "=" not in p:
+            raise typer.BadParameter(f"{what} takes SRC=DST, got {p!r}")
+        k, v = p.split("=", 1)
+        out[k.strip()] = v.strip()
+    return out
+
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+
+# -- foundation: ingest and look at what is stored -----------------------------------------
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="Files or folders to load.")],
+    format: Annotated[str | None, typer.Option("--format", "-f", help="Force a reader.")] = None,
+    map: Annotated[
+        list[str] | None, typer.Option("--map", help="Rename a column: SRC=DST (repeatable).")
+    ] = None,
+    option: Annotated[
+        list[str] | None, typer.Option("--option", "-o", help="Reader option KEY=VALUE.")
+    ] = None,
+    strict: Annotated[bool, typer.Option(help="Exit 1 when any row was rejected.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Load price histories, catalogs and logs; every row is loaded, a duplicate or a reject."""
+    from spotlab.ingest import ingest as run
+    from spotlab.progress import Progress
+
+    opts: dict[str, Any] = parse_pairs(option, "--option")
+    if map:
+        opts["map"] = parse_pairs(map, "--map")
+    with open_store() as store, Progress(enabled=not as_json) as bar:
+        results = run(store, paths, format=format, progress=bar.update, **opts)
+    emit(
+        [{k: v for k, v in r.as_dict().items() if k not in ("seconds",)} for r in results]
+        if as_json
+        else pl.DataFrame([r.as_dict() for r in results]).drop("notes", "kind"),
+        as_json,
+    )
+    if strict and any(r.rows_rejected for r in results):
+        raise typer.Exit(1)
+
+
+@app.command()
+def sources(as_json: JsonOpt = False) -> None:
+    """Files loaded so far, with their row accounting."""
+    with open_store() as store:
+        emit(store.query("SELECT * EXCLUDE (sha256) FROM sources ORDER BY source_id"), as_json)
+
+
+@app.command()
+def rejects(
+    source_id: Annotated[int | None, typer.Argument(help="Only this source.")] = None,
+    limit: Annotated[int, typer.Option(help="At most this many rows.")] = 200,
+    as_json: JsonOpt = False,
+) -> None:
+    """Rejected rows with their reasons and raw text."""
+    from spotlab.sources import rejected_rows
+
+    with open_store() as store:
+        emit(rejected_rows(store, source_id, limit), as_json)
+
+
+@app.command()
+def prices(
+    spec: Annotated[str, typer.Argument(help="Instance spec, e.g. ecs.gn7i-c8g1.2xlarge.")],
+    zone: Annotated[str | None, typer.Option(help="Only this zone.")] = None,
+    since: Annotated[str | None, typer.Option(help="From this time (ISO 8601).")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Stored spot price change points of one spec."""
+    from spotlab.prices import price_points
+
+    with open_store() as store:
+        emit(price_points(store, spec=spec, zone=zone, since=since), as_json)
+
+
+def main() -> None:
+    """Entry point: spotlab errors become a message and exit code 2, not a traceback."""
+    try:
+        app(standalone_mode=False)
+    except SpotlabError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except (typer.BadParameter, typer.Abort) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    except Exception as exc:  # click usage errors
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(2)
+        raise
+
+
+if __name__ == "__main__":
+    main()

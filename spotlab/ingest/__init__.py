@@ -1,0 +1,49 @@
+"""Ingestion: one reader module per input format, loaded into the store without loss.
+
+>>> from spotlab import Store, ingest
+>>> results = ingest(Store(":memory:"), "data/")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from spotlab.ingest.core import (
+    READERS,
+    TARGETS,
+    IngestResult,
+    Reader,
+    Staged,
+    Target,
+    expand_paths,
+    get_reader,
+    ingest,
+    register,
+    register_target,
+    sniff_format,
+)
+
+# Targets first (tables), then one module per input format. Add new readers here.
+_MODULES = (
+    "targets",
+    "specs_catalog",
+    "alibaba_spot",
+    "canonical",
+)
+for _m in _MODULES:
+    importlib.import_module(f"spotlab.ingest.{_m}")
+
+__all__ = [
+    "READERS",
+    "TARGETS",
+    "IngestResult",
+    "Reader",
+    "Staged",
+    "Target",
+    "expand_paths",
+    "get_reader",
+    "ingest",
+    "register",
+    "register_target",
+    "sniff_format",
+]

@@ -1,0 +1,429 @@
+"""The ingestion framework: readers turn files into canonical rows; targets validate and load.
+
+A *reader* (one module per input format under ``spotlab/ingest/``) knows one file format:
+it sniffs a file and turns it into batches of canonical rows (a polars frame with string or
+typed columns, plus ``_row``, the 1-based row number in the file, and optionally ``_raw``,
+the input text of that row, and ``_reject``, a reason the reader already found).
+
+A *target* (one per table) validates those rows in DuckDB, vectorised: every row gets either
+no reason (it is loaded or is a duplicate of a key already there) or the first reason it
+fails. Each file is loaded in one transaction and recorded in ``sources`` with
+``rows_read = rows_loaded + rows_duplicate + rows_rejected``; rejected rows go to ``rejects``
+with their reason and raw text. A file-level problem raises :class:`FormatError` or
+:class:`IngestError` and leaves the database as it was.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import duckdb
+import polars as pl
+
+from spotlab.errors import FormatError, IngestError, SpotlabError, wrap_errors
+from spotlab.store import Store, first_row, scalar
+
+# -- readers -------------------------------------------------------------------------------
+
+
+@dataclass
+class Staged:
+    """What a reader returns: batches of canonical rows for one target kind."""
+
+    kind: str
+    batches: Iterable[pl.DataFrame]
+    #: extra frames for other targets, loaded in the same transaction (e.g. catalog updates)
+    side: dict[str, pl.DataFrame] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+class Reader(Protocol):
+    name: str
+    kind: str
+    #: lower sorts first when a folder is ingested (catalogs before the prices that use them)
+    priority: int
+
+    def sniff(self, path: Path, head: bytes) -> bool: ...
+
+    def read(self, path: Path, **options: Any) -> Staged: ...
+
+
+READERS: dict[str, Reader] = {}
+
+
+def register(reader: Reader) -> Reader:
+    """Register a reader under its format name (module level, at import)."""
+    READERS[reader.name] = reader
+    return reader
+
+
+HEAD_BYTES = 64 * 1024
+_SKIP_SUFFIXES = {".md", ".txt", ".py", ".ipynb", ".rst", ".html"}
+
+
+def read_head(path: Path, n: int = HEAD_BYTES) -> bytes:
+    """The first ``n`` bytes of a file, decompressed when it is gzip or zstd."""
+    name = path.name.lower()
+    try:
+        if name.endswith(".gz"):
+            import gzip
+
+            with gzip.open(path, "rb") as fh:
+                return fh.read(n)
+        if name.endswith(".zst"):
+            import zstandard
+
+            with path.open("rb") as raw:
+                reader = zstandard.ZstdDecompressor().stream_reader(raw)
+                return reader.read(n)
+        with path.open("rb") as fh:
+            return fh.read(n)
+    except (OSError, EOFError) as exc:
+        raise FormatError(f"cannot read the file: {exc}", path=path) from exc
+    except Exception as exc:  # zstandard.ZstdError and friends
+        raise FormatError(f"cannot decompress the file: {exc}", path=path) from exc
+
+
+def sniff_format(path: Path) -> Reader:
+    """Pick the reader for a file from its name and first bytes."""
+    head = read_head(path)
+    if not head.strip():
+        raise FormatError("the file is empty", path=path, expected="a price, spec or event file")
+    for reader in sorted(READERS.values(), key=lambda r: r.priority):
+        if reader.sniff(path, head):
+            return reader
+    raise FormatError(
+        "unknown format: no reader recognises this file",
+        path=path,
+        expected="one of " + ", ".join(sorted(READERS)) + " (pass --format to choose)",
+        found=repr(head[:120].decode("utf-8", "replace")),
+    )
+
+
+def get_reader(name: str) -> Reader:
+    if name not in READERS:
+        from spotlab.errors import did_you_mean
+
+        raise FormatError(
+            f"unknown format {name!r}.{did_you_mean(name, READERS)}",
+            expected=", ".join(sorted(READERS)),
+        )
+    return READERS[name]
+
+
+# -- targets -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Target:
+    """How rows of one kind are validated and loaded into one table.
+
+    ``prepare`` gives SQL select items computed from the reader's columns (parsed values);
+    ``outputs`` the table's columns (SQL over the input and prepared names); ``reasons``
+    ordered (condition, message) SQL pairs: a row takes the first message whose condition
+    holds. ``checks`` raise :class:`IngestError` for file-level problems on ``_stage``.
+    """
+
+    kind: str
+    table: str
+    key: tuple[str, ...]
+    prepare: Callable[[dict[str, pl.DataType]], list[str]]
+    outputs: tuple[tuple[str, str], ...]
+    reasons: tuple[tuple[str, str], ...]
+    required: tuple[str, ...] = ()
+    #: columns a reader may leave out; they are added as NULL
+    optional: tuple[str, ...] = ()
+    mode: str = "insert"  # "insert": keep existing rows; "upsert": replace changed rows
+    checks: Callable[[duckdb.DuckDBPyConnection, str], None] | None = None
+    before: Callable[[duckdb.DuckDBPyConnection], None] | None = None
+
+
+TARGETS: dict[str, Target] = {}
+
+
+def register_target(target: Target) -> Target:
+    TARGETS[target.kind] = target
+    return target
+
+
+# -- results -------------------------------------------------------------------------------
+
+
+@dataclass
+class IngestResult:
+    """What happened to one file. ``rows_read = rows_loaded + rows_duplicate + rows_rejected``."""
+
+    uri: str
+    format: str
+    kind: str
+    source_id: int | None
+    rows_read: int
+    rows_loaded: int
+    rows_duplicate: int
+    rows_rejected: int
+    naive_timestamps: int = 0
+    skipped_as_duplicate_file: bool = False
+    seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+ProgressFn = Callable[[str, int], None]
+
+
+# -- the pipeline --------------------------------------------------------------------------
+
+
+def expand_paths(paths: Sequence[str | Path] | str | Path) -> list[Path]:
+    """Files named, and the data files below folders named (sorted; docs skipped)."""
+    if isinstance(paths, str | Path):
+        paths = [paths]
+    out: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            found = sorted(
+                f
+                for f in p.rglob("*")
+                if f.is_file()
+                and not any(part.startswith(".") for part in f.relative_to(p).parts)
+                and f.suffix.lower() not in _SKIP_SUFFIXES
+            )
+            out.extend(found)
+        elif p.exists():
+            out.append(p)
+        else:
+            raise FormatError("no such file or folder", path=p)
+    return out
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 22), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def ingest(
+    store: Store,
+    paths: Sequence[str | Path] | str | Path,
+    format: str | None = None,
+    progress: ProgressFn | None = None,
+    **options: Any,
+) -> list[IngestResult]:
+    """Load files into the store, each in one transaction; return one result per file.
+
+    ``format`` forces a reader (see ``spotlab.ingest.READERS``); otherwise each file is
+    sniffed. Folders are walked; their catalogs load before the prices that use them.
+    Re-ingesting the same bytes is a no-op reported as ``skipped_as_duplicate_file``.
+    """
+    if store.read_only:
+        raise SpotlabError(f"the store {store.path} is read-only: open it writable to ingest")
+    files = expand_paths(paths)
+    chosen = [(f, get_reader(format) if format else sniff_format(f)) for f in files]
+    chosen.sort(key=lambda fr: fr[1].priority)  # stable: keeps path order within a priority
+    return [ingest_file(store, f, r, progress=progress, **options) for f, r in chosen]
+
+
+def ingest_file(
+    store: Store,
+    path: Path,
+    reader: Reader,
+    progress: ProgressFn | None = None,
+    **options: Any,
+) -> IngestResult:
+    t0 = time.perf_counter()
+    uri = str(path)
+    digest = sha256_file(path)
+    seen = first_row(
+        store.con,
+        "SELECT source_id FROM sources WHERE sha256 = ? AND format = ? ORDER BY source_id LIMIT 1",
+        [digest, reader.name],
+    )
+    if seen is not None:
+        return IngestResult(
+            uri, reader.name, reader.kind, int(seen[0]), 0, 0, 0, 0,
+            skipped_as_duplicate_file=True,
+            seconds=time.perf_counter() - t0,
+            notes=[f"same bytes as source {seen[0]}: nothing to do"],
+        )  # fmt: skip
+    staged = reader.read(path, **options)
+    target = _target(staged.kind, path)
+    counts = {"read": 0, "loaded": 0, "rejected": 0, "naive": 0}
+    with store.transaction() as con:
+        source_id = int(scalar(con, "SELECT nextval('source_id_seq')"))
+        con.execute(
+            "INSERT INTO sources VALUES (?, ?, ?, ?, ?, 0, 0, 0, 0, now(), 0)",
+            [source_id, uri, digest, reader.name, staged.kind],
+        )
+        if target.before is not None:
+            target.before(con)
+        for side_kind, frame in staged.side.items():
+            _load_batch(con, _target(side_kind, path), frame, source_id, path, side=True)
+        for batch in staged.batches:
+            got = _load_batch(con, target, batch, source_id, path)
+            for k, v in got.items():
+                counts[k] += v
+            if progress is not None:
+                progress(uri, counts["read"])
+        if counts["read"] == 0:
+            raise FormatError(
+                "the file holds no rows", path=path, expected=f"{reader.name} rows", found="none"
+            )
+        dup = counts["read"] - counts["loaded"] - counts["rejected"]
+        con.execute(
+            "UPDATE sources SET rows_read=?, rows_loaded=?, rows_duplicate=?, rows_rejected=?, "
+            "naive_timestamps=? WHERE source_id=?",
+            [counts["read"], counts["loaded"], dup, counts["rejected"], counts["naive"], source_id],
+        )
+    notes = list(staged.notes)
+    if counts["naive"]:
+        notes.append(f"{counts['naive']} timestamps had no UTC offset and were taken as UTC")
+    return IngestResult(
+        uri, reader.name, staged.kind, source_id, counts["read"], counts["loaded"], dup,
+        counts["rejected"], counts["naive"], False, time.perf_counter() - t0, notes,
+    )  # fmt: skip
+
+
+def _target(kind: str, path: Path) -> Target:
+    if kind not in TARGETS:
+        raise IngestError(f"no table is defined for rows of kind {kind!r}", path=path)
+    return TARGETS[kind]
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def build_stage_sql(target: Target, schema: dict[str, pl.DataType]) -> str:
+    """The SELECT that validates the reader's rows (relation ``_in``) for ``target``."""
+    inputs = [c for c in schema if c not in ("_row", "_raw", "_reject")]
+    prepared = target.prepare(schema)
+    reject_in = "_reject" if "_reject" in schema else "NULL::VARCHAR"
+    whens = " ".join(f"WHEN {cond} THEN {msg}" for cond, msg in target.reasons)
+    reason = f"CASE WHEN {reject_in} IS NOT NULL THEN {reject_in} {whens} END"
+    if "_raw" in schema:
+        raw = "_raw"
+    else:
+        raw = (
+            "concat_ws(',', "
+            + ", ".join(f"coalesce(CAST({_quote(c)} AS VARCHAR), '')" for c in inputs)
+            + ")"
+        )
+    outs = ", ".join(f"{expr} AS {_quote(col)}" for col, expr in target.outputs)
+    prep = (", " + ", ".join(prepared)) if prepared else ""
+    return (
+        f"SELECT {outs}, _row, _reason, CASE WHEN _reason IS NOT NULL THEN {raw} END AS _raw "
+        f"FROM (SELECT *, {reason} AS _reason FROM (SELECT *{prep} FROM _in))"
+    )
+
+
+def _load_batch(
+    con: duckdb.DuckDBPyConnection,
+    target: Target,
+    frame: pl.DataFrame,
+    source_id: int,
+    path: Path,
+    side: bool = False,
+) -> dict[str, int]:
+    if frame.height == 0:
+        return {"read": 0, "loaded": 0, "rejected": 0, "naive": 0}
+    if "_row" not in frame.columns:
+        frame = frame.with_row_index("_row", offset=1)
+    missing = [c for c in target.required if c not in frame.columns]
+    if missing:
+        from spotlab.errors import did_you_mean
+
+        hints = " ".join(did_you_mean(m, frame.columns).strip() for m in missing)
+        raise FormatError(
+            f"missing required column(s) {', '.join(missing)}. {hints}".strip(),
+            path=path,
+            expected=", ".join(target.required),
+            found=", ".join(c for c in frame.columns if not c.startswith("_")),
+        )
+    absent = [c for c in target.optional if c not in frame.columns]
+    if absent:
+        frame = frame.with_columns(pl.lit(None, pl.String).alias(c) for c in absent)
+    sql = build_stage_sql(target, dict(frame.schema))
+    with wrap_errors(f"validating {target.kind} rows", path=path):
+        con.register("_in", frame)
+        try:
+            con.execute(f"CREATE OR REPLACE TEMP TABLE _stage AS {sql}")
+        finally:
+            con.unregister("_in")
+        if target.checks is not None:
+            target.checks(con, str(path))
+        naive = 0
+        if "_naive" in [c for c, _ in target.outputs]:
+            naive = int(scalar(con, "SELECT count(*) FROM _stage WHERE _naive"))
+        read = int(scalar(con, "SELECT count(*) FROM _stage"))
+        rejected = 0
+        if not side:
+            rejected = int(
+                scalar(
+                    con,
+                    "INSERT INTO rejects SELECT ?, _row, _reason, _raw FROM _stage "
+                    "WHERE _reason IS NOT NULL",
+                    [source_id],
+                )
+            )
+        loaded = _insert(con, target, source_id)
+        con.execute("DROP TABLE _stage")
+    return {"read": read, "loaded": loaded, "rejected": rejected, "naive": naive}
+
+
+def _insert(con: duckdb.DuckDBPyConnection, target: Target, source_id: int) -> int:
+    table_cols = [
+        r[0]
+        for r in con.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = ? "
+            "AND table_schema = 'main' ORDER BY ordinal_position",
+            [target.table],
+        ).fetchall()
+    ]
+    cols = [c for c in table_cols if c != "source_id"]
+    sel = ", ".join(f"s.{_quote(c)}" for c in cols)
+    key = ", ".join(f"s.{_quote(k)}" for k in target.key)
+    match = _match("t", "s", target.key)
+    collist = ", ".join(_quote(c) for c in [*cols, "source_id"])
+    fresh = (
+        f"SELECT {sel}, {source_id} FROM _stage s WHERE s._reason IS NULL "
+        f"QUALIFY row_number() OVER (PARTITION BY {key} ORDER BY s._row) = 1"
+    )
+    if target.mode == "upsert":
+        # Rows identical to what is there are duplicates; changed rows replace the old ones.
+        same = _match("t", "s", cols)
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE _fresh AS SELECT * FROM ({fresh}) s "
+            f"WHERE NOT EXISTS (SELECT 1 FROM {target.table} t WHERE {same})"
+        )
+        con.execute(
+            f"DELETE FROM {target.table} t WHERE EXISTS (SELECT 1 FROM _fresh f WHERE "
+            f"{_match('t', 'f', target.key)})"
+        )
+        n = scalar(con, f"INSERT INTO {target.table} ({collist}) SELECT * FROM _fresh")
+        con.execute("DROP TABLE _fresh")
+    else:
+        n = scalar(
+            con,
+            f"INSERT INTO {target.table} ({collist}) SELECT * FROM ({fresh}) s "
+            f"WHERE NOT EXISTS (SELECT 1 FROM {target.table} t WHERE {match})",
+        )
+    return int(n or 0)
+
+
+def _match(a: str, b: str, cols: Iterable[str]) -> str:
+    return " AND ".join(f"{a}.{_quote(c)} IS NOT DISTINCT FROM {b}.{_quote(c)}" for c in cols)
+
+
+def batched(frame: pl.DataFrame, size: int = 1_000_000) -> Iterator[pl.DataFrame]:
+    """Slices of a frame, for readers that hold their whole file in memory."""
+    for offset in range(0, max(frame.height, 1), size):
+        yield frame.slice(offset, size)

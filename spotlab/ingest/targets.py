@@ -1,0 +1,276 @@
+"""Validation and loading rules for the foundation tables: ``spot_prices`` and ``specs``.
+
+Every rule is SQL over the reader's columns, run in DuckDB on whole batches.
+"""
+
+from __future__ import annotations
+
+import duckdb
+import polars as pl
+
+from spotlab.errors import IngestError
+from spotlab.ingest.core import Target, register_target
+from spotlab.store import first_row
+
+#: ISO 4217 codes spotlab accepts for prices; anything else is rejected as unknown.
+CURRENCIES: tuple[str, ...] = (
+    "USD", "CNY", "EUR", "GBP", "JPY", "HKD", "SGD", "INR", "AUD", "CAD", "KRW", "BRL",
+    "CHF", "SEK", "IDR", "MYR", "THB", "AED", "SAR",
+)  # fmt: skip
+MAX_SPOT_OVER_ON_DEMAND = 10.0
+DISCOUNT_MAX = 1.5
+
+_CURRENCY_LIST = ", ".join(f"'{c}'" for c in CURRENCIES)
+
+
+def _q(col: str) -> str:
+    return '"' + col + '"'
+
+
+def text(col: str) -> str:
+    """A column as trimmed text, empty strings as NULL."""
+    return f"nullif(trim(CAST({_q(col)} AS VARCHAR)), '')"
+
+
+def number(col: str, schema: dict[str, pl.DataType]) -> str:
+    """A column as DOUBLE (NULL when empty or unparsable)."""
+    if col not in schema:
+        return "NULL::DOUBLE"
+    if schema[col].is_numeric():
+        return f"CAST({_q(col)} AS DOUBLE)"
+    return f"try_cast({text(col)} AS DOUBLE)"
+
+
+def timestamp(col: str, schema: dict[str, pl.DataType]) -> tuple[str, str]:
+    """SQL for (parsed TIMESTAMPTZ, naive flag) of a time column.
+
+    Text may carry an offset (``Z``, ``+08:00``, ``+0800``) or none (taken as UTC and
+    counted); the compact form ``20190409T121826.922+0800`` is accepted too.
+    """
+    dtype = schema.get(col)
+    if isinstance(dtype, pl.Datetime):
+        naive = "FALSE" if dtype.time_zone else f"{_q(col)} IS NOT NULL"
+        return f"CAST({_q(col)} AS TIMESTAMPTZ)", naive
+    t = text(col)
+    compact = (
+        f"regexp_replace({t}, '^(\\d{{4}})(\\d{{2}})(\\d{{2}})T(\\d{{2}})(\\d{{2}})(\\d{{2}})', "
+        f"'\\1-\\2-\\3T\\4:\\5:\\6')"
+    )
+    parsed = f"coalesce(try_cast({t} AS TIMESTAMPTZ), try_cast({compact} AS TIMESTAMPTZ))"
+    naive = f"NOT regexp_matches({t}, '(?i)(z|[+-]\\d{{2}}(:?\\d{{2}})?)$')"
+    return parsed, naive
+
+
+def region_of_zone(zone_sql: str) -> str:
+    """Region from a zone: ``cn-hangzhou-c`` → ``cn-hangzhou``; ``us-east-1a`` → ``us-east-1``."""
+    return (
+        f"CASE WHEN regexp_matches({zone_sql}, '^[a-z]+-[a-z]+-\\d+[a-z]$') "
+        f"THEN left({zone_sql}, length({zone_sql}) - 1) "
+        f"WHEN regexp_matches({zone_sql}, '^[a-z]+-[a-z0-9]+-[a-z]$') "
+        f"THEN left({zone_sql}, length({zone_sql}) - 2) ELSE {zone_sql} END"
+    )
+
+
+def family_of_spec(spec_sql: str) -> str:
+    """Instance family: ``ecs.gn7i-c8g1.2xlarge`` → ``ecs.gn7i``; ``p3.2xlarge`` → ``p3``;
+    ``a2-highgpu-1g`` → ``a2-highgpu``."""
+    return (
+        f"CASE WHEN regexp_matches({spec_sql}, '^(ecs|ml)\\.') "
+        f"THEN regexp_extract({spec_sql}, '^([a-z]+\\.[a-z0-9]+)', 1) "
+        f"WHEN contains({spec_sql}, '.') THEN split_part({spec_sql}, '.', 1) "
+        f"ELSE regexp_replace({spec_sql}, '-\\d+g?$', '') END"
+    )
+
+
+def _positive_reasons(name: str, raw: str, parsed: str) -> list[tuple[str, str]]:
+    return [
+        (f"{raw} IS NOT NULL AND {parsed} IS NULL", f"'unparsable {name}: ' || {raw}"),
+        (f"isnan({parsed})", f"'{name} is NaN'"),
+        (f"{parsed} <= 0", f"'{name} must be positive, got ' || {parsed}"),
+    ]
+
+
+# -- spot_prices ---------------------------------------------------------------------------
+
+
+def _prices_prepare(schema: dict[str, pl.DataType]) -> list[str]:
+    ts, naive = timestamp("ts", schema)
+    catalog = (
+        "(SELECT c.{col} FROM specs c WHERE c.provider = lower({p}) AND c.region = {r} "
+        "AND c.spec = {s} AND (c.currency = upper({cur}) OR {cur} IS NULL))"
+    )
+    fill = {
+        "p": text("provider"),
+        "r": f"coalesce({text('region')}, {region_of_zone(text('zone'))})",
+        "s": text("spec"),
+        "cur": text("currency"),
+    }
+    return [
+        f"{ts} AS _ts",
+        f"{naive} AS _naive_in",
+        f"{number('spot_price', schema)} AS _sp",
+        f"{number('discount', schema)} AS _disc",
+        f"{number('on_demand_price', schema)} AS _od_in",
+        f"{catalog.format(col='on_demand_price', **fill)} AS _od_cat",
+        f"{catalog.format(col='currency', **fill)} AS _cur_cat",
+    ]
+
+
+_OD = "coalesce(_od_in, _od_cat)"
+
+PRICES = register_target(
+    Target(
+        kind="prices",
+        table="spot_prices",
+        key=("provider", "zone", "spec", "ts"),
+        required=("provider", "zone", "spec", "ts"),
+        optional=("region", "spot_price", "discount", "on_demand_price", "currency"),
+        prepare=_prices_prepare,
+        outputs=(
+            ("provider", f"lower({text('provider')})"),
+            ("region", f"coalesce({text('region')}, {region_of_zone(text('zone'))})"),
+            ("zone", text("zone")),
+            ("spec", text("spec")),
+            ("ts", "_ts"),
+            ("spot_price", f"coalesce(_sp, _disc * {_OD})"),
+            ("discount", f"coalesce(_disc, _sp / {_OD})"),
+            ("on_demand_price", _OD),
+            ("currency", f"upper(coalesce({text('currency')}, _cur_cat))"),
+            ("_naive", "coalesce(_naive_in AND _ts IS NOT NULL, FALSE)"),
+        ),
+        reasons=(
+            (f"{text('spec')} IS NULL", "'missing spec'"),
+            (f"{text('zone')} IS NULL", "'missing zone'"),
+            (f"{text('provider')} IS NULL", "'missing provider'"),
+            (
+                "_ts IS NULL",
+                f"'unparsable time: ' || coalesce({text('ts')}, '(empty)')",
+            ),
+            *_positive_reasons("spot price", text("spot_price"), "_sp"),
+            *_positive_reasons("discount", text("discount"), "_disc"),
+            *_positive_reasons("on-demand price", text("on_demand_price"), "_od_in"),
+            ("_sp IS NULL AND _disc IS NULL", "'neither spot price nor discount given'"),
+            (
+                f"_disc > {DISCOUNT_MAX}",
+                f"'discount ' || _disc || ' outside (0, {DISCOUNT_MAX}]'",
+            ),
+            (
+                f"_sp > {MAX_SPOT_OVER_ON_DEMAND} * {_OD}",
+                f"'spot price ' || _sp || ' above {MAX_SPOT_OVER_ON_DEMAND:g} x on-demand ' "
+                f"|| {_OD}",
+            ),
+            (
+                f"coalesce({text('currency')}, _cur_cat) IS NULL",
+                "'missing currency (pass currency=... or load a specs catalog first)'",
+            ),
+            (
+                f"upper(coalesce({text('currency')}, _cur_cat)) NOT IN ({_CURRENCY_LIST})",
+                f"'unknown currency ' || {text('currency')}",
+            ),
+        ),
+        checks=lambda con, path: _check_one_currency_per_series(con, path),
+    )
+)
+
+
+def _check_one_currency_per_series(con: duckdb.DuckDBPyConnection, path: str) -> None:
+    """A series (provider, zone, spec) has one currency, in the file and in the store."""
+    row = first_row(
+        con,
+        "SELECT provider, zone, spec, string_agg(DISTINCT currency, ', ' ORDER BY currency), "
+        "min(_row) FROM _stage WHERE _reason IS NULL GROUP BY ALL "
+        "HAVING count(DISTINCT currency) > 1 LIMIT 1",
+    )
+    if row is None:
+        row = first_row(
+            con,
+            "WITH s AS (SELECT DISTINCT provider, zone, spec, currency FROM _stage "
+            "WHERE _reason IS NULL), t AS (SELECT provider, zone, spec, any_value(currency) "
+            "AS currency FROM spot_prices WHERE (provider, zone, spec) IN "
+            "(SELECT (provider, zone, spec) FROM s) GROUP BY ALL) "
+            "SELECT s.provider, s.zone, s.spec, t.currency || ' (stored), ' || s.currency || "
+            "' (this file)', NULL FROM s JOIN t USING (provider, zone, spec) "
+            "WHERE s.currency <> t.currency LIMIT 1",
+        )
+    if row is not None:
+        provider, zone, spec, currencies, at_row = row
+        raise IngestError(
+            f"mixed currencies in one price series ({provider}, {zone}, {spec}): "
+            f"{currencies}. A series must use one currency: split the file or convert "
+            "the prices before loading",
+            path=path,
+            row=at_row,
+        )
+
+
+# -- specs ---------------------------------------------------------------------------------
+
+
+def _specs_prepare(schema: dict[str, pl.DataType]) -> list[str]:
+    return [
+        f"{number('vcpu', schema)} AS _vcpu",
+        f"{number('memory_gib', schema)} AS _mem",
+        f"{number('gpu_count', schema)} AS _gpus",
+        f"{number('gpu_memory_gib', schema)} AS _gmem",
+        f"{number('on_demand_price', schema)} AS _od",
+    ]
+
+
+def _bool(col: str) -> str:
+    return f"coalesce(lower({text(col)}) IN ('true', 't', '1', 'yes', 'y', 'estimate'), FALSE)"
+
+
+SPECS = register_target(
+    Target(
+        kind="specs",
+        table="specs",
+        key=("provider", "region", "spec"),
+        required=("provider", "region", "spec"),
+        optional=(
+            "family",
+            "vcpu",
+            "memory_gib",
+            "gpu_model",
+            "gpu_count",
+            "gpu_memory_gib",
+            "on_demand_price",
+            "currency",
+            "price_is_estimate",
+        ),
+        prepare=_specs_prepare,
+        outputs=(
+            ("provider", f"lower({text('provider')})"),
+            ("region", text("region")),
+            ("spec", text("spec")),
+            ("family", f"coalesce({text('family')}, {family_of_spec(text('spec'))})"),
+            ("vcpu", "CAST(_vcpu AS INTEGER)"),
+            ("memory_gib", "_mem"),
+            ("gpu_model", text("gpu_model")),
+            ("gpu_count", "CAST(_gpus AS INTEGER)"),
+            ("gpu_memory_gib", "_gmem"),
+            ("on_demand_price", "_od"),
+            ("currency", f"upper({text('currency')})"),
+            ("price_is_estimate", _bool("price_is_estimate")),
+        ),
+        reasons=(
+            (f"{text('spec')} IS NULL", "'missing spec'"),
+            (f"{text('provider')} IS NULL", "'missing provider'"),
+            (f"{text('region')} IS NULL", "'missing region'"),
+            *_positive_reasons("vcpu", text("vcpu"), "_vcpu"),
+            *_positive_reasons("memory_gib", text("memory_gib"), "_mem"),
+            (f"{text('gpu_count')} IS NOT NULL AND _gpus IS NULL", "'unparsable gpu_count'"),
+            ("_gpus < 0", "'gpu_count must be >= 0'"),
+            *_positive_reasons("gpu_memory_gib", text("gpu_memory_gib"), "_gmem"),
+            *_positive_reasons("on-demand price", text("on_demand_price"), "_od"),
+            (
+                f"_od IS NOT NULL AND {text('currency')} IS NULL",
+                "'missing currency for the on-demand price'",
+            ),
+            (
+                f"upper({text('currency')}) NOT IN ({_CURRENCY_LIST})",
+                f"'unknown currency ' || {text('currency')}",
+            ),
+        ),
+        mode="upsert",
+    )
+)
