@@ -22,7 +22,7 @@ load: setup
 	.venv/bin/spotlab --db $(DB) ingest data/
 
 lab: load
-	.venv/bin/jupyter lab notebooks/ $(LAB_ARGS)
+	SPOTLAB_DB=$(abspath $(DB)) .venv/bin/jupyter lab notebooks/ $(LAB_ARGS)
 
 report: load
 	.venv/bin/spotlab --db $(DB) report --out out/

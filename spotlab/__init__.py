@@ -4,6 +4,7 @@
 >>> store = sl.Store(":memory:")
 """
 
+from spotlab import notebook
 from spotlab.errors import (
     AnalysisError,
     ConfigError,
@@ -34,4 +35,5 @@ __all__ = [
     "StoreLockedError",
     "__version__",
     "ingest",
+    "notebook",
 ]

@@ -1,0 +1,1 @@
+"""Advice: bids, interruption rates, spec ordering, allocation, cold-start savings."""

@@ -1,0 +1,1 @@
+"""Altair chart builders: frames in, charts out (no data access, no analysis)."""

@@ -1,0 +1,59 @@
+"""One call at the top of every notebook: offline charts and a store with data in it.
+
+>>> import spotlab as sl
+>>> store = sl.notebook.setup()  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from spotlab.store import DEFAULT_PATH, ENV_VAR, Store
+
+#: the bundled sample data, shipped with the repository
+BUNDLED_DATA = Path(__file__).resolve().parents[1] / "data"
+
+
+def enable_offline_charts() -> None:
+    """Render altair charts without any CDN.
+
+    The ``jupyter`` renderer with ``offline=True`` ships vega inside the anywidget bundle;
+    the default renderer and ``mimetype`` load scripts from a CDN (or crash nbclient).
+    """
+    import altair as alt
+
+    alt.renderers.enable("jupyter", offline=True)
+    alt.data_transformers.disable_max_rows()
+
+
+def find_database(start: Path | None = None) -> Path | None:
+    """``$SPOTLAB_DB``, else ``spotlab.duckdb`` in the working folder or a parent."""
+    env = os.environ.get(ENV_VAR)
+    if env:
+        return Path(env)
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        candidate = folder / DEFAULT_PATH
+        if candidate.exists():
+            return candidate
+    return None
+
+
+def setup(db: str | Path | None = None, charts: bool = True) -> Store:
+    """Enable offline charts and return a store.
+
+    ``db`` (or ``$SPOTLAB_DB``, or a ``spotlab.duckdb`` found upwards from here) is opened
+    read-only, so a notebook never blocks ``spotlab ingest``. With no database anywhere,
+    an in-memory store is filled from the bundled sample data (``data/``).
+    """
+    if charts:
+        enable_offline_charts()
+    path = Path(db) if db is not None else find_database()
+    if path is not None and str(path) != ":memory:" and path.exists():
+        return Store(path, read_only=True)
+    store = Store(":memory:")
+    from spotlab.ingest import ingest
+
+    ingest(store, BUNDLED_DATA)
+    return store

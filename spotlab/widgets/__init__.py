@@ -1,0 +1,1 @@
+"""ipywidgets front ends: collect inputs, call the library, draw. No analysis here."""
