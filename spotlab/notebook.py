@@ -15,15 +15,26 @@ from spotlab.store import DEFAULT_PATH, ENV_VAR, Store
 BUNDLED_DATA = Path(__file__).resolve().parents[1] / "data"
 
 
+#: set by ``spotlab report``: charts become static SVG so the HTML needs no script at all
+REPORT_ENV = "SPOTLAB_REPORT"
+
+
 def enable_offline_charts() -> None:
     """Render altair charts without any CDN.
 
-    The ``jupyter`` renderer with ``offline=True`` ships vega inside the anywidget bundle;
-    the default renderer and ``mimetype`` load scripts from a CDN (or crash nbclient).
+    In JupyterLab the ``jupyter`` renderer with ``offline=True`` ships vega inside the
+    anywidget bundle (the default renderer and ``mimetype`` load scripts from a CDN or crash
+    nbclient), drawing SVG. Under ``spotlab report`` charts are rendered to SVG by
+    vl-convert in the kernel, so the exported HTML is self-contained.
     """
     import altair as alt
 
-    alt.renderers.enable("jupyter", offline=True)
+    if os.environ.get(REPORT_ENV):
+        alt.renderers.enable("svg")
+    else:
+        alt.renderers.enable(
+            "jupyter", offline=True, embed_options={"renderer": "svg", "actions": False}
+        )
     alt.data_transformers.disable_max_rows()
 
 
