@@ -8,6 +8,9 @@ Logical keys (enforced by ingestion's de-duplication, documented here once):
 - ``specs``: (provider, region, spec)
 - ``spot_prices``: (provider, zone, spec, ts); each row is a change point that holds until
   the next row of its (provider, zone, spec) series. ``discount`` = spot ÷ on-demand.
+- ``instance_events``: (provider, instance_id, event, ts); ``instances``: (provider,
+  instance_id); ``instance_exposure``: (provider, zone, spec, is_spot, service,
+  period_start); ``interruption_bands``: (provider, region, zone, spec, os, observed_at).
 
 Migrations are applied in version order inside one transaction each, and recorded in
 ``schema_migrations``. A migration is never edited once released: add a new one.
@@ -88,6 +91,81 @@ MIGRATIONS: list[Migration] = [
                 currency        VARCHAR NOT NULL,
                 source_id       INTEGER NOT NULL,
                 CHECK (spot_price IS NOT NULL OR discount IS NOT NULL)
+            )
+            """,
+        ),
+    ),
+    Migration(
+        2,
+        "interruptions: instance_events, instances, instance_exposure, interruption_bands",
+        (
+            # Lifecycle events of instances; key (provider, instance_id, event, ts). Events
+            # that carry only an instance id keep spec/zone NULL here: they are attributed at
+            # query time from the instance's other events or from ``instances``.
+            """
+            CREATE TABLE instance_events (
+                provider    VARCHAR NOT NULL,
+                region      VARCHAR,
+                zone        VARCHAR,
+                spec        VARCHAR,
+                instance_id VARCHAR NOT NULL,
+                service     VARCHAR,
+                is_spot     BOOLEAN,
+                event       VARCHAR NOT NULL CHECK (event IN ('launched', 'ready',
+                    'interruption_warning', 'rebalance_recommendation', 'reclaimed',
+                    'terminated', 'rebuilt')),
+                ts          TIMESTAMPTZ NOT NULL,
+                detail      VARCHAR,
+                source_id   INTEGER NOT NULL
+            )
+            """,
+            # Instance inventory; key (provider, instance_id); provider NULL matches any.
+            """
+            CREATE TABLE instances (
+                provider    VARCHAR,
+                instance_id VARCHAR NOT NULL,
+                region      VARCHAR,
+                zone        VARCHAR,
+                spec        VARCHAR NOT NULL,
+                is_spot     BOOLEAN,
+                service     VARCHAR,
+                source_id   INTEGER NOT NULL
+            )
+            """,
+            # Instance-hours run per cell and period, for logs that hold only interruptions;
+            # key (provider, zone, spec, is_spot, service, period_start).
+            """
+            CREATE TABLE instance_exposure (
+                provider       VARCHAR,
+                region         VARCHAR,
+                zone           VARCHAR,
+                spec           VARCHAR NOT NULL,
+                is_spot        BOOLEAN NOT NULL,
+                service        VARCHAR,
+                period_start   TIMESTAMPTZ,
+                period_end     TIMESTAMPTZ,
+                instance_hours DOUBLE NOT NULL CHECK (instance_hours >= 0),
+                source_id      INTEGER NOT NULL
+            )
+            """,
+            # Providers' interruption feeds; percentages are per instance-month (AWS: share
+            # of instances reclaimed in the trailing month; Alibaba: average over 30 days).
+            # zone NULL = the feed is per region. Key (provider, region, zone, spec, os,
+            # observed_at).
+            """
+            CREATE TABLE interruption_bands (
+                provider      VARCHAR NOT NULL,
+                region        VARCHAR NOT NULL,
+                zone          VARCHAR,
+                spec          VARCHAR NOT NULL,
+                os            VARCHAR,
+                band_label    VARCHAR NOT NULL,
+                band_low_pct  DOUBLE,
+                band_high_pct DOUBLE,
+                rate_pct      DOUBLE,
+                savings_pct   DOUBLE,
+                observed_at   TIMESTAMPTZ NOT NULL,
+                source_id     INTEGER NOT NULL
             )
             """,
         ),
