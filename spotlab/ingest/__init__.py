@@ -29,6 +29,9 @@ _MODULES = (
     "specs_catalog",
     "alibaba_spot",
     "canonical",
+    "eas_discount",
+    "aws_spot",
+    "gcp_changepoints",
 )
 for _m in _MODULES:
     importlib.import_module(f"spotlab.ingest.{_m}")

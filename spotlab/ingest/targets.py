@@ -95,9 +95,13 @@ def _positive_reasons(name: str, raw: str, parsed: str) -> list[tuple[str, str]]
 
 def _prices_prepare(schema: dict[str, pl.DataType]) -> list[str]:
     ts, naive = timestamp("ts", schema)
+    # The catalog's columns are renamed (_c_*) so that the unqualified names of the reader's
+    # columns inside the subquery bind to the outer rows, not to specs' own provider/region/...
     catalog = (
-        "(SELECT c.{col} FROM specs c WHERE c.provider = lower({p}) AND c.region = {r} "
-        "AND c.spec = {s} AND (c.currency = upper({cur}) OR {cur} IS NULL))"
+        "(SELECT c._c_{col} FROM (SELECT provider AS _c_provider, region AS _c_region, "
+        "spec AS _c_spec, currency AS _c_currency, on_demand_price AS _c_on_demand_price "
+        "FROM specs) c WHERE c._c_provider = lower({p}) AND c._c_region = {r} "
+        "AND c._c_spec = {s} AND (c._c_currency = upper({cur}) OR {cur} IS NULL))"
     )
     fill = {
         "p": text("provider"),

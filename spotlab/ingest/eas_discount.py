@@ -1,0 +1,66 @@
+"""PAI-EAS ``DescribeSpotDiscountHistory`` responses: spot discounts, not prices.
+
+``GET /api/v2/public/spot_discount?InstanceType=…`` answers
+``{"SpotDiscounts": [{"InstanceType", "ZoneId", "SpotDiscount": "0.1", "Timestamp"}]}``.
+``SpotDiscount`` is a multiplier of the pay-as-you-go price, given as a string. One
+response, a JSON array of responses, or JSON lines of responses are read.
+
+The discount is stored as is; the spot price (discount × on-demand), the on-demand price and
+the currency are filled in from the specs catalog when it knows the spec in that region, so
+load a catalog first (a folder's catalogs always load first). Pass ``currency=`` when no
+catalog row gives one: a row with neither is rejected, with a reason that says so.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from spotlab.errors import FormatError
+from spotlab.ingest._common import expect, load_json, records_frame
+from spotlab.ingest.core import Staged, register
+
+COLUMNS = {
+    "zone": "ZoneId",
+    "spec": "InstanceType",
+    "ts": "Timestamp",
+    "discount": "SpotDiscount",
+}
+
+
+class EasSpotDiscountHistory:
+    name = "eas-spot-discount"
+    kind = "prices"
+    priority = 20
+
+    def sniff(self, path: Path, head: bytes) -> bool:
+        return b'"SpotDiscounts"' in head
+
+    def read(self, path: Path, currency: str | None = None, **_: Any) -> Staged:
+        doc = load_json(path)
+        pages = doc if isinstance(doc, list) else [doc]
+        if not pages:
+            raise FormatError(
+                "the JSON array holds no responses", path=path, expected='[{"SpotDiscounts": …}]'
+            )
+        frames = []
+        row = 1
+        for i, page in enumerate(pages):
+            jpath = f"$[{i}]" if isinstance(doc, list) else "$"
+            items = expect(page, "SpotDiscounts", jpath, path, list)
+            frames.append(
+                records_frame(
+                    items,
+                    COLUMNS,
+                    constants={"provider": "alibaba", "currency": currency},
+                    first_row=row,
+                    label=f"{jpath}.SpotDiscounts item",
+                )
+            )
+            row += len(items)
+        return Staged(kind=self.kind, batches=[pl.concat(frames, how="vertical")])
+
+
+register(EasSpotDiscountHistory())
