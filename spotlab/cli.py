@@ -160,7 +160,7 @@ def prices(
 def main() -> None:
     """Entry point: spotlab errors become a message and exit code 2, not a traceback."""
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)
     except SpotlabError as exc:
         typer.echo(f"error: {exc}", err=True)
         sys.exit(2)
@@ -169,13 +169,16 @@ def main() -> None:
     except (typer.BadParameter, typer.Abort) as exc:
         typer.echo(f"error: {exc}", err=True)
         sys.exit(2)
-    except Exception as exc:  # click usage errors
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(2)
-        raise
+    except typer.TyperException as exc:  # usage errors (typer bundles its own click)
+        show = getattr(exc, "show", None)
+        if callable(show):
+            show()
+        else:
+            typer.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    # Outside standalone mode typer *returns* the code of `raise typer.Exit(n)`.
+    if isinstance(code, int) and code:
+        sys.exit(code)
 
 
 if __name__ == "__main__":

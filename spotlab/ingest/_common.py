@@ -22,9 +22,7 @@ def read_bytes(path: Path) -> bytes:
         if name.endswith(".gz"):
             return gzip.decompress(data)
         if name.endswith(".zst"):
-            import zstandard
-
-            return zstandard.ZstdDecompressor().decompressobj().decompress(data)
+            return _unzstd(data)
         return data
     except OSError as exc:
         raise FormatError(f"cannot read the file: {exc}", path=path) from exc
@@ -33,6 +31,21 @@ def read_bytes(path: Path) -> bytes:
             f"cannot decompress the file ({type(exc).__name__}: {exc}); is it truncated?",
             path=path,
         ) from exc
+
+
+def _unzstd(data: bytes) -> bytes:
+    """Every zstd frame of ``data``; EOFError when the last frame is cut short (a truncated
+    download decompresses silently to a prefix otherwise)."""
+    import zstandard
+
+    out = []
+    while data:
+        d = zstandard.ZstdDecompressor().decompressobj()
+        out.append(d.decompress(data))
+        if not d.eof:
+            raise EOFError("the zstd data ends inside a frame")
+        data = d.unused_data
+    return b"".join(out)
 
 
 def load_json(path: Path) -> Any:
