@@ -157,6 +157,107 @@ def prices(
         emit(price_points(store, spec=spec, zone=zone, since=since), as_json)
 
 
+# -- configs: EAS deployment files (lint, export, schema) ----------------------------------
+
+
+def _config_store() -> Store | None:
+    """The store when a database exists (lint never creates one), read-only if possible."""
+    from spotlab.errors import StoreError
+    from spotlab.store import resolve_path
+
+    if not Path(resolve_path(State.db)).exists():
+        return None
+    try:
+        return open_store(read_only=True)
+    except StoreError:  # an older database: opening it for writing migrates it
+        return open_store()
+
+
+def _needs(
+    gpu: float | None, model: float | None, image: float | None, region: str | None
+) -> dict[str, Any]:
+    return {"gpu_memory_gib": gpu, "model_size_gb": model, "image_size_gb": image,
+            "region": region}  # fmt: skip
+
+
+GpuOpt = Annotated[float | None, typer.Option(help="GPU memory the model needs (GiB).")]
+ModelOpt = Annotated[float | None, typer.Option(help="Model size (GB).")]
+ImageOpt = Annotated[float | None, typer.Option(help="Image size (GB).")]
+RegionOpt = Annotated[str | None, typer.Option(help="Region of the catalog and prices.")]
+
+
+@app.command("lint")
+def lint_cmd(
+    file: Annotated[Path, typer.Argument(help="service/autoscaler/cronscale JSON or a folder.")],
+    format: Annotated[str, typer.Option("--format", help="text or json.")] = "text",
+    gpu_memory_gib: GpuOpt = None,
+    model_size_gb: ModelOpt = None,
+    image_size_gb: ImageOpt = None,
+    region: RegionOpt = None,
+) -> None:
+    """Check an EAS config against the spot best practices; exit 1 on any error finding."""
+    from spotlab.eas import errors, format_findings, lint
+
+    store = _config_store()
+    try:
+        need = _needs(gpu_memory_gib, model_size_gb, image_size_gb, region)
+        found = lint(file, store, need)
+    finally:
+        if store is not None:
+            store.close()
+    if format == "json":
+        emit([f.as_dict() for f in found], True)
+    else:
+        typer.echo(format_findings(found))
+    if errors(found):
+        raise typer.Exit(1)
+
+
+@app.command("export")
+def export_cmd(
+    out: Annotated[Path, typer.Option("--out", help="Folder for service.json etc.")],
+    name: Annotated[str, typer.Option(help="Service name.")],
+    image: Annotated[str, typer.Option(help="Container image.")],
+    spec: Annotated[list[str] | None, typer.Option(help="Spot spec, in order (repeat).")] = None,
+    port: Annotated[int, typer.Option(help="Container port.")] = 8000,
+    model_oss: Annotated[str | None, typer.Option(help="OSS path of the model.")] = None,
+    min_replicas: Annotated[int | None, typer.Option("--min", help="Autoscaler min.")] = None,
+    max_replicas: Annotated[int | None, typer.Option("--max", help="Autoscaler max.")] = None,
+    qps: Annotated[float | None, typer.Option(help="Autoscaler QPS per instance.")] = None,
+    gpu_memory_gib: GpuOpt = None,
+    model_size_gb: ModelOpt = None,
+    region: RegionOpt = None,
+    overwrite: Annotated[bool, typer.Option(help="Replace existing files.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Write an EAS config from the stored advice (ordering, bids); only if it lints clean."""
+    from spotlab.eas import config_from_store, export, format_findings
+    from spotlab.eas.export import autoscaler_file
+
+    need = _needs(gpu_memory_gib, model_size_gb, None, region)
+    with open_store() as store:
+        bundle = config_from_store(
+            store, name, image, specs=spec, requirements=need, port=port,
+            model_oss_path=model_oss, autoscaler=autoscaler_file(min_replicas, max_replicas, qps),
+        )  # fmt: skip
+        result = export(bundle, out, overwrite, store=store, requirements=need)
+    emit(result.as_dict(), True) if as_json else typer.echo(
+        "wrote " + ", ".join(map(str, result.paths)) + "\n" + format_findings(result.findings)
+    )
+
+
+@app.command("schema")
+def schema_cmd(
+    kind: Annotated[str, typer.Option(help="service, autoscaler or cronscale.")] = "service",
+) -> None:
+    """Print the JSON Schema of an EAS file (unknown keys are allowed)."""
+    from spotlab.eas import json_schema
+
+    if kind not in ("service", "autoscaler", "cronscale"):
+        raise typer.BadParameter(f"--kind is service, autoscaler or cronscale, not {kind!r}")
+    emit(json_schema(kind), True)  # type: ignore[arg-type]
+
+
 def main() -> None:
     """Entry point: spotlab errors become a message and exit code 2, not a traceback."""
     try:

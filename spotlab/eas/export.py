@@ -1,0 +1,362 @@
+"""Build EAS deployment files from spotlab's advice, and write them only when they lint clean.
+
+:func:`build_config` assembles a :class:`~spotlab.eas.model.ConfigBundle` from whichever
+advice exists (an ordering, bids, a scaling plan; plain lists and dicts work too);
+:func:`config_from_store` gathers that advice from a store first; :func:`export` writes
+``service.json`` (+ ``autoscaler.json``, ``cronscale.json``) after a lint without errors.
+
+>>> bundle = build_config("demo", "registry.example/demo:1",  # doctest: +SKIP
+...     instances=[{"type": "ecs.gn8is.2xlarge", "spot_price_limit": 2.88},
+...                {"type": "ecs.gn8is.2xlarge"}])
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from spotlab.eas import advice, cachefs, facts
+from spotlab.eas.facts import DEDICATED, SpecInfo
+from spotlab.eas.lint import Finding, errors, lint, needs
+from spotlab.eas.model import (
+    FILE_NAMES,
+    ConfigBundle,
+    ServiceConfig,
+    dump,
+    load_autoscaler,
+    load_cronscale,
+    load_service,
+)
+from spotlab.eas.secrets import strip_secrets
+from spotlab.errors import ConfigError
+from spotlab.store import Store
+
+#: where the OSS model is mounted, and the cached view the service reads (with a cache)
+MODEL_SOURCE_MOUNT = "/models-src"
+MODEL_MOUNT = "/models"
+#: a memory cache may take at most this share of the smallest spec's memory
+CACHE_MEMORY_SHARE = 0.5
+#: the cache holds the model plus this margin
+CACHE_MARGIN = 1.1
+#: model size assumed for the cache when unknown (GB, before the memory cap)
+DEFAULT_CACHE_GB = 20.0
+DEFAULT_PORT = 8000
+
+
+def build_config(
+    name: str,
+    image: str,
+    *,
+    instances: Sequence[Mapping[str, Any]] | None = None,
+    ordering: Any = None,
+    bids: Mapping[str, float] | pl.DataFrame | None = None,
+    scaling: Any = None,
+    autoscaler: Mapping[str, Any] | None = None,
+    cronscale: Mapping[str, Any] | None = None,
+    replicas: int | None = None,
+    port: int = DEFAULT_PORT,
+    command: str | None = None,
+    model_oss_path: str | None = None,
+    model_size_gb: float | None = None,
+    memory_cache: bool | None = None,
+    networking: Mapping[str, str] | None = None,
+    accelerated: bool = False,
+    workspace_id: str | None = None,
+    extra: Mapping[str, Any] | None = None,
+    store: Store | None = None,
+    requirements: Any = None,
+    catalog: Mapping[str, SpecInfo] | pl.DataFrame | None = None,
+    check: bool = True,
+) -> ConfigBundle:
+    """Assemble a deployment from advice; ConfigError when the result has lint errors.
+
+    Instances come from ``ordering`` (its ``to_instances()``) or ``instances``: an ordered
+    list of ``{"type", "spot_price_limit"?, "capacity"?}``; an entry with a
+    ``spot_price_limit`` key is spot, and a None limit is filled from ``bids`` ({spec: bid}
+    or a recommend_bids frame), else the seed's 20% of the on-demand price. Bids are capped
+    at the on-demand price; regular entries are moved after spot ones, and when there is no
+    regular entry the spec with the lowest on-demand price is appended as one.
+
+    ``scaling`` (a plan with ``to_autoscaler()``/``to_cronscale()``, or a dict with
+    ``autoscaler``/``cronscale``) or ``autoscaler``/``cronscale`` dicts give the scaling
+    files. ``model_oss_path`` mounts the model from OSS; on spot a memory cache is added
+    (``memory_cache=False`` to skip). ``accelerated`` deploys the ``_accelerated`` tag and
+    needs ``networking`` (vpc_id, vswitch_id, security_group_id).
+    """
+    need = needs(requirements)
+    entries = advice.ordering_instances(ordering) if ordering is not None else []
+    if not entries:
+        entries = [dict(e) for e in instances or []]
+    if not entries:
+        raise ConfigError(
+            "no instance specs: pass an ordering or instances=[{'type': ...}, ...]",
+            json_path="$.cloud.computing.instances",
+        )
+    specs = [str(e.get("type")) for e in entries]
+    bid_map = advice.bids_from_frame(bids) if isinstance(bids, pl.DataFrame) else bids
+    known = facts.gather(store, specs, need.region, catalog, bid_map or {})
+    entries = _ordered(_with_bids(entries, known), known)
+
+    plan_auto, plan_cron = advice.scaling_files(scaling)
+    auto = dict(plan_auto or autoscaler or {}) or None
+    cron = dict(plan_cron or cronscale or {}) or None
+    instance = replicas if replicas is not None else (auto or {}).get("min", 1) or 1
+    if auto:
+        instance = min(max(instance, auto["min"]), auto["max"])
+
+    has_spot = any("spot_price_limit" in e for e in entries)
+    has_regular = any("spot_price_limit" not in e and e["type"] != DEDICATED for e in entries)
+    metadata: dict[str, Any] = {"name": name, "instance": int(instance)}
+    if workspace_id:
+        metadata["workspace_id"] = workspace_id
+    if has_spot and has_regular:
+        metadata["resource_rebalancing"] = True
+    computing: dict[str, Any] = {"instances": entries}
+    cloud: dict[str, Any] = {"computing": computing}
+    if networking:
+        cloud["networking"] = dict(networking)
+    container: dict[str, Any] = {"image": _accelerated(image) if accelerated else image}
+    container["port"] = port
+    if command:
+        container["script"] = command
+    service: dict[str, Any] = {"metadata": metadata, "cloud": cloud, "containers": [container]}
+    storage = _storage(model_oss_path, model_size_gb or need.model_size_gb, entries, known,
+                       has_spot if memory_cache is None else memory_cache)  # fmt: skip
+    if storage:
+        service["storage"] = storage
+    for key, value in (extra or {}).items():
+        service.setdefault(key, value)
+
+    bundle = ConfigBundle(
+        service=load_service(service),
+        autoscaler=load_autoscaler(auto) if auto else None,
+        cronscale=load_cronscale(cron) if cron else None,
+    )
+    if check:
+        found = errors(lint(bundle, store, need, bids=known.bids, catalog=known.specs or None))
+        if found:
+            raise ConfigError(_listing("the built config has lint errors", found), findings=found)
+    return bundle
+
+
+def _with_bids(entries: list[dict[str, Any]], known: facts.Facts) -> list[dict[str, Any]]:
+    out = []
+    for e in entries:
+        e = {k: v for k, v in e.items() if v is not None or k == "spot_price_limit"}
+        if "spot_price_limit" in e:
+            info = known.specs.get(e["type"])
+            od = info.on_demand_price if info else None
+            bid = known.bids.get(e["type"]) if e["spot_price_limit"] is None else None
+            bid = bid if bid is not None else e["spot_price_limit"]
+            if bid is None and od is not None:
+                bid = advice.SEED_BID_FRACTION * od
+            if bid is None:
+                raise ConfigError(
+                    f"no bid for spot spec {e['type']!r}: no advice and no on-demand price; "
+                    "pass bids={spec: price}",
+                    json_path="$.cloud.computing.instances",
+                )
+            if od is not None:
+                bid = min(bid, od)
+            e["spot_price_limit"] = math.floor(float(bid) * 1e4) / 1e4
+        out.append(e)
+    return out
+
+
+def _ordered(entries: list[dict[str, Any]], known: facts.Facts) -> list[dict[str, Any]]:
+    """Dedicated group first, then spot entries in their order, then regular entries."""
+    dedicated = [e for e in entries if e["type"] == DEDICATED]
+    spot = [e for e in entries if "spot_price_limit" in e and e["type"] != DEDICATED]
+    regular = [e for e in entries if "spot_price_limit" not in e and e["type"] != DEDICATED]
+    if spot and not regular:
+        priced = [
+            (info.on_demand_price, s["type"])
+            for s in spot
+            if (info := known.specs.get(s["type"])) and info.on_demand_price is not None
+        ]
+        regular = [{"type": min(priced)[1] if priced else spot[-1]["type"]}]
+    return dedicated + spot + regular
+
+
+def _accelerated(image: str) -> str:
+    repo, _, tag = image.rpartition(":")
+    if not repo or "/" in tag:
+        return f"{image}:latest_accelerated"
+    return image if tag.endswith("_accelerated") else f"{repo}:{tag}_accelerated"
+
+
+def _storage(
+    oss_path: str | None,
+    model_gb: float | None,
+    entries: list[dict[str, Any]],
+    known: facts.Facts,
+    cache: bool,
+) -> list[dict[str, Any]]:
+    if not oss_path:
+        return []
+    if not cache:
+        return [{"mount_path": MODEL_MOUNT, "oss": {"path": oss_path, "readOnly": True}}]
+    mems = [
+        info.memory_gib
+        for e in entries
+        if (info := known.specs.get(e["type"])) is not None and info.memory_gib
+    ]
+    # sizes in decimal GB, as the "<n>G" capacity is written: the model plus a margin,
+    # at most a share of the smallest spec's memory
+    want = math.ceil((model_gb or DEFAULT_CACHE_GB) * CACHE_MARGIN)
+    if mems:
+        want = min(want, math.floor(min(mems) * CACHE_MEMORY_SHARE * 2**30 / 1e9))
+    return [
+        {"mount_path": MODEL_SOURCE_MOUNT, "oss": {"path": oss_path, "readOnly": True}},
+        cachefs.memory_cache_entry(MODEL_SOURCE_MOUNT, MODEL_MOUNT, max(1, want)),
+    ]
+
+
+def config_from_store(
+    store: Store,
+    name: str,
+    image: str,
+    specs: Sequence[str] | None = None,
+    requirements: Any = None,
+    **kwargs: Any,
+) -> ConfigBundle:
+    """:func:`build_config` with the advice a store yields: the ordering advisor's order
+    (else ``specs`` in the given order, spot first, or the catalog's specs that fit the
+    GPU memory need, cheapest market price first) and the bid advisor's bids."""
+    need = needs(requirements)
+    ordering = None if specs else advice.advised_ordering(store, requirements)
+    instances: list[dict[str, Any]] = []
+    if ordering is None:
+        names = list(specs or []) or _fitting_specs(store, need.gpu_memory_gib, need.region)
+        if not names:
+            raise ConfigError(
+                "no specs to deploy on: the store has no specs catalog; ingest data/ or pass specs",
+                json_path="$.cloud.computing.instances",
+            )
+        instances = [{"type": s, "spot_price_limit": None} for s in names]
+    return build_config(
+        name, image, ordering=ordering, instances=instances, store=store,
+        requirements=requirements, **kwargs,
+    )  # fmt: skip
+
+
+def _fitting_specs(
+    store: Store, gpu_gib: float | None, region: str | None, n: int = 3
+) -> list[str]:
+    """Fallback when no ordering advice exists: up to ``n`` catalog specs with enough GPU
+    memory and a stored market price, cheapest latest price first."""
+    cat = facts.store_specs(store, region)
+    fit = [
+        s for s, i in cat.items()
+        if i.gpu_count and (gpu_gib is None or (i.total_gpu_memory_gib or 0) >= gpu_gib)
+    ]  # fmt: skip
+    market = facts.market_prices(store, fit, region)
+    ranked = sorted(market.values(), key=lambda m: (m.price, m.spec))
+    return [m.spec for m in ranked[:n]]
+
+
+def autoscaler_file(
+    min_replicas: int | None, max_replicas: int | None, qps: float | None = None
+) -> dict[str, Any] | None:
+    """A standalone autoscaler JSON from bounds and a QPS target; None without bounds.
+
+    Scale-down waits 300 s and scale-up 0 s (the documented defaults).
+
+    >>> autoscaler_file(2, 5, 10)["scaleStrategies"]
+    [{'metricName': 'qps', 'threshold': 10}]
+    """
+    if min_replicas is None and max_replicas is None:
+        return None
+    lo = min_replicas if min_replicas is not None else 1
+    hi = max_replicas if max_replicas is not None else max(lo, 1)
+    out: dict[str, Any] = {"min": lo, "max": hi}
+    if qps is not None:
+        out["scaleStrategies"] = [{"metricName": "qps", "threshold": _num(qps)}]
+    out["behavior"] = {
+        "scaleUp": {"stabilizationWindowSeconds": 0},
+        "scaleDown": {"stabilizationWindowSeconds": 300},
+    }
+    return out
+
+
+def _num(x: float) -> int | float:
+    return int(x) if float(x).is_integer() else float(x)
+
+
+@dataclass
+class ExportResult:
+    """Files written, secret keys left out, and the lint findings (no errors by then)."""
+
+    paths: list[Path]
+    omitted_secrets: list[str] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "paths": [str(p) for p in self.paths],
+            "omitted_secrets": self.omitted_secrets,
+            "findings": [f.as_dict() for f in self.findings],
+        }
+
+
+def export(
+    config: ConfigBundle | ServiceConfig,
+    out_dir: str | os.PathLike[str],
+    overwrite: bool = False,
+    *,
+    include_secrets: bool = False,
+    store: Store | None = None,
+    requirements: Any = None,
+    catalog: Mapping[str, SpecInfo] | pl.DataFrame | None = None,
+) -> ExportResult:
+    """Write the deployment files into ``out_dir`` when lint reports no errors.
+
+    Raises ConfigError listing the errors otherwise, or naming the files that exist when
+    ``overwrite`` is False. ``dockerAuth`` and ``token`` are left out unless
+    ``include_secrets``.
+    """
+    bundle = config if isinstance(config, ConfigBundle) else ConfigBundle(service=config)
+    found = lint(bundle, store, requirements, catalog=catalog)
+    bad = errors(found)
+    if bad:
+        raise ConfigError(_listing("not exported: lint found errors", bad), findings=bad)
+    files = bundle.files()
+    omitted: list[str] = []
+    if not include_secrets:
+        files[FILE_NAMES["service"]], omitted = strip_secrets(files[FILE_NAMES["service"]])
+    out = Path(out_dir)
+    targets = [out / name for name in files]
+    existing = [p for p in targets if p.exists()]
+    if existing and not overwrite:
+        raise ConfigError(
+            f"not exported: {', '.join(map(str, existing))} already exist; pass overwrite=True "
+            "(--overwrite) or choose another folder"
+        )
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        for path, data in zip(targets, files.values(), strict=True):
+            tmp = path.with_name(path.name + ".tmp")
+            tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", "utf-8")
+            tmp.replace(path)
+    except OSError as exc:
+        raise ConfigError(f"cannot write into {out}: {exc.strerror or exc}") from exc
+    return ExportResult(paths=targets, omitted_secrets=omitted, findings=found)
+
+
+def _listing(head: str, found: list[Finding]) -> str:
+    lines = [f"{head} ({len(found)}):"]
+    lines += [f"  {f.file} {f.path}: {f.message} [{f.rule}]; fix: {f.fix}" for f in found]
+    return "\n".join(lines)
+
+
+def service_dict(config: ConfigBundle | ServiceConfig) -> dict[str, Any]:
+    """The service JSON object of a bundle or service model."""
+    svc = config.service if isinstance(config, ConfigBundle) else config
+    return dump(svc)

@@ -1,0 +1,192 @@
+"""What the linter and the exporter know about specs: catalog facts and market prices.
+
+The specs catalog (table ``specs``) gives each spec's memory, GPU memory and on-demand
+price; the market price is the latest stored ``spot_prices`` point of each (spec, zone),
+and a spec's market price is its cheapest zone's. Without a store, the catalog bundled in
+``data/specs_catalog.csv`` is used and market prices are unknown.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from spotlab.store import Store
+
+BUNDLED_CATALOG = Path(__file__).resolve().parents[2] / "data" / "specs_catalog.csv"
+#: the spec name standing for the dedicated resource group in a mixed instance list
+DEDICATED = "dedicated_resource"
+
+
+@dataclass(frozen=True)
+class SpecInfo:
+    """One spec of the catalog. ``gpu_memory_gib`` is per GPU; prices are per hour."""
+
+    spec: str
+    region: str | None = None
+    memory_gib: float | None = None
+    gpu_count: int | None = None
+    gpu_memory_gib: float | None = None
+    on_demand_price: float | None = None
+    currency: str | None = None
+    price_is_estimate: bool = False
+
+    @property
+    def total_gpu_memory_gib(self) -> float | None:
+        if self.gpu_memory_gib is None:
+            return None
+        return self.gpu_memory_gib * (self.gpu_count or 1)
+
+
+@dataclass(frozen=True)
+class MarketPrice:
+    """The latest stored spot price of a spec in its cheapest zone (per hour)."""
+
+    spec: str
+    zone: str
+    price: float
+    ts: datetime
+    currency: str
+
+
+@dataclass
+class Facts:
+    """Everything the linter looks up: catalog specs, market prices and advised bids."""
+
+    specs: dict[str, SpecInfo] = field(default_factory=dict)
+    market: dict[str, MarketPrice] = field(default_factory=dict)
+    bids: dict[str, float] = field(default_factory=dict)
+    bid_source: str = ""
+
+    @property
+    def has_catalog(self) -> bool:
+        return bool(self.specs)
+
+
+def specs_from_frame(frame: pl.DataFrame, region: str | None = None) -> dict[str, SpecInfo]:
+    """Catalog rows → one :class:`SpecInfo` per spec.
+
+    With ``region`` only that region's rows count; otherwise a spec listed in several
+    regions keeps its most expensive on-demand row (so "bid above on-demand" never fires
+    because of a cheaper region elsewhere).
+    """
+    if frame.height == 0:
+        return {}
+    if region is not None and "region" in frame.columns:
+        frame = frame.filter(pl.col("region") == region)
+    cols = {
+        "region": pl.String, "memory_gib": pl.Float64, "gpu_count": pl.Int64,
+        "gpu_memory_gib": pl.Float64, "on_demand_price": pl.Float64, "currency": pl.String,
+        "price_is_estimate": pl.Boolean,
+    }  # fmt: skip
+    frame = frame.with_columns(
+        [
+            pl.col(c).cast(t) if c in frame.columns else pl.lit(None, dtype=t).alias(c)
+            for c, t in cols.items()
+        ]
+    )
+    rows = (
+        frame.sort("on_demand_price", descending=True, nulls_last=True)
+        .unique("spec", keep="first", maintain_order=True)
+        .select("spec", *cols)
+        .to_dicts()
+    )
+    out: dict[str, SpecInfo] = {}
+    for r in rows:
+        r["price_is_estimate"] = bool(r["price_is_estimate"])
+        out[r["spec"]] = SpecInfo(**r)
+    return out
+
+
+def store_specs(store: Store, region: str | None = None) -> dict[str, SpecInfo]:
+    """The catalog as stored in ``specs``."""
+    return specs_from_frame(store.query("SELECT * FROM specs"), region)
+
+
+@functools.lru_cache(maxsize=4)
+def _bundled(path: str, mtime: float) -> pl.DataFrame:
+    from spotlab.ingest import ingest
+
+    with Store(":memory:") as tmp:
+        ingest(tmp, Path(path))
+        return tmp.query("SELECT * FROM specs")
+
+
+def bundled_specs(region: str | None = None) -> dict[str, SpecInfo]:
+    """The catalog bundled with spotlab (``data/specs_catalog.csv``); empty when absent."""
+    if not BUNDLED_CATALOG.exists():
+        return {}
+    return specs_from_frame(_bundled(str(BUNDLED_CATALOG), BUNDLED_CATALOG.stat().st_mtime), region)
+
+
+def market_prices(
+    store: Store, specs: Iterable[str], region: str | None = None
+) -> dict[str, MarketPrice]:
+    """Per spec: the latest point of each zone's series, then the cheapest zone.
+
+    A point with only a ``discount`` is priced as discount × on-demand (its own on-demand
+    price, else the catalog's).
+    """
+    names = sorted({s for s in specs if s and s != DEDICATED})
+    if not names:
+        return {}
+    params: list[Any] = [names]
+    where = "p.spec IN (SELECT unnest(?::VARCHAR[]))"
+    if region is not None:
+        where += " AND p.region = ?"
+        params.append(region)
+    frame = store.query(
+        f"""
+        WITH od AS (SELECT spec, max(on_demand_price) AS od FROM specs GROUP BY spec),
+        latest AS (
+            SELECT p.spec, p.zone, max(p.ts) AS ts,
+                   arg_max(coalesce(p.spot_price, p.discount * coalesce(p.on_demand_price, od.od)),
+                           p.ts) AS price,
+                   arg_max(p.currency, p.ts) AS currency
+            FROM spot_prices p LEFT JOIN od USING (spec)
+            WHERE {where}
+            GROUP BY p.spec, p.zone
+        )
+        SELECT spec, arg_min(zone, price) AS zone, min(price) AS price,
+               arg_min(ts, price) AS ts, arg_min(currency, price) AS currency
+        FROM latest WHERE price IS NOT NULL GROUP BY spec ORDER BY spec
+        """,
+        params,
+    )
+    return {r["spec"]: MarketPrice(**r) for r in frame.to_dicts()}
+
+
+def gather(
+    store: Store | None,
+    specs: Iterable[str],
+    region: str | None = None,
+    catalog: Mapping[str, SpecInfo] | pl.DataFrame | None = None,
+    bids: Mapping[str, float] | None = None,
+) -> Facts:
+    """Facts for the given specs: catalog (``catalog``, else the store's, else bundled),
+    market prices (store only) and advised bids (``bids``, else the bid advisor's)."""
+    from spotlab.eas import advice
+
+    names = [s for s in specs if s and s != DEDICATED]
+    if isinstance(catalog, pl.DataFrame):
+        cat: dict[str, SpecInfo] = specs_from_frame(catalog, region)
+    elif catalog is not None:
+        cat = dict(catalog)
+    else:
+        cat = store_specs(store, region) if store is not None else {}
+        if not cat:
+            cat = bundled_specs(region)
+    facts = Facts(specs=cat)
+    if store is not None:
+        facts.market = market_prices(store, names, region)
+    if bids is not None:
+        facts.bids, facts.bid_source = dict(bids), "given"
+    elif store is not None and names:
+        facts.bids, facts.bid_source = advice.advised_bids(store, names, region)
+    return facts
