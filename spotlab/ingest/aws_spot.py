@@ -204,13 +204,15 @@ class AwsSpotPriceTsv:
 
     def read(self, path: Path, product: str = DEFAULT_PRODUCT, **_: Any) -> Staged:
         wanted = _wanted(product, path)
-        raw = read_text_table(path, separator="\t", has_header=False, new_columns=TSV_COLUMNS)
+        raw = read_text_table(path, separator="\t", has_header=False)
         if raw.width != len(TSV_COLUMNS) + 1:
             raise FormatError(
-                f"{raw.width - 1} tab-separated fields per line",
+                "not an AWS spot price TSV dump",
                 path=path,
-                expected=f"{len(TSV_COLUMNS)} fields: " + ", ".join(TSV_COLUMNS),
+                expected=f"{len(TSV_COLUMNS)} tab-separated fields: " + ", ".join(TSV_COLUMNS),
+                found=f"{raw.width - 1} field(s) on line 1",
             )
+        raw = raw.rename(dict(zip(raw.columns[1:], TSV_COLUMNS, strict=True)))
         zone = pl.col("az_id").str.strip_chars()
         frame = raw.select(
             pl.lit("aws").alias("provider"),
