@@ -11,6 +11,7 @@ Logical keys (enforced by ingestion's de-duplication, documented here once):
 - ``instance_events``: (provider, instance_id, event, ts); ``instances``: (provider,
   instance_id); ``instance_exposure``: (provider, zone, spec, is_spot, service,
   period_start); ``interruption_bands``: (provider, region, zone, spec, os, observed_at).
+- ``load_benchmarks``: (model, path, hardware, run).
 
 Migrations are applied in version order inside one transaction each, and recorded in
 ``schema_migrations``. A migration is never edited once released: add a new one.
@@ -166,6 +167,28 @@ MIGRATIONS: list[Migration] = [
                 savings_pct   DOUBLE,
                 observed_at   TIMESTAMPTZ NOT NULL,
                 source_id     INTEGER NOT NULL
+            )
+            """,
+        ),
+    ),
+    Migration(
+        3,
+        "cold start: load_benchmarks",
+        (
+            # Measured model load times: ``size_gb`` in GB (10^9 bytes), ``path`` how the
+            # model was loaded (``oss_mount``, ``cachefs_remote_hit``, ``sllm_random``...),
+            # ``run`` the measurement number within (model, path, hardware); key (model,
+            # path, hardware, run).
+            """
+            CREATE TABLE load_benchmarks (
+                model        VARCHAR NOT NULL,
+                size_gb      DOUBLE NOT NULL CHECK (size_gb > 0),
+                path         VARCHAR NOT NULL,
+                load_seconds DOUBLE NOT NULL CHECK (load_seconds > 0),
+                hardware     VARCHAR NOT NULL,
+                source_id    INTEGER NOT NULL,
+                run          INTEGER NOT NULL CHECK (run >= 1),
+                notes        VARCHAR
             )
             """,
         ),

@@ -32,6 +32,14 @@ _MODULES = (
     "eas_discount",
     "aws_spot",
     "gcp_changepoints",
+    "event_targets",
+    "alibaba_events",
+    "aws_events",
+    "lifecycle",
+    "addremove_trace",
+    "aws_spot_advisor",
+    "alibaba_spot_advice",
+    "load_benchmarks",
 )
 for _m in _MODULES:
     importlib.import_module(f"spotlab.ingest.{_m}")
