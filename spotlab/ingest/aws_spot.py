@@ -26,7 +26,7 @@ from typing import Any
 
 import polars as pl
 
-from spotlab.errors import FormatError
+from spotlab.errors import FormatError, wrap_errors
 from spotlab.ingest._common import expect, load_json, read_text_table, records_frame
 from spotlab.ingest.core import Staged, batched, register
 
@@ -147,6 +147,10 @@ class AwsSpotPriceHistory:
         return b'"SpotPriceHistory"' in head
 
     def read(self, path: Path, product: str = DEFAULT_PRODUCT, **_: Any) -> Staged:
+        with wrap_errors("reading AWS spot price history JSON", path=path):
+            return self._read(path, product)
+
+    def _read(self, path: Path, product: str) -> Staged:
         wanted = _wanted(product, path)
         doc = load_json(path)
         pages = doc if isinstance(doc, list) else [doc]
@@ -203,6 +207,10 @@ class AwsSpotPriceTsv:
         return by_name or re.match(_AZ_ID, fields[0].strip()) is not None
 
     def read(self, path: Path, product: str = DEFAULT_PRODUCT, **_: Any) -> Staged:
+        with wrap_errors("reading an AWS spot price TSV dump", path=path):
+            return self._read(path, product)
+
+    def _read(self, path: Path, product: str) -> Staged:
         wanted = _wanted(product, path)
         raw = read_text_table(path, separator="\t", has_header=False)
         if raw.width != len(TSV_COLUMNS) + 1:

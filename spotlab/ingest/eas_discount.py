@@ -18,7 +18,7 @@ from typing import Any
 
 import polars as pl
 
-from spotlab.errors import FormatError
+from spotlab.errors import FormatError, wrap_errors
 from spotlab.ingest._common import expect, load_json, records_frame
 from spotlab.ingest.core import Staged, register
 
@@ -39,6 +39,10 @@ class EasSpotDiscountHistory:
         return b'"SpotDiscounts"' in head
 
     def read(self, path: Path, currency: str | None = None, **_: Any) -> Staged:
+        with wrap_errors("reading EAS spot discount history", path=path):
+            return self._read(path, currency)
+
+    def _read(self, path: Path, currency: str | None) -> Staged:
         doc = load_json(path)
         pages = doc if isinstance(doc, list) else [doc]
         if not pages:

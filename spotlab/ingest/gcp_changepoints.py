@@ -27,7 +27,7 @@ from typing import Any
 
 import polars as pl
 
-from spotlab.errors import FormatError, did_you_mean
+from spotlab.errors import FormatError, did_you_mean, wrap_errors
 from spotlab.ingest._common import read_text_table
 from spotlab.ingest.core import Staged, batched, register
 
@@ -68,7 +68,8 @@ def _num(col: str) -> pl.Expr:
 def _whole(col: str) -> pl.Expr:
     """The column as text when it is a whole number, else null (integer columns in specs)."""
     x = _num(col)
-    return pl.when(x == x.floor()).then(x.cast(pl.Int64).cast(pl.String)).otherwise(None)
+    whole = x.is_finite() & (x == x.floor())
+    return pl.when(whole).then(x.cast(pl.Int64, strict=False).cast(pl.String)).otherwise(None)
 
 
 class GcpChangePoints:
@@ -82,6 +83,10 @@ class GcpChangePoints:
         return {"machine_type", "region", "hour_spot_usd"} <= cols
 
     def read(self, path: Path, gpu_only: bool | str = False, **_: Any) -> Staged:
+        with wrap_errors("reading GCP price change points", path=path):
+            return self._read(path, gpu_only)
+
+    def _read(self, path: Path, gpu_only: bool | str) -> Staged:
         raw = read_text_table(path)
         missing = [c for c in REQUIRED if c not in raw.columns]
         if missing:
