@@ -258,6 +258,69 @@ def schema_cmd(
     emit(json_schema(kind), True)  # type: ignore[arg-type]
 
 
+# -- coldstart: replacement start-up and what cachefs / ACR acceleration save ---------------
+
+
+@app.command("coldstart")
+def coldstart_cmd(
+    model_size: Annotated[float, typer.Option("--model-size", help="Model size, GB.")],
+    image_size: Annotated[
+        float, typer.Option("--image-size", help="Image size, GB (default: vendor's 1.34).")
+    ] = 1.34,
+    provider: Annotated[str, typer.Option(help="alibaba (300 s warning) or aws (120 s).")] = (
+        "alibaba"
+    ),
+    reclaims_per_month: Annotated[
+        float | None, typer.Option("--reclaims-per-month", help="Reclaims of the service.")
+    ] = None,
+    spec: Annotated[str | None, typer.Option(help="Spec: memory and reclaim rate.")] = None,
+    price: Annotated[float | None, typer.Option(help="Spot price per hour.")] = None,
+    value: Annotated[float | None, typer.Option(help="Value of a lost replica-hour.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Seconds, downtime and monthly saving of plain / cachefs / acr / both, and the fits."""
+    from pathlib import Path as _P
+
+    from spotlab.advise.coldstart import coldstart_report
+    from spotlab.store import resolve_path
+
+    db = resolve_path(State.db)
+    store = open_store(read_only=True) if _P(db).exists() else None
+    try:
+        rep = coldstart_report(
+            model_size, image_size, provider, reclaims_per_month, store=store, spec=spec,
+            price_per_hour=price, value_per_replica_hour=value,
+        )  # fmt: skip
+    finally:
+        if store is not None:
+            store.close()
+    if as_json:
+        emit(rep.as_dict(), True)
+        return
+    a = rep.assumptions
+    emit(
+        rep.setups.select(
+            "setup", "total_seconds", "total_seconds_lo", "total_seconds_hi", "downtime_seconds",
+            "billed_startup_seconds", "double_billed_seconds", "monthly_cost", "monthly_saving",
+            "cache_fits_memory",
+        ).with_columns(pl.col("^.*seconds.*$").round(1), pl.col("^monthly_.*$").round(2)),
+        False,
+        title=f"{a['provider']}: warning lead {a['lead_seconds']:g} s; "
+        f"{a['reclaims_per_month']:g} reclaims/month ({a['reclaims_source']}); "
+        f"price {a['price_per_hour']:g}, lost replica-hour {a['value_per_replica_hour']:g} "
+        f"{a['currency']}/h",
+    )  # fmt: skip
+    emit(
+        rep.fits.select(
+            "path", "n", "throughput_gb_per_s", "throughput_lo", "throughput_hi",
+            "overhead_seconds", "overhead_lo", "overhead_hi", "r2", "loo_mae_seconds",
+            "share_of_floor",
+        ).with_columns(pl.selectors.float().round(3)),
+        False,
+        title=f"Load-time fits (90% bootstrap intervals) from {a['load_fits_source']}:",
+    )  # fmt: skip
+
+
 def main() -> None:
     """Entry point: spotlab errors become a message and exit code 2, not a traceback."""
     try:

@@ -1,0 +1,148 @@
+"""Charts of cold-start savings: load-time fits, replacement timelines, monthly savings.
+
+Pure builders: frames from :mod:`spotlab.advise.coldstart` in, altair charts out.
+"""
+
+from __future__ import annotations
+
+import altair as alt
+import polars as pl
+
+_SETUP_ORDER = ["plain", "cachefs", "acr", "both"]
+_STAGES = [
+    ("scheduling_seconds", "scheduling"),
+    ("pull_seconds", "image pull"),
+    ("image_start_seconds", "container start"),
+    ("load_seconds", "model load"),
+    ("warmup_seconds", "warm-up"),
+]
+
+
+def load_fit_chart(points: pl.DataFrame, curves: pl.DataFrame) -> alt.TopLevelMixin:
+    """Model size vs load seconds per path: measured points, fitted line, interval band and
+    the physical floor (dashed).
+
+    ``points``: ``model, size_gb, path, load_seconds`` (+ optional boolean ``outlier``,
+    see :func:`~spotlab.advise.coldstart.mark_outliers`);
+    ``curves``: :func:`~spotlab.advise.coldstart.load_fit_curves`.
+    """
+    pts = points.select(
+        "model",
+        "size_gb",
+        "path",
+        "load_seconds",
+        *(["outlier"] if "outlier" in points.columns else []),
+    )
+    if "outlier" not in pts.columns:
+        pts = pts.with_columns(pl.lit(False).alias("outlier"))
+    color = alt.Color("path:N", title="load path")
+    x = alt.X("size_gb:Q", title="model size (GB)")
+    band = (
+        alt.Chart(curves)
+        .mark_area(opacity=0.2)
+        .encode(
+            x=x,
+            y=alt.Y("load_seconds_lo:Q", title="load time (s)"),
+            y2="load_seconds_hi:Q",
+            color=color,
+        )
+    )
+    line = alt.Chart(curves).mark_line().encode(x=x, y="load_seconds:Q", color=color)
+    floor = (
+        alt.Chart(curves.drop_nulls("floor_seconds"))
+        .mark_line(strokeDash=[4, 4], opacity=0.6)
+        .encode(x=x, y="floor_seconds:Q", color=color, detail="path:N")
+    )
+    dots = (
+        alt.Chart(pts)
+        .mark_point(filled=True, size=60)
+        .encode(
+            x=x,
+            y="load_seconds:Q",
+            color=color,
+            shape=alt.Shape("outlier:N", title="Huber outlier"),
+            tooltip=["model:N", "path:N", "size_gb:Q", "load_seconds:Q", "outlier:N"],
+        )
+    )
+    return alt.layer(band, line, floor, dots).properties(
+        title="Model load time vs size (band: 90% bootstrap interval; dashed: physical floor)",
+        width=520,
+        height=320,
+    )
+
+
+def timeline_chart(timeline: pl.DataFrame) -> alt.TopLevelMixin:
+    """Stacked start-up stages per setup with a rule at the reclaim warning lead time."""
+    long = (
+        timeline.select("setup", *[c for c, _ in _STAGES])
+        .unpivot(index="setup", variable_name="stage_col", value_name="seconds")
+        .with_columns(
+            pl.col("stage_col").replace_strict(dict(_STAGES), return_dtype=pl.String).alias("stage")
+        )
+        .with_columns(
+            pl.col("stage_col")
+            .replace_strict({c: i for i, (c, _) in enumerate(_STAGES)}, return_dtype=pl.Int64)
+            .alias("order")
+        )
+    )
+    bars = (
+        alt.Chart(long)
+        .mark_bar()
+        .encode(
+            y=alt.Y("setup:N", sort=_SETUP_ORDER, title=None),
+            x=alt.X("sum(seconds):Q", title="seconds from the reclaim warning"),
+            color=alt.Color("stage:N", sort=[s for _, s in _STAGES], title="stage"),
+            order=alt.Order("order:Q"),
+            tooltip=["setup:N", "stage:N", alt.Tooltip("seconds:Q", format=".1f")],
+        )
+    )
+    lead = timeline.select(pl.col("lead_seconds").first())
+    rule = (
+        alt.Chart(lead)
+        .mark_rule(color="black", strokeDash=[6, 3])
+        .encode(x="lead_seconds:Q", tooltip=[alt.Tooltip("lead_seconds:Q", title="warning lead")])
+    )
+    return alt.layer(bars, rule).properties(
+        title="Replacement start-up (dashed: the old instance goes; beyond it = downtime)",
+        width=520,
+        height=160,
+    )
+
+
+def savings_chart(savings: pl.DataFrame) -> alt.Chart:
+    """Monthly saving against plain per setup (bars), from ``monthly_savings``; or saving vs
+    reclaim rate (lines) when the frame has several ``reclaims_per_month`` values."""
+    cur = savings["currency"][0] if "currency" in savings.columns else ""
+    y_title = f"monthly saving vs plain ({cur})" if cur else "monthly saving vs plain"
+    if savings["reclaims_per_month"].n_unique() > 1:
+        return (
+            alt.Chart(savings.filter(pl.col("setup") != "plain"))
+            .mark_line(point=True)
+            .encode(
+                x=alt.X("reclaims_per_month:Q", title="reclaims per month"),
+                y=alt.Y("monthly_saving:Q", title=y_title),
+                color=alt.Color("setup:N", sort=_SETUP_ORDER),
+                tooltip=[
+                    "setup:N",
+                    "reclaims_per_month:Q",
+                    alt.Tooltip("monthly_saving:Q", format=".2f"),
+                ],
+            )
+            .properties(title="Saving grows with the reclaim rate", width=520, height=260)
+        )
+    return (
+        alt.Chart(savings)
+        .mark_bar()
+        .encode(
+            x=alt.X("setup:N", sort=_SETUP_ORDER, title=None),
+            y=alt.Y("monthly_saving:Q", title=y_title),
+            color=alt.Color("setup:N", sort=_SETUP_ORDER, legend=None),
+            tooltip=[
+                "setup:N",
+                alt.Tooltip("monthly_saving:Q", format=".2f"),
+                alt.Tooltip("downtime_seconds:Q", format=".0f"),
+                alt.Tooltip("total_seconds:Q", format=".0f"),
+            ],
+        )
+        .properties(title="Monthly saving against a plain setup", width=300, height=220)
+    )
