@@ -28,10 +28,11 @@ def advised_bids(
     except ImportError:
         return {}, ""
     try:
-        frame = bid_advisor.recommend_bids(store, specs=list(specs))
+        result = bid_advisor.recommend_bids(store, specs=list(specs))
     except (SpotlabError, TypeError, ValueError):
         return {}, ""
-    return bids_from_frame(frame, region), "bid advisor"
+    frame = getattr(result, "specs", result)  # BidAdvice.specs: one row per spec
+    return bids_from_frame(frame, region), "bid advisor, 30-day window"
 
 
 def bids_from_frame(frame: Any, region: str | None = None) -> dict[str, float]:
@@ -90,9 +91,13 @@ def coldstart_saving_s(
     image_size_gb: float | None,
     reclaims_per_month: float | None = None,
     provider: str = "alibaba",
-) -> dict[str, float] | None:
-    """Seconds saved per cold start by the memory cache (``model_s``) and by image
-    acceleration (``image_s``), from the cold-start model; None when it is unavailable."""
+) -> dict[str, Any] | None:
+    """What the cold-start model says faster starts save, or None when it is unavailable.
+
+    Keys: ``model_s`` (seconds saved per cold start by the memory cache), ``image_s`` (by
+    image acceleration), and with a reclaim rate ``cache_monthly``/``image_monthly`` (saving
+    per month per replica) and ``currency``.
+    """
     try:
         coldstart = importlib.import_module("spotlab.advise.coldstart")
     except ImportError:
@@ -100,25 +105,35 @@ def coldstart_saving_s(
     fn = getattr(coldstart, "coldstart_saving", None)
     if fn is None:
         return None
+    kwargs: dict[str, Any] = {
+        "model_size_gb": model_size_gb or 0.0,
+        "provider": provider,
+        "reclaims_per_month": reclaims_per_month or 0.0,
+    }
+    if image_size_gb is not None:
+        kwargs["image_size_gb"] = image_size_gb
     try:
-        result = fn(
-            model_size_gb=model_size_gb or 0.0,
-            image_size_gb=image_size_gb or 0.0,
-            provider=provider,
-            reclaims_per_month=reclaims_per_month or 0.0,
-        )
+        result = fn(**kwargs)
     except (SpotlabError, TypeError, ValueError):
         return None
-    return _savings(result)
+    return _savings(result, reclaims_per_month)
 
 
-def _savings(result: Any) -> dict[str, float] | None:
-    data = result if isinstance(result, Mapping) else getattr(result, "__dict__", {})
-    out = {}
-    for key in ("model_s", "image_s", "total_s"):
+def _savings(result: Any, reclaims_per_month: float | None) -> dict[str, Any] | None:
+    data = result.as_dict() if hasattr(result, "as_dict") else result
+    if not isinstance(data, Mapping):
+        return None
+    out: dict[str, Any] = {}
+    for key in ("model_s", "image_s"):
         val = data.get(key)
         if isinstance(val, int | float) and math.isfinite(val):
             out[key] = float(val)
+    monthly = data.get("monthly_saving")
+    if reclaims_per_month and isinstance(monthly, Mapping):
+        for key, setup in (("cache_monthly", "cachefs"), ("image_monthly", "acr")):
+            if isinstance(monthly.get(setup), int | float):
+                out[key] = float(monthly[setup])
+        out["currency"] = data.get("currency") or ""
     return out or None
 
 

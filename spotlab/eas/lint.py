@@ -193,12 +193,16 @@ def _unknown_keys(ctx: Context) -> Iterator[Finding]:
 def _walk_unknown(model: EasModel, path: str, file: str) -> Iterator[Finding]:
     known = type(model).known_keys()
     for key in model.model_extra or {}:
-        hint = did_you_mean(key, known) or did_you_mean(key.lower(), known)
+        close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+        close = close or difflib.get_close_matches(key.lower(), known, n=1, cutoff=0.6)
         yield _f(
             "unknown-key",
             child_path(path, key),
-            f"{key!r} is not a key spotlab knows here; it is kept as is.{hint}",
-            f"check the spelling against the EAS JSON reference{hint}",
+            f"{key!r} is not a key spotlab knows here; it is kept as is."
+            + (f" Did you mean {close[0]!r}?" if close else ""),
+            f"rename it to {close[0]!r}"
+            if close
+            else "check it against the EAS JSON reference (EAS has keys spotlab does not model)",
             file,
         )
     for suffix, child in model.children():
@@ -446,12 +450,9 @@ def _image_not_accelerated(ctx: Context) -> Iterator[Finding]:
             if size is not None
             else None
         )
-        if saving and "image_s" in saving:
-            gain = (
-                f"the cold-start model estimates {saving['image_s']:.0f} s saved per new instance"
-            )
-        else:
-            gain = "the vendor's figure for a 1.34 GB image: pull 36 s → 4 s, start 38 s → 9 s"
+        gain = _gain(saving, "image_s", "image_monthly") or (
+            "the vendor's figure for a 1.34 GB image: pull 36 s → 4 s, start 38 s → 9 s"
+        )
         what = f"a {size:g} GB image" if size is not None else "the image (size unknown)"
         yield _f(
             "image-not-accelerated",
@@ -460,6 +461,16 @@ def _image_not_accelerated(ctx: Context) -> Iterator[Finding]:
             "push it to an ACR Enterprise Edition repository with acceleration on and deploy "
             "the tag with the _accelerated suffix (plus cloud.networking)",
         )
+
+
+def _gain(saving: Mapping[str, Any] | None, seconds: str, monthly: str) -> str:
+    """The cold-start model's saving as text ('' when it gave none)."""
+    if not saving or seconds not in saving:
+        return ""
+    text = f"the cold-start model estimates {saving[seconds]:.0f} s saved per new instance"
+    if monthly in saving:
+        text += f", {_money(saving[monthly], saving.get('currency'))} per replica per month"
+    return text
 
 
 # -- storage -----------------------------------------------------------------------------
@@ -479,12 +490,9 @@ def _oss_no_cache(ctx: Context) -> Iterator[Finding]:
         saving = (
             advice.coldstart_saving_s(size, None, ctx.needs.reclaims_per_month) if size else None
         )
-        if saving and "model_s" in saving:
-            gain = (
-                f"the cold-start model estimates {saving['model_s']:.0f} s saved per new instance"
-            )
-        else:
-            gain = "the seed measured 89.9 s → 15.2 s for a 7.2 GB model (cachefs remote hit)"
+        gain = _gain(saving, "model_s", "cache_monthly") or (
+            "the seed measured 89.9 s → 15.2 s for a 7.2 GB model (cachefs remote hit)"
+        )
         yield _f(
             "oss-model-no-cache",
             f"$.storage[{i}]",
