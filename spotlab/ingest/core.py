@@ -15,6 +15,7 @@ with their reason and raw text. A file-level problem raises :class:`FormatError`
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -79,8 +80,17 @@ def read_head(path: Path, n: int = HEAD_BYTES) -> bytes:
             import zstandard
 
             with path.open("rb") as raw:
-                reader = zstandard.ZstdDecompressor().stream_reader(raw)
-                return reader.read(n)
+                # decompressobj, not stream_reader: a truncated frame must not read as empty
+                d = zstandard.ZstdDecompressor().decompressobj()
+                out = b""
+                while len(out) < n and not d.eof:
+                    chunk = raw.read(1 << 16)
+                    if not chunk and raw.tell() == 0:
+                        return b""  # an empty file, said as such by the caller
+                    if not chunk:
+                        raise EOFError("the zstd data ends inside a frame; is it truncated?")
+                    out += d.decompress(chunk)
+                return out[:n]
         with path.open("rb") as fh:
             return fh.read(n)
     except (OSError, EOFError) as exc:
@@ -357,7 +367,10 @@ def _load_batch(
         try:
             con.execute(f"CREATE OR REPLACE TEMP TABLE _stage AS {sql}")
         finally:
-            con.unregister("_in")
+            # After a failed statement the transaction is aborted and unregister fails as
+            # well; suppress that so the first error, the one naming the cause, surfaces.
+            with contextlib.suppress(duckdb.Error):
+                con.unregister("_in")
         if target.checks is not None:
             target.checks(con, str(path))
         naive = 0
