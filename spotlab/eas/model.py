@@ -403,8 +403,8 @@ def _json_type(value: Any) -> str:
 
 
 def _read(source: str | Path | Mapping[str, Any]) -> tuple[Any, str]:
-    if isinstance(source, Mapping):
-        return source, "<config>"
+    if not isinstance(source, str | Path):
+        return source, "<config>"  # already parsed (checked to be an object later)
     path = Path(source)
     try:
         text = path.read_bytes()
