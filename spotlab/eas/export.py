@@ -69,6 +69,7 @@ def build_config(
     networking: Mapping[str, str] | None = None,
     accelerated: bool = False,
     workspace_id: str | None = None,
+    resource: str | None = None,
     extra: Mapping[str, Any] | None = None,
     store: Store | None = None,
     requirements: Any = None,
@@ -116,6 +117,15 @@ def build_config(
     metadata: dict[str, Any] = {"name": name, "instance": int(instance)}
     if workspace_id:
         metadata["workspace_id"] = workspace_id
+    if any(e["type"] == DEDICATED for e in entries) and not resource:
+        raise ConfigError(
+            "a dedicated_resource entry needs the dedicated group's id: pass resource='eas-r-...'",
+            json_path="$.metadata.resource",
+        )
+    if resource:
+        metadata["resource"] = resource
+        if any(e["type"] != DEDICATED for e in entries):
+            metadata["resource_burstable"] = True
     if has_spot and has_regular:
         metadata["resource_rebalancing"] = True
     computing: dict[str, Any] = {"instances": entries}
