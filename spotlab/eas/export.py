@@ -102,7 +102,7 @@ def build_config(
         )
     specs = [str(e.get("type")) for e in entries]
     bid_map = advice.bids_from_frame(bids) if isinstance(bids, pl.DataFrame) else bids
-    known = facts.gather(store, specs, need.region, catalog, bid_map or {})
+    known = facts.gather(store, specs, need.region, catalog, bid_map)
     entries = _ordered(_with_bids(entries, known), known)
 
     plan_auto, plan_cron = advice.scaling_files(scaling)
