@@ -193,6 +193,35 @@ MIGRATIONS: list[Migration] = [
             """,
         ),
     ),
+    Migration(
+        4,
+        "fleet: spot_availability, traffic",
+        (
+            # Measured spot availability: how many spot instances of ``spec`` the zone gave
+            # at ``ts`` (0/1 in single-node probes, 0..N in N-node ones). Key (provider,
+            # zone, spec, ts); each row holds until the next row of its series.
+            """
+            CREATE TABLE spot_availability (
+                provider  VARCHAR NOT NULL,
+                zone      VARCHAR NOT NULL,
+                spec      VARCHAR NOT NULL,
+                ts        TIMESTAMPTZ NOT NULL,
+                available INTEGER NOT NULL CHECK (available >= 0),
+                source_id INTEGER NOT NULL
+            )
+            """,
+            # Request rate of a service (queries per second, averaged over the sample's
+            # interval); key (service, ts). Each row holds until the next one.
+            """
+            CREATE TABLE traffic (
+                service   VARCHAR NOT NULL,
+                ts        TIMESTAMPTZ NOT NULL,
+                qps       DOUBLE NOT NULL CHECK (qps >= 0),
+                source_id INTEGER NOT NULL
+            )
+            """,
+        ),
+    ),
 ]
 
 SCHEMA_VERSION: int = max(m.version for m in MIGRATIONS)

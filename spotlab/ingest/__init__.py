@@ -40,6 +40,8 @@ _MODULES = (
     "aws_spot_advisor",
     "alibaba_spot_advice",
     "load_benchmarks",
+    "availability",
+    "traffic",
 )
 for _m in _MODULES:
     importlib.import_module(f"spotlab.ingest.{_m}")

@@ -1,0 +1,295 @@
+"""The policy table: every deployment policy replayed on the same measured traces.
+
+For each trace set the first ``train_share`` of the trace is the *training window*: the
+recommended ordering is computed from it (per-pool stock share and interruption rate).
+Every policy is then replayed on the rest, so the recommendation never sees the future it
+is scored on.
+
+The traces carry no prices. :data:`SHARED_TRACE_SETS` documents the constants used (USD
+per hour, Linux): AWS p3.2xlarge on-demand 3.06 and spot 0.918 (the spot price of every
+us-east-1/us-east-2/us-west-2 AZ in the 2022-05-31 AWS price history, 70 % below on-demand
+as the AWS Spot Advisor's 2021 snapshot says); GCP a2-ultragpu-4g from the 2023-05-08
+snapshot of the GCP price history (the first with spot prices): on-demand 20.11 (us-*),
+22.14 (europe-west4), 25.81 (asia-northeast1), spot 6.30 / 6.87 / 7.85. A dedicated floor
+is priced at :data:`DEDICATED_SHARE` of on-demand (an assumption: the order of a one-year
+commitment). Run ``python -m spotlab.fleet.evaluate`` to regenerate
+:data:`RESULTS_FILE` from ``../shared/data``.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from spotlab.errors import AnalysisError
+from spotlab.fleet import _deps
+from spotlab.fleet.market import UNLIMITED, Market, Pool, market_from_availability, with_pools
+from spotlab.fleet.policies import (
+    AllRegular,
+    EasOrdered,
+    OneSpot,
+    SpotHedge,
+    dedicated_floor,
+    recommended,
+)
+from spotlab.fleet.simulate import Policy, simulate
+
+#: dedicated (committed) price ÷ on-demand price: an assumption, about a 1-year commitment
+DEDICATED_SHARE = 0.63
+#: where the table on the shared traces is kept for the notebook and README
+RESULTS_FILE = Path(__file__).resolve().parents[2] / "notebooks" / "05_fleet_policy_table.csv"
+SHARED_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
+
+
+@dataclass(frozen=True)
+class TraceSet:
+    """A folder of spot-traces JSON files (one zone each) and its price assumptions."""
+
+    name: str
+    folder: str  # relative to the shared data root
+    provider: str
+    demand: int
+    spot_prices: dict[str, float]  # by region prefix of the zone
+    on_demand_prices: dict[str, float]
+    regular_zone: str
+    start: str | None = None  # for folders whose name has no date
+    binary: bool | None = None
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    def price(self, table: dict[str, float], zone: str) -> float:
+        for prefix, value in sorted(table.items(), key=lambda kv: -len(kv[0])):
+            if zone.startswith(prefix):
+                return value
+        raise AnalysisError(f"{self.name}: no price for zone {zone}")
+
+
+_AWS_SPOT = {"us-": 0.918}
+_AWS_OD = {"us-": 3.06}
+_GCP_SPOT = {"us-": 6.3013864, "europe-west4": 6.871384, "asia-northeast1": 7.84896}
+_GCP_OD = {"us-": 20.110808, "europe-west4": 22.142852, "asia-northeast1": 25.812344}
+
+SHARED_TRACE_SETS: tuple[TraceSet, ...] = (
+    TraceSet(
+        "GCP a2-ultragpu-4g, 6 zones (SpotHedge GCP1)", "spothedge-traces/data/GCP1", "gcp", 4,
+        _GCP_SPOT, _GCP_OD, "us-central1", start="2023-05-08T00:00:00Z",
+        notes=("no start date in the trace: 2023-05-08 assumed (prices of that day)",),
+    ),
+    TraceSet(
+        "AWS p3.2xlarge, 9 zones (aws-02-15-2023, 1-node)",
+        "skypilot-spot-traces/availability/1-node/aws-02-15-2023", "aws", 4,
+        _AWS_SPOT, _AWS_OD, "us-east-1",
+    ),
+    TraceSet(
+        "AWS p3.2xlarge, 3 zones x 16 nodes (aws-08-27-2023)",
+        "skypilot-spot-traces/availability/16-node/aws-08-27-2023", "aws", 4,
+        _AWS_SPOT, _AWS_OD, "us-east-1",
+    ),
+    TraceSet(
+        "AWS p3.2xlarge, 3 zones x 4 nodes (aws-08-03-2023)",
+        "skypilot-spot-traces/preemption/4-node/aws-08-03-2023", "aws", 4,
+        _AWS_SPOT, _AWS_OD, "us-east-1",
+    ),
+)  # fmt: skip
+
+
+def read_trace_folder(
+    folder: Path, start: str | None = None, provider: str | None = None
+) -> pl.DataFrame:
+    """``zone, spec, ts, available`` of every spot-traces JSON file in ``folder``, through
+    the ingest reader (names give zone, spec and start; ``start`` where they cannot)."""
+    from spotlab.ingest.availability import SpotTraceJson
+
+    reader = SpotTraceJson()
+    frames = []
+    for path in sorted(folder.glob("*.json")):
+        staged = reader.read(path, start=start, provider=provider)
+        for batch in staged.batches:
+            frames.append(
+                batch.filter(pl.col("_reject").is_null()).select(
+                    "zone", "spec", "ts", pl.col("available").cast(pl.Int64)
+                )
+            )
+    if not frames:
+        raise AnalysisError(f"no spot-traces JSON files in {folder}")
+    return pl.concat(frames)
+
+
+def pool_stats(
+    market: Market, demand: int, first: int = 0, last: int | None = None
+) -> pl.DataFrame:
+    """Per spot pool over ticks ``first..last``: stock share (time-average of
+    min(capacity, demand) ÷ demand), capacity drops per hour (interruptions), prices."""
+    last = market.ticks if last is None else last
+    regular = market.find(kind="regular")
+    od = market.pools[regular[0]].price_per_hour if regular else float("nan")
+    rows = []
+    hours = (last - first) * market.step_seconds / 3600.0
+    for i, p in enumerate(market.pools):
+        if p.kind != "spot":
+            continue
+        cap = np.minimum(market.capacity[i, first:last], max(demand, 1))
+        drops = int(np.count_nonzero(np.diff(cap) < 0))
+        rows.append(
+            {
+                "label": p.label, "spec": p.spec, "zone": p.zone, "spot_price": p.price_per_hour,
+                "on_demand_price": od, "interruptions_per_hour": drops / hours if hours else 0.0,
+                "available_share": float(cap.mean() / max(demand, 1)),
+                "startup_seconds": p.startup_seconds,
+            }
+        )  # fmt: skip
+    return pl.DataFrame(rows)
+
+
+def standard_policies(market: Market, stats: pl.DataFrame, k: int = 1) -> list[tuple[Policy, bool]]:
+    """The seven policies of the table, each with whether it rents the dedicated floor.
+
+    The naive orders are by spot price (ties in market order): what a user sees first;
+    "one spot pool" is the first of them. The recommended order comes from ``stats``.
+    """
+    by_price = sorted(market.find(kind="spot"), key=lambda i: market.pools[i].price_per_hour)
+    price_order = [market.pools[i].label for i in by_price]
+    reg = market.pools[market.find(kind="regular")[0]].label
+    rec = _deps.recommended_order(stats)
+    return [
+        (AllRegular(), False),
+        (OneSpot(pool=price_order[0], name=f"one spot pool ({market.pools[by_price[0]].zone})"),
+         False),
+        (EasOrdered(order=[*price_order, reg]), False),
+        (EasOrdered(order=[*price_order, reg], rebalancing=True), False),
+        (dedicated_floor(spot=price_order, regular=reg), True),
+        (SpotHedge(k=k), False),
+        (recommended([*rec, reg]), False),
+    ]  # fmt: skip
+
+
+def policy_table(
+    market: Market,
+    demand: int | np.ndarray,
+    policies: Sequence[tuple[Policy, bool]],
+    warning_seconds: float,
+    dedicated: Pool | None = None,
+) -> pl.DataFrame:
+    """One summary row per policy (see :meth:`FleetResult.summary`)."""
+    rows = []
+    rented = with_pools(market, [dedicated]) if dedicated is not None else market
+    for policy, rents in policies:
+        m = rented if rents else market
+        rows.append(simulate(m, policy, demand, warning_seconds=warning_seconds).summary())
+    return pl.DataFrame(rows)
+
+
+def evaluate_trace_set(
+    ts: TraceSet,
+    root: Path = SHARED_DATA,
+    step_seconds: float = 60.0,
+    train_share: float = 0.25,
+    startup_seconds: float | None = None,
+    k: int = 1,
+) -> pl.DataFrame:
+    """The policy table of one trace set (rows per policy, with the set's name)."""
+    folder = root / ts.folder
+    if not folder.is_dir():
+        raise AnalysisError(f"trace folder {folder} is absent")
+    frame = read_trace_folder(folder, start=ts.start, provider=ts.provider)
+    startup = _deps.startup_seconds() if startup_seconds is None else startup_seconds
+    zones = frame["zone"].unique(maintain_order=True).to_list()
+    spec = frame["spec"][0]
+    regular = Pool(spec, ts.regular_zone, "regular", ts.price(ts.on_demand_prices,
+                   ts.regular_zone), startup)  # fmt: skip
+    market = market_from_availability(
+        frame,
+        spot_prices={z: ts.price(ts.spot_prices, z) for z in zones},
+        others=[regular],
+        step_seconds=step_seconds,
+        startup_seconds=startup,
+        binary=ts.binary,
+    )
+    split = int(market.ticks * train_share)
+    stats = pool_stats(market, ts.demand, 0, split)
+    test = market.window(split)
+    floor = Pool(spec, ts.regular_zone, "dedicated", DEDICATED_SHARE * regular.price_per_hour,
+                 startup, slots=ts.demand // 2)  # fmt: skip
+    table = policy_table(
+        test, ts.demand, standard_policies(test, stats, k), _deps.warning_seconds(ts.provider),
+        dedicated=floor,
+    )  # fmt: skip
+    return table.select(
+        pl.lit(ts.name).alias("trace"),
+        pl.lit(len(zones)).alias("zones"),
+        pl.lit(ts.demand).alias("demand"),
+        pl.all(),
+    )
+
+
+def evaluate_shared_traces(
+    root: Path = SHARED_DATA, sets: Sequence[TraceSet] = SHARED_TRACE_SETS, **options: Any
+) -> pl.DataFrame:
+    """The policy table on every trace set present under ``root`` (absent ones skipped)."""
+    tables = [evaluate_trace_set(ts, root, **options) for ts in sets if (root / ts.folder).is_dir()]
+    if not tables:
+        raise AnalysisError(f"none of the trace folders is under {root}")
+    return pl.concat(tables)
+
+
+def compare_to_spothedge(table: pl.DataFrame) -> pl.DataFrame:
+    """Per trace: spotlab's recommended policy against SpotHedge and SkyServe's published
+    43 % saving (cost ratio 0.57), with availability."""
+    pick = table.filter(
+        pl.col("policy").str.starts_with("SpotHedge") | (pl.col("policy") == "spotlab recommended")
+    )
+    return (
+        pick.with_columns(
+            who=pl.when(pl.col("policy") == "spotlab recommended")
+            .then(pl.lit("spotlab"))
+            .otherwise(pl.lit("spothedge"))
+        )
+        .pivot(on="who", index="trace", values=["cost_ratio", "availability"])
+        .with_columns(
+            (pl.col("cost_ratio_spotlab") - pl.col("cost_ratio_spothedge")).alias("ratio_diff"),
+            (1.0 - pl.col("cost_ratio_spotlab")).alias("spotlab_saving"),
+            (1.0 - pl.col("cost_ratio_spotlab") - 0.43).alias("vs_published_43pct"),
+        )
+    )
+
+
+def write_results(path: Path = RESULTS_FILE, root: Path = SHARED_DATA) -> pl.DataFrame:
+    """Evaluate the shared traces and write the table (CSV) the notebook reads."""
+    table = evaluate_shared_traces(root).with_columns(
+        pl.lit(datetime.now().date().isoformat()).alias("computed_on")
+    )
+    table.write_csv(path, float_precision=4)
+    return table
+
+
+def main(argv: Sequence[str] | None = None) -> int:  # pragma: no cover - a script
+    args = list(sys.argv[1:] if argv is None else argv)
+    out = Path(args[0]) if args else RESULTS_FILE
+    with pl.Config(tbl_rows=100, tbl_cols=20, tbl_width_chars=200):
+        print(write_results(out))
+    return 0
+
+
+__all__ = [
+    "DEDICATED_SHARE",
+    "SHARED_TRACE_SETS",
+    "UNLIMITED",
+    "TraceSet",
+    "compare_to_spothedge",
+    "evaluate_shared_traces",
+    "evaluate_trace_set",
+    "policy_table",
+    "pool_stats",
+    "read_trace_folder",
+    "standard_policies",
+    "write_results",
+]
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())
