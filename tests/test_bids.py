@@ -221,8 +221,10 @@ def oracle(rows, end_s, bid, od, restart_s):
         if k and rows[k - 1][1] <= bid < p:
             ups += 1
     a = held / total
-    cost = a * (paid / held if held else 0) + (1 - a) * od + ups / (total / 3600) * (
-        restart_s * od / 3600
+    cost = (
+        a * (paid / held if held else 0)
+        + (1 - a) * od
+        + ups / (total / 3600) * (restart_s * od / 3600)
     )
     return a, ups / (total / 86400), (paid / held if held else None), cost
 

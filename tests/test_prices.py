@@ -115,7 +115,7 @@ def test_window_without_points_is_a_clear_error_or_a_flag():
     assert s["flags"][0] == "no price point in the window" and s["mean"][0] is None
     with pytest.raises(AnalysisError, match="no price series match"):
         price_stats(points(THREE), specs="ecs.nope")
-    with pytest.raises(AnalysisError, match="Did you mean 'ecs.t'"):
+    with pytest.raises(AnalysisError, match=r"Did you mean 'ecs\.t'"):
         price_stats(points(THREE), specs="ecs.tt")
 
 
