@@ -229,9 +229,8 @@ def test_spothedge_fallback_is_not_monotone_in_k() -> None:
         "0101011011111111110",
     ]
     cap = np.array([[U if ch == "1" else 0 for ch in row] for row in rows], dtype=np.int64)
-    pools = tuple(Pool("g", f"z{i}", "spot", 1.0 + 0.1 * i, 2.0) for i in range(3)) + (
-        Pool("g", "r", "regular", 3.0, 2.0),
-    )
+    spots = [Pool("g", f"z{i}", "spot", 1.0 + 0.1 * i, 2.0) for i in range(3)]
+    pools = (*spots, Pool("g", "r", "regular", 3.0, 2.0))
     c = np.vstack([cap, [[U] * 19]])
     m = Market(pools, 1.0, c, c.copy())
     k0 = simulate(m, SpotHedge(k=0), 1)
@@ -253,10 +252,11 @@ def markets(draw: st.DrawFn) -> tuple[Market, int]:
         [[draw(cell) for _ in range(ticks)] for _ in range(zones)] + [[U] * ticks], dtype=np.int64
     )
     startup = float(draw(st.integers(0, 3)))
-    pools = tuple(
+    spots = [
         Pool("g", f"z{i}", "spot", draw(st.sampled_from([0.5, 1.0, 1.5])), startup)
         for i in range(zones)
-    ) + (Pool("g", "r", "regular", 3.0, startup),)
+    ]
+    pools = (*spots, Pool("g", "r", "regular", 3.0, startup))
     return Market(pools, 1.0, cap, cap.copy()), draw(st.integers(0, 3))
 
 
