@@ -321,6 +321,72 @@ def coldstart_cmd(
     )  # fmt: skip
 
 
+# -- interruptions: rates from instance logs, spec ordering, EAS allocation ----------------
+
+
+@app.command("interruptions")
+def interruptions_cmd(
+    by: Annotated[str, typer.Option(help="Cell columns, comma-separated.")] = (
+        "provider,spec,zone,is_spot"
+    ),
+    as_json: JsonOpt = False,
+) -> None:
+    """Interruption rates (90% exact intervals), lead times and the feeds beside the logs."""
+    from spotlab.advise.interruptions import interruption_report
+
+    with open_store(read_only=True) as store:
+        report = interruption_report(store, by=[c.strip() for c in by.split(",") if c.strip()])
+    if as_json:
+        emit(report.as_dict(), True)
+    for title, frame in [] if as_json else report.tables():
+        emit(frame, False, title)
+
+
+@app.command("order")
+def order_cmd(
+    gpu_mem: Annotated[float, typer.Option(help="GPU memory one replica needs (GB).")],
+    gpus: Annotated[int, typer.Option(help="GPUs per replica.")] = 1,
+    vcpu: Annotated[float, typer.Option(help="Minimum vCPU.")] = 0.0,
+    memory: Annotated[float, typer.Option(help="Minimum host memory (GiB).")] = 0.0,
+    region: Annotated[str | None, typer.Option(help="Region (default: from the catalog).")] = None,
+    replicas: Annotated[int | None, typer.Option(help="Service size, for integer caps.")] = None,
+    max_share: Annotated[float, typer.Option(help="Largest share of one spot spec.")] = 0.5,
+    window: Annotated[str, typer.Option(help="Price window for the bids.")] = "30d",
+    target: Annotated[float, typer.Option(help="Target spot availability.")] = 0.99,
+    startup_seconds: Annotated[float | None, typer.Option(help="Replacement start-up.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Spot specs in the order EAS should try them, the regular fallback last, with reasons."""
+    from spotlab.advise.ordering import Requirements, recommend_ordering
+
+    req = Requirements(gpu_memory_gib=gpu_mem, gpus=gpus, vcpu=vcpu, memory_gib=memory,
+                       region=region)  # fmt: skip
+    with open_store(read_only=True) as store:
+        o = recommend_ordering(req, store, window=window, target_availability=target,
+                               startup_seconds=startup_seconds, max_share=max_share,
+                               replicas=replicas)  # fmt: skip
+    emit(o.as_dict() if as_json else o.frame().select("position", "spec", "spot",
+         "spot_price_limit", "capacity", "cost_per_replica_hour", "currency"), as_json)  # fmt: skip
+    for line in [] if as_json else [e.reason for e in o.entries] + o.notes:
+        typer.echo(line)
+
+
+@app.command("allocate")
+def allocate_cmd(
+    n: Annotated[int, typer.Argument(help="Instances the service needs.")],
+    pool: Annotated[str, typer.Option(help="spec=stock[:cap],... in EAS order (* = unlimited).")],
+    dedicated: Annotated[int, typer.Option(help="Free instances in the dedicated group.")] = 0,
+    as_json: JsonOpt = False,
+) -> None:
+    """Where EAS places N instances: the dedicated group, then the pool in order."""
+    from spotlab.advise.allocation import allocate, parse_pool
+
+    result = allocate(n, dedicated, parse_pool(pool))
+    emit(result.as_dict() if as_json else result.frame().drop("reason"), as_json)
+    if not as_json:
+        typer.echo(result.explain())
+
+
 def main() -> None:
     """Entry point: spotlab errors become a message and exit code 2, not a traceback."""
     try:

@@ -157,8 +157,11 @@ def _entries(pool: Any, stock: Mapping[str, int | None] | None) -> list[PoolEntr
             else:
                 raise AnalysisError(f"pool entry {i} is not a PoolEntry, mapping or tuple: {e!r}")
     if stock:
+        # spot stock and regular stock differ: the override is for entries not marked regular
         entries = [
-            PoolEntry(e.spec, stock[e.spec], e.capacity, e.spot) if e.spec in stock else e
+            PoolEntry(e.spec, stock[e.spec], e.capacity, e.spot)
+            if e.spec in stock and e.spot is not False
+            else e
             for e in entries
         ]
     return entries
@@ -177,9 +180,10 @@ def allocate(
     ``pool``: :class:`PoolEntry` items (or mappings with spec/type, stock, capacity, spot,
     or tuples), a ``{spec: stock}`` mapping, or an ordering (anything with
     ``pool_entries()``, e.g. :class:`spotlab.advise.ordering.Ordering`). ``stock``
-    overrides the stock of the specs it names. Each entry takes ``min(stock, cap,
-    remaining)``; a ``dedicated_resource`` entry inside the pool is skipped (the group is
-    ``dedicated_free``).
+    overrides the stock of the specs it names, except on entries marked regular
+    (``spot=False``), whose stock is the provider's on-demand capacity. Each entry takes
+    ``min(stock, cap, remaining)``; a ``dedicated_resource`` entry inside the pool is
+    skipped (the group is ``dedicated_free``).
     """
     if n < 0:
         raise AnalysisError(f"n must be >= 0, got {n}")

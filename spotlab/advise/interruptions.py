@@ -21,9 +21,10 @@ once at the start):
    over spec family, GPU model, zone and discount (exposure as sample weight) for sparse
    cells. ``rate_used`` says which rate the advice takes.
 
-An instance counts as interrupted when it has an interruption warning or a reclaim; the
-interruption time is the reclaim, else the first termination after the warning, else the
-warning plus the provider's notice (Alibaba 5 min, AWS 2 min).
+An instance counts as interrupted when it has an interruption warning or a reclaim (and
+counts as spot when its spot flag is unknown); the interruption time is the reclaim, else
+the first termination after the warning, else the warning plus the provider's notice
+(Alibaba 5 min, AWS 2 min).
 """
 
 from __future__ import annotations
@@ -114,6 +115,14 @@ def attribute_events(events: pl.DataFrame, inventory: pl.DataFrame | None = None
     ``attributed_from``: ``event``, ``instance events``, ``inventory`` or null
     (unattributed: no spec anywhere).
     """
+    missing = [c for c in ("provider", "instance_id", "event", "ts") if c not in events.columns]
+    if missing:
+        raise AnalysisError(
+            f"events lack column(s) {', '.join(missing)} (see spotlab.ingest.lifecycle)"
+        )
+    events = events.with_columns(
+        pl.lit(None, dtype).alias(c) for c, dtype in _EVENT_SCHEMA.items() if c not in events
+    )
     attrs = ("spec", "zone", "region", "service")
     ev = events.sort("provider", "instance_id", "ts")
     own = ev.group_by("provider", "instance_id", maintain_order=True).agg(
@@ -232,6 +241,11 @@ def lifecycles(
     interrupted = pl.col("warning").is_not_null() | pl.col("reclaim").is_not_null()
     out = per.with_columns(
         interrupted.alias("interrupted"),
+        # only spot instances get interruption notices, rebalance advice or reclaims
+        pl.when(pl.col("is_spot").is_null() & (interrupted | pl.col("rebalance").is_not_null()))
+        .then(True)
+        .otherwise(pl.col("is_spot"))
+        .alias("is_spot"),
         pl.coalesce(
             "reclaim",
             "_term_after_warning",
@@ -659,7 +673,9 @@ def _design(fit: pl.DataFrame, features: pl.DataFrame | None) -> pl.DataFrame:
 # -- lead times, hour of day ---------------------------------------------------------------
 
 
-def lead_times(source: Store | pl.DataFrame | None = None, *, lives: pl.DataFrame | None = None):
+def lead_times(
+    source: Store | pl.DataFrame | None = None, *, lives: pl.DataFrame | None = None
+) -> pl.DataFrame:
     """Warning → reclaim (and rebalance → reclaim) lead times, one row per instance and kind."""
     if lives is None:
         if source is None:
@@ -747,3 +763,195 @@ def hour_of_day(lives: pl.DataFrame, tz: str = "UTC") -> pl.DataFrame:
             .alias("rate_per_hour")
         )
     )
+
+
+# -- logs beside the feeds -----------------------------------------------------------------
+
+FEED_NAMES = {"aws": "AWS Spot Advisor", "alibaba": "Alibaba DescribeSpotAdvice"}
+
+
+def bands_beside_logs(
+    store: Store,
+    rates: pl.DataFrame | None = None,
+    latest: bool = True,
+    os: str | None = "Linux",
+) -> pl.DataFrame:
+    """The logs' monthly interruption share beside the providers' feeds, for the same specs.
+
+    One row per (source, provider, region, zone, spec): ``source`` is ``logs`` or the feed's
+    name and date; ``monthly_pct`` (logs: the point estimate; Alibaba: its rate; AWS: none,
+    a band only), ``low_pct``/``high_pct`` (logs: the 90% interval; feeds: the band's
+    bounds) and ``band_label`` (logs: the provider's own band scheme). ``latest`` keeps each
+    feed's newest observation; ``os`` filters AWS rows (None keeps all).
+    """
+    if rates is None:
+        rates = interruption_rates(store, by=("provider", "region", "spec", "is_spot"))
+    cols: dict[str, Any] = {
+        "source": pl.String,
+        "provider": pl.String,
+        "region": pl.String,
+        "zone": pl.String,
+        "spec": pl.String,
+        "observed_at": pl.Datetime("us", "UTC"),
+        "monthly_pct": pl.Float64,
+        "low_pct": pl.Float64,
+        "high_pct": pl.Float64,
+        "band_label": pl.String,
+    }
+    logs = rates.filter(
+        pl.col("spec").is_not_null()
+        & pl.col("is_spot").fill_null(True)
+        & (pl.col("exposure_hours") > 0)
+    )
+    if logs.height == 0:
+        return pl.DataFrame(schema=cols)
+    for c in ("region", "zone"):
+        if c not in logs.columns:
+            logs = logs.with_columns(pl.lit(None, pl.String).alias(c))
+    left = logs.select(
+        pl.lit("logs").alias("source"),
+        "provider",
+        "region",
+        "zone",
+        "spec",
+        pl.lit(None, cols["observed_at"]).alias("observed_at"),
+        "monthly_pct",
+        pl.col("monthly_pct_low").alias("low_pct"),
+        pl.col("monthly_pct_high").alias("high_pct"),
+        pl.when(pl.col("provider") == "alibaba")
+        .then("alibaba_band")
+        .otherwise("aws_band")
+        .alias("band_label"),
+    )
+    feed = store.query(
+        "SELECT * FROM interruption_bands WHERE spec IN (SELECT unnest(?::VARCHAR[]))",
+        [sorted(set(left["spec"].to_list()))],
+    )
+    if os is not None and feed.height:
+        feed = feed.filter(pl.col("os").is_null() | (pl.col("os") == os))
+    if latest and feed.height:
+        feed = feed.filter(
+            pl.col("observed_at") == pl.col("observed_at").max().over("provider", "spec")
+        )
+    keys = logs.select("provider", "spec", "region").unique()
+    # a log cell without a region (e.g. a trace that names none) matches every region
+    feed = feed.join(keys, on=["provider", "spec"], how="inner", suffix="_log").filter(
+        pl.col("region_log").is_null() | (pl.col("region_log") == pl.col("region"))
+    )
+    right = feed.unique(["provider", "region", "zone", "spec", "os", "observed_at"]).select(
+        pl.format(
+            "{} {}",
+            pl.col("provider").replace_strict(FEED_NAMES, default=pl.col("provider")),
+            pl.col("observed_at").dt.strftime("%Y-%m-%d"),
+        ).alias("source"),
+        "provider",
+        "region",
+        "zone",
+        "spec",
+        "observed_at",
+        pl.col("rate_pct").alias("monthly_pct"),
+        pl.col("band_low_pct").alias("low_pct"),
+        pl.col("band_high_pct").alias("high_pct"),
+        "band_label",
+    )
+    schema = pl.Schema(cols)
+    return pl.concat([left.cast(schema), right.cast(schema)]).sort(
+        "spec", "source", "region", "zone", nulls_last=True
+    )
+
+
+# -- the report ----------------------------------------------------------------------------
+
+
+@dataclass
+class InterruptionReport:
+    """Everything ``spotlab interruptions`` shows: where events came from, how they were
+    attributed, lifecycle counts, rates, lead times and the feeds beside the logs."""
+
+    sources: pl.DataFrame
+    events: pl.DataFrame
+    unattributed: pl.DataFrame
+    instances: pl.DataFrame
+    rates: pl.DataFrame
+    lead_times: pl.DataFrame
+    bands: pl.DataFrame
+
+    RATE_COLUMNS = (
+        "provider", "spec", "zone", "is_spot", "instances", "exposure_hours", "interruptions",
+        "rate_per_hour", "rate_low", "rate_high", "per_month", "monthly_pct", "aws_band",
+        "alibaba_band", "mtti_hours", "rate_used", "used",
+    )  # fmt: skip
+
+    def tables(self) -> list[tuple[str, pl.DataFrame]]:
+        """(title, frame) pairs for display; empty tables are left out."""
+        rates = self.rates.select([c for c in self.RATE_COLUMNS if c in self.rates.columns])
+        out = [
+            ("Event files (rows read = loaded + duplicate + rejected)", self.sources),
+            ("Events by kind and attribution", self.events),
+            ("Events whose instance is unknown (kept; load an inventory to attribute)",
+             self.unattributed),
+            ("Instances: interrupted, censored (still running at the log's end)",
+             self.instances),
+            ("Interruption rates per instance-hour, 90% exact Poisson interval", rates),
+            ("Warning lead time (seconds)", self.lead_times),
+            ("Logs beside the providers' feeds (% of instances interrupted per month)",
+             self.bands),
+        ]  # fmt: skip
+        return [(t, f) for t, f in out if f.height]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "sources": self.sources.to_dicts(),
+            "events": self.events.to_dicts(),
+            "unattributed": self.unattributed.to_dicts(),
+            "instances": self.instances.to_dicts(),
+            "rates": self.rates.to_dicts(),
+            "lead_times": self.lead_times.to_dicts(),
+            "bands": self.bands.to_dicts(),
+        }
+
+
+def interruption_report(
+    store: Store, by: Sequence[str] = BY, confidence: float = 0.90
+) -> InterruptionReport:
+    """The interruption analytics of a store in one object (see :class:`InterruptionReport`)."""
+    events = attribute_events(load_events(store), load_inventory(store))
+    if (
+        events.height == 0
+        and store.query("SELECT count(*) AS n FROM instance_exposure")["n"][0] == 0
+    ):
+        raise AnalysisError(
+            "no instance events in the store: ingest preemption logs (CloudMonitor or "
+            "EventBridge JSON, a lifecycle CSV or an add/remove trace) first"
+        )
+    lives = lifecycles(events)
+    rates = interruption_rates(events, by=by, confidence=confidence, **_store_inputs(store))
+    sources = store.query(
+        "SELECT source_id, uri, format, kind, rows_read, rows_loaded, rows_duplicate, "
+        "rows_rejected FROM sources WHERE kind IN ('events', 'instances', 'exposure') "
+        "ORDER BY source_id"
+    )
+    instances = (
+        lives.group_by("provider", "spec", "is_spot")
+        .agg(
+            pl.len().alias("instances"),
+            pl.col("start").is_not_null().sum().alias("with_start"),
+            pl.col("interrupted").sum().alias("interrupted"),
+            pl.col("censored").sum().alias("censored"),
+            pl.col("hours").sum().alias("instance_hours"),
+        )
+        .sort("provider", "spec", nulls_last=True)
+    )
+    return InterruptionReport(
+        sources=sources,
+        events=event_summary(events),
+        unattributed=unattributed_events(events),
+        instances=instances,
+        rates=rates,
+        lead_times=lead_time_summary(lead_times(lives=lives)),
+        bands=bands_beside_logs(store),
+    )
+
+
+def _store_inputs(store: Store) -> dict[str, Any]:
+    return {"exposure_table": load_exposure(store), "features": cell_features(store)}

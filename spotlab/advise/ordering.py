@@ -1,0 +1,681 @@
+"""Which specs EAS should try, in what order: ranked spot specs, then a regular fallback.
+
+:func:`recommend_ordering` takes what one replica needs (GPU memory, GPUs, vCPU, memory,
+optionally a relative throughput per spec) and returns an :class:`Ordering`:
+
+1. **Eligibility** from the ``specs`` catalog: enough GPUs, GPU memory per GPU ≥ the need
+   ÷ GPUs, enough vCPU and memory, a known on-demand price; one provider and region (EAS
+   deploys a service in one region).
+2. **Expected effective cost per replica-hour** of each eligible spec on spot, from the bid
+   advisor (:func:`spotlab.advise.bids.recommend_bids`, per spec across its zones):
+   ``effective_cost`` = availability × mean price paid + (1 − availability) × fallback
+   price (time on fallback) + bid crossings per hour × restart cost; plus, when the
+   instance logs (:mod:`spotlab.advise.interruptions`) or a provider's feed
+   (``interruption_bands``) report more reclaims per hour than the bid crossings, the
+   excess × restart cost. (Logs and feeds count price and capacity reclaims alike, so the
+   larger of the two rates is used, not their sum.) Divided by the spec's relative
+   throughput (replicas per instance; default 1).
+3. **Order**: spot specs by that cost (ties by name); a spec whose family repeats the
+   previous entry's yields to the cheapest spec of another family costing at most
+   ``diversity_tolerance`` (10%) more; at most ``max_spot`` spot entries, only those
+   cheaper than the regular fallback unless that leaves fewer than 2 spot specs while 2
+   are viable. Spot entries get ``capacity`` = ``max_share`` of the service (a count when
+   ``replicas`` is given, else a percentage) so no one spot spec carries the service.
+4. **Regular fallback last**: the cheapest eligible spec at its on-demand price, without a
+   cap, so a deployment never fails for lack of spot stock (the seed's rule).
+
+Each entry carries its reason with the figures. :meth:`Ordering.to_instances` gives
+``cloud.computing.instances``; :meth:`Ordering.pool_entries` feeds
+:func:`spotlab.advise.allocation.allocate`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import polars as pl
+
+from spotlab.advise.allocation import PoolEntry
+from spotlab.errors import AnalysisError, did_you_mean
+from spotlab.store import Store
+
+DEFAULT_PROVIDER = "alibaba"
+DEFAULT_MAX_SPOT = 3
+DEFAULT_MAX_SHARE = 0.5
+DEFAULT_DIVERSITY_TOLERANCE = 0.10
+HOURS_PER_MONTH = 730.0
+
+
+# -- requirements --------------------------------------------------------------------------
+
+_ALIASES: dict[str, tuple[str, ...]] = {
+    "gpu_memory_gib": ("gpu_memory_gib", "gpu_memory_gb", "gpu_memory", "gpu_mem"),
+    "gpus": ("gpus", "gpu_count"),
+    "vcpu": ("vcpu", "vcpus", "cpu"),
+    "memory_gib": ("memory_gib", "memory_gb", "memory"),
+    "throughput": ("throughput",),
+    "provider": ("provider",),
+    "region": ("region",),
+}
+
+
+@dataclass(frozen=True)
+class Requirements:
+    """What one replica needs.
+
+    ``gpu_memory_gib``: GPU memory the replica needs in total, spread over ``gpus`` GPUs
+    (each GPU must hold ``gpu_memory_gib / gpus``); ``vcpu`` and ``memory_gib`` (host
+    memory) minimums; ``throughput``: replicas' worth of work one instance of a spec does
+    (e.g. ``{"ecs.gn8is-8x.32xlarge": 8}`` when eight replicas share its eight GPUs);
+    specs not named do 1. ``provider``/``region`` narrow the catalog.
+    """
+
+    gpu_memory_gib: float = 0.0
+    gpus: int = 1
+    vcpu: float = 0.0
+    memory_gib: float = 0.0
+    throughput: Mapping[str, float] | None = None
+    provider: str | None = None
+    region: str | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("gpu_memory_gib", "vcpu", "memory_gib"):
+            v = getattr(self, name)
+            if not isinstance(v, int | float) or math.isnan(v) or v < 0:
+                raise AnalysisError(f"requirement {name} must be a number >= 0, got {v!r}")
+        if not isinstance(self.gpus, int) or self.gpus < 0:
+            raise AnalysisError(f"requirement gpus must be a whole number >= 0, got {self.gpus!r}")
+        if self.gpu_memory_gib > 0 and self.gpus == 0:
+            raise AnalysisError("gpu_memory_gib needs gpus >= 1")
+        for spec, t in (self.throughput or {}).items():
+            if not isinstance(t, int | float) or not t > 0:
+                raise AnalysisError(f"throughput of {spec} must be > 0, got {t!r}")
+
+    @classmethod
+    def from_any(cls, obj: Any) -> Requirements:
+        """From a Requirements, a mapping or any object with these attribute names
+        (aliases such as ``gpu_memory_gb`` or ``gpu_count`` are read too; others ignored)."""
+        if isinstance(obj, Requirements):
+            return obj
+        if obj is None:
+            raise AnalysisError("no requirements: give at least gpu_memory_gib (GB per replica)")
+        values: dict[str, Any] = {}
+        for name, names in _ALIASES.items():
+            for n in names:
+                v = obj.get(n) if isinstance(obj, Mapping) else getattr(obj, n, None)
+                if v is not None:
+                    values[name] = v
+                    break
+        for name in ("gpu_memory_gib", "vcpu", "memory_gib"):
+            if name in values:
+                values[name] = float(values[name])
+        if "gpus" in values:
+            values["gpus"] = int(values["gpus"])
+        return cls(**values)
+
+
+# -- the result ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OrderingEntry:
+    """One entry of the ordered list: a spot spec with its bid, or the regular fallback."""
+
+    position: int
+    spec: str
+    spot: bool
+    spot_price_limit: float | None
+    capacity: int | str | None
+    cost_per_replica_hour: float
+    currency: str | None
+    family: str | None
+    on_demand_price: float | None
+    price_is_estimate: bool
+    throughput: float
+    availability: float | None
+    price_interruptions_per_day: float | None
+    reclaims_per_hour: float | None
+    reclaim_source: str | None
+    reason: str
+
+    def instance(self) -> dict[str, Any]:
+        """This entry as one item of ``cloud.computing.instances``."""
+        out: dict[str, Any] = {"type": self.spec}
+        if self.spot:
+            out["spot_price_limit"] = self.spot_price_limit
+        if self.capacity is not None:
+            out["capacity"] = self.capacity
+        return out
+
+
+@dataclass
+class Ordering:
+    """The ordered entries (spot first, the regular fallback last), the specs left out
+    with their reasons (``excluded``), and notes about the choice."""
+
+    requirements: Requirements
+    entries: list[OrderingEntry]
+    excluded: pl.DataFrame
+    provider: str
+    region: str
+    notes: list[str] = field(default_factory=list)
+
+    def frame(self) -> pl.DataFrame:
+        """One row per entry, in order."""
+        rows = [asdict(e) for e in self.entries]
+        for r in rows:
+            r["capacity"] = None if r["capacity"] is None else str(r["capacity"])
+        return pl.DataFrame(rows, schema=_ENTRY_SCHEMA)
+
+    def to_instances(self, dedicated: int | None = None) -> list[dict[str, Any]]:
+        """``cloud.computing.instances``: ``{"type", "spot_price_limit"?, "capacity"?}``
+        in order, the regular entry (no ``spot_price_limit``) last. ``dedicated`` prepends
+        ``{"type": "dedicated_resource", "capacity": dedicated}``."""
+        head = [] if not dedicated else [{"type": "dedicated_resource", "capacity": dedicated}]
+        return head + [e.instance() for e in self.entries]
+
+    def pool_entries(self) -> list[PoolEntry]:
+        """The entries as allocation pool entries (unlimited stock; give stock to
+        :func:`~spotlab.advise.allocation.allocate` with its ``stock`` argument)."""
+        return [PoolEntry(e.spec, None, e.capacity, e.spot) for e in self.entries]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "provider": self.provider,
+            "region": self.region,
+            "requirements": asdict(self.requirements),
+            "instances": self.to_instances(),
+            "entries": [asdict(e) for e in self.entries],
+            "excluded": self.excluded.to_dicts(),
+            "notes": self.notes,
+        }
+
+
+_ENTRY_SCHEMA: dict[str, Any] = {
+    "position": pl.Int64,
+    "spec": pl.String,
+    "spot": pl.Boolean,
+    "spot_price_limit": pl.Float64,
+    "capacity": pl.String,
+    "cost_per_replica_hour": pl.Float64,
+    "currency": pl.String,
+    "family": pl.String,
+    "on_demand_price": pl.Float64,
+    "price_is_estimate": pl.Boolean,
+    "throughput": pl.Float64,
+    "availability": pl.Float64,
+    "price_interruptions_per_day": pl.Float64,
+    "reclaims_per_hour": pl.Float64,
+    "reclaim_source": pl.String,
+    "reason": pl.String,
+}
+
+
+# -- inputs --------------------------------------------------------------------------------
+
+
+def spot_figures(
+    store: Store,
+    specs: Sequence[str],
+    provider: str,
+    window: str,
+    target_availability: float,
+    startup_seconds: float | Mapping[str, float] | None,
+) -> pl.DataFrame:
+    """The bid advisor's per-spec figures (one row per provider, region, spec).
+
+    The one link to :mod:`spotlab.advise.bids`: columns ``provider, region, spec, advice,
+    bid, availability, interruptions_per_day, mean_paid, effective_cost, restart_cost,
+    reason`` (the advisor's sentence, as ``bid_reason``). Specs without price points are
+    left out.
+    """
+    from spotlab.advise.bids import recommend_bids
+
+    priced = store.query(
+        "SELECT DISTINCT spec FROM spot_prices WHERE provider = ? AND spec IN "
+        "(SELECT unnest(?::VARCHAR[]))",
+        [provider, list(specs)],
+    )["spec"].to_list()
+    if not priced:
+        return pl.DataFrame(schema=_SPOT_SCHEMA)
+    advice = recommend_bids(
+        store,
+        specs=sorted(priced),
+        window=window,
+        target_availability=target_availability,
+        provider=provider,
+        startup_seconds=startup_seconds,
+    )
+    return advice.specs.select(
+        *[pl.col(c).cast(t) for c, t in _SPOT_SCHEMA.items() if c != "bid_reason"],
+        pl.col("reason").alias("bid_reason"),
+    )
+
+
+_SPOT_SCHEMA: dict[str, Any] = {
+    "provider": pl.String,
+    "region": pl.String,
+    "spec": pl.String,
+    "advice": pl.String,
+    "bid": pl.Float64,
+    "availability": pl.Float64,
+    "interruptions_per_day": pl.Float64,
+    "mean_paid": pl.Float64,
+    "effective_cost": pl.Float64,
+    "restart_cost": pl.Float64,
+    "bid_reason": pl.String,
+}
+
+
+def reclaim_rates(store: Store, provider: str, region: str | None) -> pl.DataFrame:
+    """Reclaims per instance-hour per spec: from the instance logs when they cover the spec,
+    else from the providers' feeds (worst zone of the newest observation).
+
+    Columns ``spec, reclaims_per_hour, reclaim_source`` (a short description with counts).
+    """
+    out = []
+    if store.query("SELECT count(*) AS n FROM instance_events")["n"][0]:
+        from spotlab.advise.interruptions import interruption_rates
+
+        rates = interruption_rates(store, by=("provider", "spec", "is_spot"))
+        logs = rates.filter(
+            (pl.col("provider") == provider)
+            & pl.col("is_spot").fill_null(True)
+            & pl.col("spec").is_not_null()
+            & pl.col("rate_used").is_not_null()
+        ).select(
+            "spec",
+            pl.col("rate_used").alias("reclaims_per_hour"),
+            pl.format(
+                "logs: {} reclaims over {} instance-hours ({} rate)",
+                "interruptions",
+                pl.col("exposure_hours").round(1),
+                "used",
+            ).alias("reclaim_source"),
+        )
+        out.append(logs)
+    bands = store.query(
+        "SELECT * FROM interruption_bands WHERE provider = ? "
+        "AND (? IS NULL OR region = ?) "
+        "QUALIFY observed_at = max(observed_at) OVER (PARTITION BY spec)",
+        [provider, region, region],
+    )
+    if bands.height:
+        pct = pl.coalesce(
+            "rate_pct", (pl.col("band_low_pct") + pl.col("band_high_pct")) / 2.0
+        ).clip(0.0, 99.9)
+        feed = (
+            bands.filter(pl.col("os").is_null() | (pl.col("os") == "Linux"))
+            .with_columns(
+                pct.alias("_pct"),
+                pl.when(pl.col("rate_pct").is_not_null())
+                .then(pl.lit("rate"))
+                .otherwise(pl.lit("band midpoint"))
+                .alias("_kind"),
+            )
+            .sort("_pct", descending=True)
+            .group_by("spec", maintain_order=True)
+            .first()
+            .select(
+                "spec",
+                (-(1.0 - pl.col("_pct") / 100.0).log() / HOURS_PER_MONTH).alias(
+                    "reclaims_per_hour"
+                ),
+                pl.format(
+                    "feed: {}% of instances a month ({} {}, worst of its zones, {} {})",
+                    pl.col("_pct").round(1),
+                    "_kind",
+                    "band_label",
+                    "provider",
+                    pl.col("observed_at").dt.strftime("%Y-%m-%d"),
+                ).alias("reclaim_source"),
+            )
+        )
+        out.append(feed)
+    if not out:
+        return pl.DataFrame(
+            schema={"spec": pl.String, "reclaims_per_hour": pl.Float64, "reclaim_source": pl.String}
+        )
+    # logs first: a spec the logs cover ignores the feed
+    return pl.concat(out).unique("spec", keep="first", maintain_order=True)
+
+
+# -- the ordering --------------------------------------------------------------------------
+
+
+def eligible_specs(catalog: pl.DataFrame, req: Requirements) -> pl.DataFrame:
+    """The catalog with ``eligible`` and ``why_not`` (the first unmet requirement)."""
+    per_gpu = req.gpu_memory_gib / req.gpus if req.gpus else 0.0
+    gmem = pl.col("gpu_memory_gib")
+    why = (
+        pl.when((pl.lit(req.gpus) > 0) & (pl.col("gpu_count").fill_null(0) < req.gpus))
+        .then(pl.format("{} GPUs < {} needed", pl.col("gpu_count").fill_null(0), pl.lit(req.gpus)))
+        .when((pl.lit(per_gpu) > 0) & gmem.is_null())
+        .then(pl.lit("GPU memory unknown in the catalog"))
+        .when(gmem < per_gpu)
+        .then(pl.format("{} GB per GPU < {} GB needed", gmem, pl.lit(round(per_gpu, 2))))
+        .when((pl.lit(req.vcpu) > 0) & (pl.col("vcpu").fill_null(0) < req.vcpu))
+        .then(pl.format("{} vCPU < {}", pl.col("vcpu"), pl.lit(req.vcpu)))
+        .when((pl.lit(req.memory_gib) > 0) & (pl.col("memory_gib").fill_null(0) < req.memory_gib))
+        .then(pl.format("{} GiB memory < {}", pl.col("memory_gib"), pl.lit(req.memory_gib)))
+        .when(pl.col("on_demand_price").is_null())
+        .then(pl.lit("no on-demand price in the catalog"))
+    )
+    return catalog.with_columns(why.alias("why_not")).with_columns(
+        pl.col("why_not").is_null().alias("eligible")
+    )
+
+
+def recommend_ordering(
+    requirements: Requirements | Mapping[str, Any] | Any,
+    store: Store | None = None,
+    *,
+    catalog: pl.DataFrame | None = None,
+    spot: pl.DataFrame | None = None,
+    reclaims: pl.DataFrame | None = None,
+    window: str = "30d",
+    target_availability: float = 0.99,
+    startup_seconds: float | Mapping[str, float] | None = None,
+    max_spot: int = DEFAULT_MAX_SPOT,
+    max_share: float | None = DEFAULT_MAX_SHARE,
+    replicas: int | None = None,
+    diversity_tolerance: float = DEFAULT_DIVERSITY_TOLERANCE,
+) -> Ordering:
+    """Ranked spot specs and a regular fallback for a service (see the module docstring).
+
+    From a ``store``, the catalog, the bid advisor's figures and the reclaim rates are read
+    there; without one, pass ``catalog`` (the ``specs`` table's columns), ``spot`` (as
+    :func:`spot_figures` returns) and optionally ``reclaims`` (as :func:`reclaim_rates`).
+    ``startup_seconds`` (one number, or per spec) is the time to a serving replacement; by
+    default the bid advisor's :data:`~spotlab.advise.bids.DEFAULT_STARTUP_SECONDS` (123 s)
+    until the cold-start model supplies one. ``max_share`` of None or 1 leaves spot
+    entries uncapped.
+
+    >>> o = recommend_ordering({"gpu_memory_gib": 24}, store)  # doctest: +SKIP
+    >>> o.to_instances()  # doctest: +SKIP
+    """
+    req = Requirements.from_any(requirements)
+    if max_spot < 1:
+        raise AnalysisError(f"max_spot must be >= 1, got {max_spot}")
+    if max_share is not None and not 0 < max_share <= 1:
+        raise AnalysisError(f"max_share must be in (0, 1], got {max_share}")
+    if replicas is not None and replicas < 1:
+        raise AnalysisError(f"replicas must be >= 1, got {replicas}")
+    if diversity_tolerance < 0:
+        raise AnalysisError(f"diversity_tolerance must be >= 0, got {diversity_tolerance}")
+    if catalog is None:
+        if store is None:
+            raise AnalysisError("recommend_ordering needs a store or a catalog frame")
+        catalog = store.query("SELECT * FROM specs")
+    if catalog.height == 0:
+        raise AnalysisError("the specs catalog is empty: ingest one (e.g. data/specs_catalog.csv)")
+    provider, region, notes = _place(catalog, req)
+    cat = eligible_specs(
+        catalog.filter((pl.col("provider") == provider) & (pl.col("region") == region)), req
+    )
+    ok = cat.filter("eligible")
+    if ok.height == 0:
+        raise AnalysisError(
+            f"no spec in the {provider} {region} catalog meets the requirements "
+            f"({_describe(req)}); closest misses: "
+            + "; ".join(f"{r['spec']}: {r['why_not']}" for r in cat.head(3).to_dicts())
+        )
+    names = ok["spec"].to_list()
+    if spot is None:
+        if store is None:
+            spot = pl.DataFrame(schema=_SPOT_SCHEMA)
+        else:
+            spot = spot_figures(
+                store, names, provider, window, target_availability, startup_seconds
+            )
+    if reclaims is None:
+        reclaims = (
+            reclaim_rates(store, provider, region)
+            if store is not None
+            else pl.DataFrame(
+                schema={
+                    "spec": pl.String,
+                    "reclaims_per_hour": pl.Float64,
+                    "reclaim_source": pl.String,
+                }
+            )
+        )
+    table = _score(ok, spot, reclaims, req, provider, region)
+    entries, left_out = _choose(
+        table, req, max_spot, max_share, replicas, diversity_tolerance, window
+    )
+    excluded = pl.concat(
+        [
+            cat.filter(~pl.col("eligible")).select("spec", pl.col("why_not").alias("reason")),
+            left_out,
+        ]
+    ).sort("spec")
+    return Ordering(req, entries, excluded, provider, region, notes)
+
+
+def _describe(req: Requirements) -> str:
+    parts = []
+    if req.gpu_memory_gib:
+        parts.append(f"{req.gpu_memory_gib:g} GB GPU memory over {req.gpus} GPU(s)")
+    elif req.gpus:
+        parts.append(f"{req.gpus} GPU(s)")
+    if req.vcpu:
+        parts.append(f"{req.vcpu:g} vCPU")
+    if req.memory_gib:
+        parts.append(f"{req.memory_gib:g} GiB memory")
+    return ", ".join(parts) or "no minimum"
+
+
+def _place(catalog: pl.DataFrame, req: Requirements) -> tuple[str, str, list[str]]:
+    """The provider and region to order in (EAS deploys a service in one region)."""
+    notes: list[str] = []
+    providers = sorted(set(catalog["provider"].drop_nulls()))
+    provider = req.provider or (DEFAULT_PROVIDER if DEFAULT_PROVIDER in providers else None)
+    if provider is None:
+        if len(providers) != 1:
+            raise AnalysisError(f"several providers in the catalog ({providers}): pick one")
+        provider = providers[0]
+    if provider not in providers:
+        raise AnalysisError(
+            f"no {provider!r} specs in the catalog.{did_you_mean(provider, providers)}"
+        )
+    rows = catalog.filter(pl.col("provider") == provider)
+    regions = sorted(set(rows["region"].drop_nulls()))
+    if req.region is not None:
+        if req.region not in regions:
+            raise AnalysisError(
+                f"no {provider} specs in region {req.region!r}.{did_you_mean(req.region, regions)}"
+            )
+        return provider, req.region, notes
+    if len(regions) == 1:
+        return provider, regions[0], notes
+    fit = eligible_specs(rows, req).filter("eligible").group_by("region").len()
+    fit = fit.sort(["len", "region"], descending=[True, False])
+    region = fit["region"][0] if fit.height else regions[0]
+    notes.append(
+        f"region {region} chosen (most eligible specs of {len(regions)}); pass region= to pick"
+    )
+    return provider, region, notes
+
+
+def _score(
+    ok: pl.DataFrame,
+    spot: pl.DataFrame,
+    reclaims: pl.DataFrame,
+    req: Requirements,
+    provider: str,
+    region: str,
+) -> pl.DataFrame:
+    thr = dict(req.throughput or {})
+    s = spot.filter((pl.col("provider") == provider) & (pl.col("region") == region)).drop(
+        "provider", "region"
+    )
+    t = ok.select(
+        "spec",
+        "family",
+        "on_demand_price",
+        "currency",
+        pl.col("price_is_estimate").fill_null(False),
+        pl.col("spec").replace_strict(thr, default=1.0, return_dtype=pl.Float64).alias("thr"),
+    )
+    t = t.join(s, on="spec", how="left").join(reclaims, on="spec", how="left")
+    price_rate = pl.col("interruptions_per_day") / 24.0
+    excess = (pl.col("reclaims_per_hour").fill_null(0.0) - price_rate).clip(lower_bound=0.0)
+    return t.with_columns(
+        (pl.col("effective_cost") + excess * pl.col("restart_cost")).alias("spot_instance_cost"),
+        (excess * pl.col("restart_cost")).alias("reclaim_cost"),
+    ).with_columns(
+        (pl.col("spot_instance_cost") / pl.col("thr")).alias("spot_cost"),
+        (pl.col("on_demand_price") / pl.col("thr")).alias("regular_cost"),
+    )
+
+
+def _money(x: float | None) -> str:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "?"
+    return f"{x:.3f}" if abs(x) < 1 else f"{x:.2f}"
+
+
+def _choose(
+    table: pl.DataFrame,
+    req: Requirements,
+    max_spot: int,
+    max_share: float | None,
+    replicas: int | None,
+    tolerance: float,
+    window: str,
+) -> tuple[list[OrderingEntry], pl.DataFrame]:
+    regular = table.sort("regular_cost", "spec").row(0, named=True)
+    viable = table.filter((pl.col("advice") == "spot") & pl.col("spot_cost").is_not_null())
+    cands = viable.sort("spot_cost", "spec").to_dicts()
+    left: list[tuple[str, str]] = []
+    for r in table.filter(~pl.col("spec").is_in(viable["spec"].implode())).to_dicts():
+        if r["advice"] == "regular":
+            left.append((r["spec"], "spot not advised: " + str(r["bid_reason"])))
+        else:
+            left.append((r["spec"], f"no spot price history in the {window} window"))
+    cheaper = [c for c in cands if c["spot_cost"] < regular["regular_cost"]]
+    want = min(max_spot, max(len(cheaper), min(2, len(cands))))
+    chosen: list[tuple[dict[str, Any], str]] = []
+    pool = list(cands)
+    while pool and len(chosen) < want:
+        best = pool[0]
+        why = "cheapest remaining" if chosen else "cheapest eligible spot spec"
+        if chosen and best["family"] is not None and best["family"] == chosen[-1][0]["family"]:
+            limit = best["spot_cost"] * (1.0 + tolerance)
+            alt = next(
+                (c for c in pool if c["family"] != best["family"] and c["spot_cost"] <= limit),
+                None,
+            )
+            if alt is not None:
+                more = alt["spot_cost"] / best["spot_cost"] - 1.0
+                why = (
+                    f"placed before {best['spec']} (same family {best['family']} as the "
+                    f"previous entry) for diversity; costs {more:.1%} more"
+                )
+                best = alt
+        if best["spot_cost"] >= regular["regular_cost"]:
+            why += "; kept for a second spot option although not cheaper than the fallback"
+        pool.remove(best)
+        chosen.append((best, why))
+    for c in pool:
+        reason = (
+            f"not listed: at most {max_spot} spot entries"
+            if c["spot_cost"] < regular["regular_cost"]
+            else f"not listed: expected {_money(c['spot_cost'])} per replica-hour on spot is "
+            f"not below the regular fallback's {_money(regular['regular_cost'])}"
+        )
+        left.append((c["spec"], reason))
+    cap: int | str | None = None
+    if max_share is not None and max_share < 1:
+        cap = (
+            max(1, math.floor(max_share * replicas + 1e-9))
+            if replicas is not None
+            else f"{round(max_share * 100):d}%"
+        )
+    entries = [
+        _spot_entry(i, c, why, cap, max_share, window) for i, (c, why) in enumerate(chosen, 1)
+    ]
+    entries.append(_regular_entry(len(entries) + 1, regular, len(table)))
+    excluded = pl.DataFrame(
+        {"spec": [s for s, _ in left], "reason": [r for _, r in left]},
+        schema={"spec": pl.String, "reason": pl.String},
+    )
+    return entries, excluded
+
+
+def _spot_entry(
+    pos: int,
+    c: dict[str, Any],
+    why: str,
+    cap: int | str | None,
+    max_share: float | None,
+    window: str,
+) -> OrderingEntry:
+    cur = c["currency"] or ""
+    per = "replica-hour" if c["thr"] == 1 else f"replica-hour ({c['thr']:g} replicas/instance)"
+    src = c["reclaim_source"] or "no reclaim log or feed for this spec"
+    extra = (
+        f", +{_money(c['reclaim_cost'])} for reclaims beyond the bid crossings"
+        if c["reclaim_cost"] and c["reclaim_cost"] > 0
+        else ""
+    )
+    cap_s = (
+        ""
+        if cap is None
+        else f"; capacity {cap} so it carries at most {max_share:.0%} of the service"
+    )
+    reason = (
+        f"#{pos} spot {c['spec']}: expected {_money(c['spot_cost'])} {cur} per {per}{extra} "
+        f"(bid {_money(c['bid'])}: held {c['availability']:.1%} of the last {window}, "
+        f"{c['interruptions_per_day']:.2f} price interruptions/day, mean paid "
+        f"{_money(c['mean_paid'])}; reclaims: {src}); {why}{cap_s}"
+    )
+    return OrderingEntry(
+        position=pos,
+        spec=c["spec"],
+        spot=True,
+        spot_price_limit=c["bid"],
+        capacity=cap,
+        cost_per_replica_hour=c["spot_cost"],
+        currency=c["currency"],
+        family=c["family"],
+        on_demand_price=c["on_demand_price"],
+        price_is_estimate=bool(c["price_is_estimate"]),
+        throughput=c["thr"],
+        availability=c["availability"],
+        price_interruptions_per_day=c["interruptions_per_day"],
+        reclaims_per_hour=c["reclaims_per_hour"],
+        reclaim_source=c["reclaim_source"],
+        reason=reason,
+    )
+
+
+def _regular_entry(pos: int, r: dict[str, Any], n: int) -> OrderingEntry:
+    est = " (estimated catalog price)" if r["price_is_estimate"] else ""
+    reason = (
+        f"#{pos} regular fallback {r['spec']}: {_money(r['regular_cost'])} {r['currency'] or ''} "
+        f"per replica-hour on demand{est}, the cheapest of {n} eligible specs; no spot price "
+        "limit and no cap, so the service can always be placed when spot stock runs out"
+    )
+    return OrderingEntry(
+        position=pos,
+        spec=r["spec"],
+        spot=False,
+        spot_price_limit=None,
+        capacity=None,
+        cost_per_replica_hour=r["regular_cost"],
+        currency=r["currency"],
+        family=r["family"],
+        on_demand_price=r["on_demand_price"],
+        price_is_estimate=bool(r["price_is_estimate"]),
+        throughput=r["thr"],
+        availability=None,
+        price_interruptions_per_day=None,
+        reclaims_per_hour=None,
+        reclaim_source=None,
+        reason=reason,
+    )
