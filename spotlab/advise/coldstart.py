@@ -787,8 +787,9 @@ def _default_prices(
         return float(price_per_hour), float(value_per_replica_hour), ""
     if provider.lower() != "alibaba":
         raise AnalysisError(
-            f"no default price for provider {provider!r}: pass price_per_hour (the spot "
-            "price) and value_per_replica_hour (what an hour without a replica costs you)"
+            f"no default price for provider {provider!r}: pass price_per_hour (--price: the "
+            "spot price) and value_per_replica_hour (--value: what an hour without a replica "
+            "costs you)"
         )
     return (
         SEED_SPOT_BID_CNY if price_per_hour is None else float(price_per_hour),
@@ -1044,18 +1045,21 @@ def coldstart_report(
     price_per_hour: float | None = None,
     value_per_replica_hour: float | None = None,
     currency: str | None = None,
+    load_fits: Mapping[str, LoadFit] | None = None,
     **timeline_options: Any,
 ) -> ColdstartReport:
     """Timeline and savings of the four setups plus the load fits, for one service.
 
-    Load fits come from the store's seed rows when there are any, else from
+    Load fits: ``load_fits``, else the store's seed rows when there are any, else
     ``data/seed_load_times.csv``. ``reclaims_per_month``: given, else measured for ``spec``
     by the interruption analytics (× ``replicas``), else :data:`DEFAULT_RECLAIMS_PER_MONTH`
     (an assumption). ``spec`` also gives the memory headroom for the cache (specs table).
     """
-    fits_source = "data/seed_load_times.csv"
-    fits: Mapping[str, LoadFit] | None = None
-    if store is not None and "load_benchmarks" in store.tables():
+    if timeline_options.get("lead_seconds") is None:
+        warning_lead_seconds(provider)  # an unknown provider fails first, with a suggestion
+    fits_source = "data/seed_load_times.csv" if load_fits is None else "given"
+    fits = load_fits
+    if fits is None and store is not None and "load_benchmarks" in store.tables():
         n = store.query(
             "SELECT count(*) AS n FROM load_benchmarks WHERE hardware = ?", [SEED_HARDWARE]
         )
