@@ -20,7 +20,7 @@ import json
 import re
 import zoneinfo
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -337,7 +337,8 @@ def _bid_off_advice(ctx: Context) -> Iterator[Finding]:
             continue
         rel = (e.spot_price_limit - rec) / rec
         if abs(rel) > BID_ADVICE_TOLERANCE:
-            cur = ctx.spec(e.type).currency if ctx.spec(e.type) else None  # type: ignore[union-attr]
+            info = ctx.spec(e.type)
+            cur = info.currency if info is not None else None
             yield _f(
                 "bid-off-advice",
                 f"{path}.spot_price_limit",
@@ -792,6 +793,8 @@ def lint(
         needs=need,
     )
     found = [f for r in RULES.values() for f in r.check(ctx)]
+    if isinstance(config, str | Path) and Path(config).is_file():
+        found = [replace(f, file=Path(config).name) for f in found]  # name the user's file
     return sorted(found, key=lambda f: (SEVERITY_ORDER[f.severity], f.file, f.path))
 
 
