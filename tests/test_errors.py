@@ -97,8 +97,9 @@ def test_duckdb_error_during_validation_is_wrapped(
     before = _snapshot(store)
     real = core.build_stage_sql
 
-    def failing(target: core.Target, schema: dict) -> str:  # type: ignore[type-arg]
-        return f"SELECT * FROM ({real(target, schema)}) WHERE error('injected: disk full') IS NULL"
+    def failing(*args: object, **kwargs: object) -> str:
+        sql = real(*args, **kwargs)  # type: ignore[arg-type]
+        return f"SELECT * FROM ({sql}) WHERE error('injected: disk full') IS NULL"
 
     monkeypatch.setattr(core, "build_stage_sql", failing)
     path = fixtures / JSON_READERS[fmt]
