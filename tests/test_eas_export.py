@@ -348,3 +348,22 @@ def test_any_built_config_lints_without_errors(kw: dict[str, Any]) -> None:
         od = CATALOG[e.type].on_demand_price
         if e.is_spot and od is not None:
             assert e.spot_price_limit is not None and 0 < e.spot_price_limit <= od
+
+
+def test_bid_advice_and_coldstart_advice_are_used() -> None:
+    bids = pytest.importorskip("spotlab.advise.bids")
+    with Store(":memory:") as s:
+        ingest(s, [FIX / "eas_config_specs_catalog.csv", FIX / "eas_config_spot_prices.csv"])
+        advice = bids.recommend_bids(s, specs=["ecs.gn8is.2xlarge"])
+        want = advice.specs["bid"][0]
+    entry = [{"type": "ecs.gn8is.2xlarge", "spot_price_limit": None}, {"type": "ecs.gn8is.2xlarge"}]
+    got = build_config("b", "img:1", instances=entry, bids=advice, catalog=CATALOG)
+    assert got.service.instances[0].spot_price_limit == pytest.approx(want)
+    oss = {"model_oss_path": "oss://b/m/", "instances": entry, "catalog": CATALOG}
+    no_fit = {"best_setup": "acr", "cache_fits_memory": False, "model_size_gb": 90.0}
+    plain = build_config("c", "img:1", coldstart=no_fit, **oss)
+    assert [s.mount_path for s in plain.service.storage or []] == ["/models"]  # OSS, no cache
+    fits = {"best_setup": "both", "cache_fits_memory": True, "model_size_gb": 7.2}
+    cached = build_config("c", "img:1", coldstart=fits, **oss)
+    assert cached.service.storage is not None and cached.service.storage[1].cache is not None
+    assert cached.service.storage[1].cache.capacity == "8G"  # ceil(7.2 × 1.1) from the advice

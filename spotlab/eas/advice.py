@@ -137,6 +137,29 @@ def _savings(result: Any, reclaims_per_month: float | None) -> dict[str, Any] | 
     return out or None
 
 
+def coldstart_cache_choice(result: Any) -> tuple[bool | None, float | None]:
+    """Cold-start advice → (use a memory cache?, model size in GB); None when it does not say.
+
+    Accepts a ``coldstart_saving`` result or a dict with ``best_setup`` ("plain", "cachefs",
+    "acr", "both"), ``cache_fits_memory`` and ``model_size_gb``.
+    """
+    if result is None:
+        return None, None
+    data = result.as_dict() if hasattr(result, "as_dict") else result
+    if not isinstance(data, Mapping):
+        return None, None
+    size = data.get("model_size_gb")
+    size = float(size) if isinstance(size, int | float) and size > 0 else None
+    if data.get("cache_fits_memory") is False:
+        return False, size
+    best = data.get("best_setup")
+    if best in ("cachefs", "both"):
+        return True, size
+    if best in ("plain", "acr"):
+        return False, size
+    return None, size
+
+
 def scaling_files(plan: Any) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
     """A scaling plan → (standalone autoscaler dict, cron-scaling dict); either may be None.
 

@@ -56,7 +56,7 @@ def build_config(
     *,
     instances: Sequence[Mapping[str, Any]] | None = None,
     ordering: Any = None,
-    bids: Mapping[str, float] | pl.DataFrame | None = None,
+    bids: Mapping[str, float] | pl.DataFrame | Any = None,
     scaling: Any = None,
     autoscaler: Mapping[str, Any] | None = None,
     cronscale: Mapping[str, Any] | None = None,
@@ -66,6 +66,7 @@ def build_config(
     model_oss_path: str | None = None,
     model_size_gb: float | None = None,
     memory_cache: bool | None = None,
+    coldstart: Any = None,
     networking: Mapping[str, str] | None = None,
     accelerated: bool = False,
     workspace_id: str | None = None,
@@ -80,16 +81,18 @@ def build_config(
 
     Instances come from ``ordering`` (its ``to_instances()``) or ``instances``: an ordered
     list of ``{"type", "spot_price_limit"?, "capacity"?}``; an entry with a
-    ``spot_price_limit`` key is spot, and a None limit is filled from ``bids`` ({spec: bid}
-    or a recommend_bids frame), else the seed's 20% of the on-demand price. Bids are capped
+    ``spot_price_limit`` key is spot, and a None limit is filled from ``bids`` ({spec: bid},
+    a recommend_bids result or frame), else the seed's 20% of the on-demand price. Bids are capped
     at the on-demand price; regular entries are moved after spot ones, and when there is no
     regular entry the spec with the lowest on-demand price is appended as one.
 
     ``scaling`` (a plan with ``to_autoscaler()``/``to_cronscale()``, or a dict with
     ``autoscaler``/``cronscale``) or ``autoscaler``/``cronscale`` dicts give the scaling
     files. ``model_oss_path`` mounts the model from OSS; on spot a memory cache is added
-    (``memory_cache=False`` to skip). ``accelerated`` deploys the ``_accelerated`` tag and
-    needs ``networking`` (vpc_id, vswitch_id, security_group_id).
+    (``memory_cache=False`` to skip; ``coldstart``, a cold-start saving result, decides
+    when its best setup excludes the cache or the cache does not fit). ``accelerated``
+    deploys the ``_accelerated`` tag and needs ``networking`` (vpc_id, vswitch_id,
+    security_group_id).
     """
     need = needs(requirements)
     entries = advice.ordering_instances(ordering) if ordering is not None else []
@@ -101,7 +104,9 @@ def build_config(
             json_path="$.cloud.computing.instances",
         )
     specs = [str(e.get("type")) for e in entries]
-    bid_map = advice.bids_from_frame(bids) if isinstance(bids, pl.DataFrame) else bids
+    bid_map = dict(bids) if isinstance(bids, Mapping) else None
+    if bids is not None and bid_map is None:  # a BidAdvice (its specs frame) or a frame
+        bid_map = advice.bids_from_frame(getattr(bids, "specs", bids))
     known = facts.gather(store, specs, need.region, catalog, bid_map)
     entries = _ordered(_with_bids(entries, known), known)
 
@@ -137,8 +142,11 @@ def build_config(
     if command:
         container["script"] = command
     service: dict[str, Any] = {"metadata": metadata, "cloud": cloud, "containers": [container]}
-    storage = _storage(model_oss_path, model_size_gb or need.model_size_gb, entries, known,
-                       has_spot if memory_cache is None else memory_cache)  # fmt: skip
+    use_cache, cold_gb = advice.coldstart_cache_choice(coldstart)
+    if memory_cache is None:
+        memory_cache = has_spot if use_cache is None else use_cache and has_spot
+    size_gb = model_size_gb or need.model_size_gb or cold_gb
+    storage = _storage(model_oss_path, size_gb, entries, known, memory_cache)
     if storage:
         service["storage"] = storage
     for key, value in (extra or {}).items():
