@@ -5,6 +5,9 @@
 """
 
 from spotlab import notebook
+from spotlab.advise.allocation import Allocation, PoolEntry, allocate
+from spotlab.advise.backtest import BacktestResult, backtest_bids
+from spotlab.advise.bids import BidAdvice, BidParams, bid_curve, recommend_bids
 from spotlab.advise.coldstart import (
     Bandwidths,
     ColdstartReport,
@@ -22,6 +25,8 @@ from spotlab.advise.coldstart import (
     replacement_timeline,
     seed_load_times,
 )
+from spotlab.advise.interruptions import interruption_rates, interruption_report
+from spotlab.advise.ordering import Ordering, Requirements, recommend_ordering
 from spotlab.eas import (
     AutoscalerConfig,
     ConfigBundle,
@@ -44,6 +49,7 @@ from spotlab.errors import (
     StoreLockedError,
 )
 from spotlab.ingest import IngestResult, ingest
+from spotlab.prices import price_stats
 from spotlab.schema import SCHEMA_VERSION
 from spotlab.store import Store
 
@@ -51,9 +57,13 @@ __version__ = "0.1.0"
 
 __all__ = [
     "SCHEMA_VERSION",
+    "Allocation",
     "AnalysisError",
     "AutoscalerConfig",
+    "BacktestResult",
     "Bandwidths",
+    "BidAdvice",
+    "BidParams",
     "ColdstartReport",
     "ColdstartSaving",
     "ConfigBundle",
@@ -66,18 +76,26 @@ __all__ = [
     "IngestError",
     "IngestResult",
     "LoadFit",
+    "Ordering",
+    "PoolEntry",
+    "Requirements",
     "ServiceConfig",
     "SpotlabError",
     "Store",
     "StoreError",
     "StoreLockedError",
     "__version__",
+    "allocate",
+    "backtest_bids",
+    "bid_curve",
     "build_config",
     "coldstart_report",
     "coldstart_saving",
     "export_config",
     "fit_load_times",
     "ingest",
+    "interruption_rates",
+    "interruption_report",
     "lint",
     "load_config",
     "load_fit_table",
@@ -86,6 +104,9 @@ __all__ = [
     "notebook",
     "predict_load_seconds",
     "predicted_startup_seconds",
+    "price_stats",
+    "recommend_bids",
+    "recommend_ordering",
     "replacement_timeline",
     "seed_load_times",
 ]

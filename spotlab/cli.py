@@ -241,9 +241,10 @@ def export_cmd(
             model_oss_path=model_oss, autoscaler=autoscaler_file(min_replicas, max_replicas, qps),
         )  # fmt: skip
         result = export(bundle, out, overwrite, store=store, requirements=need)
-    emit(result.as_dict(), True) if as_json else typer.echo(
-        "wrote " + ", ".join(map(str, result.paths)) + "\n" + format_findings(result.findings)
-    )
+    if as_json:
+        emit(result.as_dict(), True)
+    else:
+        typer.echo(f"wrote {', '.join(map(str, result.paths))}\n{format_findings(result.findings)}")
 
 
 @app.command("schema")
@@ -385,6 +386,143 @@ def allocate_cmd(
     emit(result.as_dict() if as_json else result.frame().drop("reason"), as_json)
     if not as_json:
         typer.echo(result.explain())
+
+
+# -- bids: what to set as spot_price_limit, and would it have held -------------------------
+
+SpecOpt = Annotated[list[str] | None, typer.Option("--spec", help="Only this spec (repeatable).")]
+ZoneOpt = Annotated[list[str] | None, typer.Option("--zone", help="Only this zone (repeatable).")]
+TargetOpt = Annotated[float, typer.Option("--target", help="Target availability (0-1].")]
+HeadroomOpt = Annotated[
+    float, typer.Option("--headroom", help="Added to the target level, share of on-demand.")
+]
+
+
+@app.command("bids")
+def bids_cmd(
+    spec: SpecOpt = None,
+    zone: ZoneOpt = None,
+    window: Annotated[str, typer.Option(help="Look-back: 48h, 7d, 30d, all.")] = "30d",
+    target: TargetOpt = 0.99,
+    max_interruptions: Annotated[
+        float | None, typer.Option("--max-interruptions", help="Cap per day.")
+    ] = None,
+    headroom: HeadroomOpt = 0.1,
+    per_zone: Annotated[bool, typer.Option("--per-zone", help="One row per zone.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Recommended spot_price_limit per spec (worst zone), vs the 20% rule, with reasons."""
+    from spotlab.advise.bids import recommend_bids
+
+    with open_store(read_only=True) as store:
+        advice = recommend_bids(store, spec, zone, window, target, max_interruptions,
+                                headroom=headroom)  # fmt: skip
+    rows = advice.zones if per_zone else advice.specs
+    if as_json:
+        emit(advice.as_dict(), True)
+        return
+    keys = ["provider", "spec", "zone" if per_zone else "zones", "advice"]
+    cols = ["bid", "availability", "interruptions_per_day", "effective_cost", "saving",
+            "rule20_bid", "rule20_availability"]  # fmt: skip
+    emit(rows.select(*keys, pl.col(cols).round(3)), False)
+    typer.echo("\n".join(f"{r['spec']}: {r['reason']}" for r in rows.iter_rows(named=True)))
+
+
+@app.command("backtest")
+def backtest_cmd(
+    spec: SpecOpt = None,
+    zone: ZoneOpt = None,
+    window: Annotated[str, typer.Option(help="Training look-back: 7d, 30d, 90d, all.")] = "30d",
+    horizon: Annotated[str, typer.Option(help="Test span after each origin.")] = "30d",
+    step: Annotated[str | None, typer.Option(help="Origin spacing (default horizon).")] = None,
+    target: TargetOpt = 0.99,
+    headroom: HeadroomOpt = 0.1,
+    provider: Annotated[str | None, typer.Option(help="Only this provider.")] = None,
+    per_series: Annotated[bool, typer.Option("--per-series", help="Also per series.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Rolling-origin backtest: spotlab's bid vs the 20% rule vs the max-observed bid."""
+    from spotlab.advise.backtest import backtest_bids
+
+    with open_store(read_only=True) as store:
+        result = backtest_bids(store, spec, zone, window, horizon, step, target,
+                               provider=provider, headroom=headroom)  # fmt: skip
+    if as_json:
+        data = result.as_dict()
+        emit(data if per_series else {k: v for k, v in data.items() if k != "series"}, True)
+        return
+    if per_series:
+        emit(result.series.with_columns(pl.selectors.float().round(3)), False)
+    emit(result.summary.with_columns(pl.selectors.float().round(3)), False)
+
+
+# -- fleet: replay spot availability against policies; scaling plans from traffic ----------
+
+PriceOpt = Annotated[float, typer.Option(help="Per replica-hour.")]
+StartupOpt = Annotated[
+    float | None, typer.Option(help="Replacement start-up (s); default: cold-start model.")
+]
+
+
+@app.command("simulate")
+def simulate_cmd(
+    spec: Annotated[str, typer.Argument(help="Spec whose stored spot availability to replay.")],
+    spot_price: Annotated[float, typer.Option(help="Spot price per replica-hour.")],
+    regular_price: Annotated[float, typer.Option(help="Regular price per replica-hour.")],
+    zone: Annotated[list[str] | None, typer.Option(help="Only these zones.")] = None,
+    demand: Annotated[int, typer.Option(help="Replicas needed.")] = 4,
+    startup_seconds: StartupOpt = None,
+    warning_seconds: Annotated[float | None, typer.Option(help="Reclaim notice (s).")] = None,
+    step_seconds: Annotated[float, typer.Option(help="Simulation step (s).")] = 60.0,
+    train_share: Annotated[float, typer.Option(help="Share used to train the ordering.")] = 0.25,
+    k: Annotated[int, typer.Option(help="SpotHedge over-provisioning.")] = 1,
+    as_json: JsonOpt = False,
+) -> None:
+    """Replay stored spot availability against every policy: cost ratio and availability."""
+    from spotlab.fleet.evaluate import evaluate_store
+
+    with open_store(read_only=True) as store:
+        table = evaluate_store(store, spec, zone, demand=demand, spot_prices=spot_price,
+                               regular_price=regular_price, startup_seconds=startup_seconds,
+                               warning_seconds=warning_seconds, step_seconds=step_seconds,
+                               train_share=train_share, k=k)  # fmt: skip
+    emit(table if as_json else table.with_columns(pl.selectors.float().round(4)), as_json)
+
+
+@app.command("scale")
+def scale_cmd(
+    service: Annotated[str, typer.Argument(help="Service in the traffic table.")],
+    qps_per_replica: Annotated[float, typer.Option(help="QPS one replica serves.")],
+    regular_price: PriceOpt = 8.0,
+    spot_price: PriceOpt = 1.6,
+    dedicated_monthly_price: Annotated[float, typer.Option(help="Per replica-month.")] = 2920.0,
+    target_utilization: Annotated[float, typer.Option(help="Autoscaler target.")] = 0.8,
+    time_zone: Annotated[str, typer.Option(help="Time zone of the cron jobs.")] = "Asia/Shanghai",
+    max_jobs: Annotated[int, typer.Option(help="Cron jobs per daily profile.")] = 8,
+    startup_seconds: StartupOpt = None,
+    seed: Annotated[int, typer.Option(help="Seed of the simulated spot market.")] = 0,
+    as_json: JsonOpt = False,
+) -> None:
+    """A scaling plan: dedicated floor, autoscaler, cron jobs, simulated cost vs regular."""
+    from spotlab.fleet.scaling import plan_from_store
+
+    with open_store(read_only=True) as store:
+        plan = plan_from_store(
+            store,
+            service,
+            qps_per_replica=qps_per_replica,
+            regular_price=regular_price,
+            spot_price=spot_price,
+            dedicated_monthly_price=dedicated_monthly_price,
+            target_utilization=target_utilization,
+            time_zone=time_zone,
+            max_jobs=max_jobs,
+            startup_seconds=startup_seconds,
+            seed=seed,
+        )
+    emit(plan.as_dict() if as_json else plan.summary(), as_json)  # fmt: skip
+    if not as_json:
+        typer.echo("\n".join(["notes:", *plan.notes]))
 
 
 def main() -> None:

@@ -305,7 +305,7 @@ def _advise(
                 "on_demand",
             )
         ),
-        rule20=params.rule_fraction * pl.col("on_demand"),
+        rule20=(params.rule_fraction * pl.col("on_demand")).round(9),
         optimal=pl.col("opt_level"),
         ceiling=pl.coalesce("on_demand", "max"),
     )
