@@ -7,8 +7,8 @@ there is fixed here and nowhere else.
 from __future__ import annotations
 
 import functools
-import importlib.util
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import polars as pl
@@ -48,39 +48,75 @@ def eas_allocation(
     return allocate(n, dedicated_free, pool).counts()
 
 
+@dataclass(frozen=True)
+class Recommendation:
+    """Pool labels in the recommended order (spot pools only; the caller appends its
+    regular fallback), EAS ``capacity`` caps per label, and the advisor's reasons."""
+
+    order: list[str]
+    caps: dict[str, int]
+    reasons: list[str]
+
+
 def recommended_order(
-    candidates: pl.DataFrame, options: Mapping[str, Any] | None = None
-) -> list[str]:
-    """Pool labels in the order spotlab recommends, best first.
+    candidates: pl.DataFrame, replicas: int, options: Mapping[str, Any] | None = None
+) -> Recommendation:
+    """The spot pools in the order spotlab recommends, via
+    :func:`spotlab.advise.ordering.recommend_ordering`.
 
     ``candidates``: one row per spot pool with ``label, spec, zone, spot_price,
     on_demand_price, interruptions_per_hour, available_share, startup_seconds`` measured on
-    a training window. Uses :func:`spotlab.advise.ordering.recommend_ordering` when that
-    module is present, else :func:`expected_cost_order`.
+    a training window. Each pool is presented to the advisor as a spec of its own: the bid
+    advisor's figures are replaced by the measured ones (availability = stock share,
+    interruptions = capacity drops, mean paid = the spot price, restart cost = start-up
+    hours x on-demand price, as the bid advisor defines it) and the pool's region stands for
+    the family, so the advisor's diversity rule spreads entries over regions. ``options``
+    go to ``recommend_ordering`` (e.g. ``max_spot``, ``max_share``).
     """
-    if importlib.util.find_spec("spotlab.advise.ordering") is None:
-        return expected_cost_order(candidates)
-    return _order_with_advisor(candidates, options or {})
+    from spotlab.advise.ordering import recommend_ordering
 
-
-def _order_with_advisor(candidates: pl.DataFrame, options: Mapping[str, Any]) -> list[str]:
-    return expected_cost_order(candidates)
-
-
-def expected_cost_order(candidates: pl.DataFrame) -> list[str]:
-    """Pools by expected cost per useful replica-hour: the spot price, plus each
-    interruption's start-up time paid twice (the reclaimed replica's lost work and the
-    replacement's start) at the on-demand price, divided by the share of time the pool has
-    stock. Ties keep the input order."""
-    ranked = candidates.with_row_index("_i").with_columns(
-        _score=(
-            pl.col("spot_price")
-            + pl.col("interruptions_per_hour")
-            * 2.0
-            * pl.col("startup_seconds")
-            / 3600.0
-            * pl.col("on_demand_price")
-        )
-        / pl.col("available_share").clip(lower_bound=1e-6)
+    c = candidates
+    od = pl.col("on_demand_price")
+    restart = pl.col("startup_seconds") / 3600.0 * od
+    avail = pl.col("available_share").clip(0.0, 1.0)
+    catalog = c.select(
+        pl.lit("trace").alias("provider"),
+        pl.lit("trace").alias("region"),
+        pl.col("label").alias("spec"),
+        pl.col("zone").str.replace(r"-?[a-z]$", "").alias("family"),
+        pl.lit(1).alias("vcpu"),
+        pl.lit(1.0).alias("memory_gib"),
+        pl.lit("gpu").alias("gpu_model"),
+        pl.lit(1).alias("gpu_count"),
+        pl.lit(1.0).alias("gpu_memory_gib"),
+        od,
+        pl.lit("USD").alias("currency"),
+        pl.lit(False).alias("price_is_estimate"),
     )
-    return ranked.sort("_score", "_i")["label"].to_list()
+    spot = c.select(
+        pl.lit("trace").alias("provider"),
+        pl.lit("trace").alias("region"),
+        pl.col("label").alias("spec"),
+        pl.lit("spot").alias("advice"),
+        pl.col("spot_price").alias("bid"),
+        avail.alias("availability"),
+        (pl.col("interruptions_per_hour") * 24.0).alias("interruptions_per_day"),
+        pl.col("spot_price").alias("mean_paid"),
+        (
+            avail * pl.col("spot_price")
+            + (1.0 - avail) * od
+            + pl.col("interruptions_per_hour") * restart
+        ).alias("effective_cost"),
+        restart.alias("restart_cost"),
+        pl.lit("measured on the training window of the trace").alias("bid_reason"),
+    )
+    ordering = recommend_ordering(
+        {"gpus": 1, "gpu_memory_gib": 0.0, "provider": "trace", "region": "trace"},
+        catalog=catalog,
+        spot=spot,
+        replicas=max(replicas, 1),
+        **dict(options or {}),
+    )
+    entries = [e for e in ordering.entries if e.spot]
+    caps = {e.spec: int(e.capacity) for e in entries if isinstance(e.capacity, int)}
+    return Recommendation([e.spec for e in entries], caps, [e.reason for e in ordering.entries])

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from spotlab.errors import AnalysisError
+from spotlab.errors import AnalysisError, did_you_mean
 from spotlab.fleet import _deps
 from spotlab.fleet.market import UNLIMITED, Market, Pool, market_from_availability, with_pools
 from spotlab.fleet.policies import (
@@ -40,6 +40,7 @@ from spotlab.fleet.policies import (
     recommended,
 )
 from spotlab.fleet.simulate import Policy, simulate
+from spotlab.store import Store
 
 #: dedicated (committed) price ÷ on-demand price: an assumption, about a 1-year commitment
 DEDICATED_SHARE = 0.63
@@ -147,42 +148,145 @@ def pool_stats(
     return pl.DataFrame(rows)
 
 
-def standard_policies(market: Market, stats: pl.DataFrame, k: int = 1) -> list[tuple[Policy, bool]]:
-    """The seven policies of the table, each with whether it rents the dedicated floor.
+@dataclass(frozen=True)
+class Entry:
+    """One row of the policy table: the policy, whether it rents the dedicated floor, and
+    how many spare replicas it runs above the demand (an EAS instance count of demand +
+    spare)."""
+
+    policy: Policy
+    dedicated: bool = False
+    spare: int = 0
+
+
+def standard_policies(market: Market, stats: pl.DataFrame, demand: int, k: int = 1) -> list[Entry]:
+    """The policies of the table.
 
     The naive orders are by spot price (ties in market order): what a user sees first;
-    "one spot pool" is the first of them. The recommended order comes from ``stats``.
+    "one spot pool" is the first of them. The recommended order and caps come from
+    :func:`spotlab.advise.ordering.recommend_ordering` on ``stats`` (the training window);
+    it is run as listed, and with ``k`` spare replicas: SpotHedge's over-provisioning done
+    in EAS by asking for demand + k instances with the regular entry capped at the demand
+    (``capacity``), so spares only ever run on spot.
     """
     by_price = sorted(market.find(kind="spot"), key=lambda i: market.pools[i].price_per_hour)
     price_order = [market.pools[i].label for i in by_price]
     reg = market.pools[market.find(kind="regular")[0]].label
-    rec = _deps.recommended_order(stats)
+    rec = _deps.recommended_order(stats, demand)
+    rec_k = _deps.recommended_order(stats, demand + k)
+    first = market.pools[by_price[0]].zone
     return [
-        (AllRegular(), False),
-        (OneSpot(pool=price_order[0], name=f"one spot pool ({market.pools[by_price[0]].zone})"),
-         False),
-        (EasOrdered(order=[*price_order, reg]), False),
-        (EasOrdered(order=[*price_order, reg], rebalancing=True), False),
-        (dedicated_floor(spot=price_order, regular=reg), True),
-        (SpotHedge(k=k), False),
-        (recommended([*rec, reg]), False),
+        Entry(AllRegular()),
+        Entry(OneSpot(pool=price_order[0], name=f"one spot pool ({first})")),
+        Entry(EasOrdered(order=[*price_order, reg])),
+        Entry(EasOrdered(order=[*price_order, reg], rebalancing=True)),
+        Entry(dedicated_floor(spot=price_order, regular=reg), dedicated=True),
+        Entry(SpotHedge(k=k)),
+        Entry(recommended([*rec.order, reg], rec.caps)),
+        Entry(recommended([*rec_k.order, reg], {**rec_k.caps, reg: demand},
+                          name=f"spotlab recommended + {k} spare"), spare=k),
     ]  # fmt: skip
 
 
 def policy_table(
     market: Market,
     demand: int | np.ndarray,
-    policies: Sequence[tuple[Policy, bool]],
+    entries: Sequence[Entry],
     warning_seconds: float,
     dedicated: Pool | None = None,
 ) -> pl.DataFrame:
     """One summary row per policy (see :meth:`FleetResult.summary`)."""
     rows = []
     rented = with_pools(market, [dedicated]) if dedicated is not None else market
-    for policy, rents in policies:
-        m = rented if rents else market
-        rows.append(simulate(m, policy, demand, warning_seconds=warning_seconds).summary())
+    for e in entries:
+        m = rented if e.dedicated else market
+        asked = None if not e.spare else np.asarray(demand) + e.spare
+        r = simulate(m, e.policy, demand, warning_seconds=warning_seconds, provision=asked)
+        rows.append(r.summary())
     return pl.DataFrame(rows)
+
+
+def evaluate_availability(
+    availability: pl.DataFrame,
+    demand: int,
+    spot_prices: dict[str, float] | float,
+    regular_price: float,
+    regular_zone: str = "regular",
+    provider: str = "aws",
+    step_seconds: float = 60.0,
+    train_share: float = 0.25,
+    startup_seconds: float | None = None,
+    warning_seconds: float | None = None,
+    k: int = 1,
+    binary: bool | None = None,
+    dedicated_share: float = DEDICATED_SHARE,
+) -> pl.DataFrame:
+    """The policy table on measured availability (``zone, spec, ts, available`` of one
+    spec): train on the first ``train_share``, replay every policy on the rest.
+
+    ``startup_seconds`` defaults to the cold-start model, ``warning_seconds`` to the
+    provider's reclaim notice; the dedicated floor is ``demand // 2`` slots at
+    ``dedicated_share`` of the regular price.
+    """
+    if availability.height == 0:
+        raise AnalysisError("no availability rows: ingest spot traces first")
+    if demand < 1:
+        raise AnalysisError(f"demand must be >= 1 replica, got {demand}")
+    if not 0.0 <= train_share < 1.0:
+        raise AnalysisError(f"train_share must be in [0, 1), got {train_share}")
+    specs = availability["spec"].unique().to_list()
+    if len(specs) != 1:
+        raise AnalysisError(f"the availability rows hold several specs {sorted(specs)}: pick one")
+    spec = specs[0]
+    startup = _deps.startup_seconds() if startup_seconds is None else startup_seconds
+    warning = _deps.warning_seconds(provider) if warning_seconds is None else warning_seconds
+    regular = Pool(spec, regular_zone, "regular", regular_price, startup)
+    market = market_from_availability(
+        availability, spot_prices=spot_prices, others=[regular], step_seconds=step_seconds,
+        startup_seconds=startup, binary=binary,
+    )  # fmt: skip
+    split = int(market.ticks * train_share)
+    if split >= market.ticks - 1:
+        raise AnalysisError("the trace is too short to hold out a test window")
+    stats = pool_stats(market, demand, 0, split) if split > 0 else pool_stats(market, demand)
+    test = market.window(split)
+    floor = Pool(spec, regular_zone, "dedicated", dedicated_share * regular_price, startup,
+                 slots=demand // 2)  # fmt: skip
+    table = policy_table(
+        test, demand, standard_policies(test, stats, demand, k), warning, dedicated=floor
+    )
+    zones = availability["zone"].n_unique()
+    return table.select(
+        pl.lit(spec).alias("spec"),
+        pl.lit(zones).alias("zones"),
+        pl.lit(demand).alias("demand"),
+        pl.all(),
+    )
+
+
+def evaluate_store(
+    store: Store, spec: str, zones: Sequence[str] | None = None, **options: Any
+) -> pl.DataFrame:
+    """:func:`evaluate_availability` on the ``spot_availability`` rows of one spec."""
+    rows = store.query(
+        "SELECT provider, zone, spec, ts, available FROM spot_availability WHERE spec = ? "
+        "ORDER BY zone, ts",
+        [spec],
+    )
+    if rows.height == 0:
+        known = store.query("SELECT DISTINCT spec FROM spot_availability ORDER BY 1")["spec"]
+        raise AnalysisError(
+            f"no spot availability stored for {spec!r}.{did_you_mean(spec, known.to_list())} "
+            "Ingest spot traces first (spotlab ingest <folder>)"
+        )
+    if zones:
+        missing = sorted(set(zones) - set(rows["zone"].unique().to_list()))
+        if missing:
+            raise AnalysisError(f"no availability for {spec} in zones {missing}")
+        rows = rows.filter(pl.col("zone").is_in(list(zones)))
+    providers = rows["provider"].unique().to_list()
+    options.setdefault("provider", providers[0])
+    return evaluate_availability(rows, **options)
 
 
 def evaluate_trace_set(
@@ -198,34 +302,13 @@ def evaluate_trace_set(
     if not folder.is_dir():
         raise AnalysisError(f"trace folder {folder} is absent")
     frame = read_trace_folder(folder, start=ts.start, provider=ts.provider)
-    startup = _deps.startup_seconds() if startup_seconds is None else startup_seconds
     zones = frame["zone"].unique(maintain_order=True).to_list()
-    spec = frame["spec"][0]
-    regular = Pool(spec, ts.regular_zone, "regular", ts.price(ts.on_demand_prices,
-                   ts.regular_zone), startup)  # fmt: skip
-    market = market_from_availability(
-        frame,
-        spot_prices={z: ts.price(ts.spot_prices, z) for z in zones},
-        others=[regular],
-        step_seconds=step_seconds,
-        startup_seconds=startup,
-        binary=ts.binary,
-    )
-    split = int(market.ticks * train_share)
-    stats = pool_stats(market, ts.demand, 0, split)
-    test = market.window(split)
-    floor = Pool(spec, ts.regular_zone, "dedicated", DEDICATED_SHARE * regular.price_per_hour,
-                 startup, slots=ts.demand // 2)  # fmt: skip
-    table = policy_table(
-        test, ts.demand, standard_policies(test, stats, k), _deps.warning_seconds(ts.provider),
-        dedicated=floor,
+    table = evaluate_availability(
+        frame, ts.demand, {z: ts.price(ts.spot_prices, z) for z in zones},
+        ts.price(ts.on_demand_prices, ts.regular_zone), ts.regular_zone, ts.provider,
+        step_seconds, train_share, startup_seconds, None, k, ts.binary,
     )  # fmt: skip
-    return table.select(
-        pl.lit(ts.name).alias("trace"),
-        pl.lit(len(zones)).alias("zones"),
-        pl.lit(ts.demand).alias("demand"),
-        pl.all(),
-    )
+    return table.select(pl.lit(ts.name).alias("trace"), pl.all().exclude("spec"))
 
 
 def evaluate_shared_traces(
@@ -280,9 +363,12 @@ __all__ = [
     "DEDICATED_SHARE",
     "SHARED_TRACE_SETS",
     "UNLIMITED",
+    "Entry",
     "TraceSet",
     "compare_to_spothedge",
+    "evaluate_availability",
     "evaluate_shared_traces",
+    "evaluate_store",
     "evaluate_trace_set",
     "policy_table",
     "pool_stats",

@@ -294,6 +294,9 @@ class SpotHedge:
         return make_before_break(plan, view, [*spot, self._od])
 
 
-def recommended(order: Sequence[str], name: str = "spotlab recommended") -> EasOrdered:
-    """The ordering spotlab recommends, run as EAS with resource rebalancing."""
-    return EasOrdered(order=list(order), rebalancing=True, name=name)
+def recommended(
+    order: Sequence[str], caps: dict[str, int] | None = None, name: str = "spotlab recommended"
+) -> EasOrdered:
+    """The ordering spotlab recommends (with its per-entry ``capacity`` caps), run as EAS
+    with resource rebalancing."""
+    return EasOrdered(order=list(order), rebalancing=True, caps=caps, name=name)
