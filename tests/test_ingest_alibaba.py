@@ -31,3 +31,33 @@ def test_missing_envelope_key_names_json_path(store: sl.Store, tmp_path) -> None
     with pytest.raises(sl.FormatError, match=r"\$\[0\]\.SpotPrices\.SpotPriceType"):
         sl.ingest(store, bad, format="alibaba-spot-history")
     assert store.query("SELECT count(*) AS n FROM sources")["n"][0] == 0
+
+
+def test_folder_of_pages_and_array_of_pages(store: sl.Store, tmp_path) -> None:
+    import json
+
+    def item(hour: int, price: float) -> dict[str, object]:
+        return {
+            "ZoneId": "cn-hangzhou-h", "InstanceType": "ecs.gn7i-c8g1.2xlarge",
+            "OriginPrice": 9.74, "SpotPrice": price, "Timestamp": f"2024-04-10T{hour:02d}:00:00Z",
+        }  # fmt: skip
+
+    def page(items: list[dict[str, object]], nxt: int) -> dict[str, object]:
+        return {"Currency": "CNY", "NextOffset": nxt, "SpotPrices": {"SpotPriceType": items}}
+
+    folder = tmp_path / "pages"
+    folder.mkdir()
+    (folder / "page-01.json").write_text(json.dumps(page([item(0, 1.1), item(1, 1.2)], 2)))
+    (folder / "page-02.json").write_text(json.dumps(page([item(1, 1.2), item(2, 1.3)], 0)))
+    (folder / "README.md").write_text("notes beside the pages are skipped")
+    results = sl.ingest(store, folder)
+    assert [(r.rows_read, r.rows_loaded, r.rows_duplicate) for r in results] == [
+        (2, 2, 0),
+        (2, 1, 1),  # hour 01 was on the first page
+    ]
+    both = tmp_path / "both.json"
+    both.write_text(json.dumps([page([item(2, 1.3)], 1), page([item(3, 1.25)], 0)]))
+    (r,) = sl.ingest(store, both)
+    assert (r.rows_read, r.rows_loaded, r.rows_duplicate, r.rows_rejected) == (2, 1, 1, 0)
+    prices = store.query("SELECT spot_price FROM spot_prices ORDER BY ts")["spot_price"]
+    assert prices.to_list() == [1.1, 1.2, 1.3, 1.25]

@@ -25,7 +25,7 @@ import spotlab as sl
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 FUZZ = settings(
-    max_examples=12,
+    max_examples=8,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
