@@ -1,0 +1,128 @@
+"""A bid explorer: spec, zone, window and target availability in; the recommendation, its
+reason and the market chart out, recomputed by :func:`~spotlab.advise.bids.recommend_bids`.
+
+>>> from spotlab.widgets.bids import BidExplorer
+>>> BidExplorer(store).widget  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+import ipywidgets as w
+import polars as pl
+import polars.selectors as cs
+from IPython.display import display
+
+from spotlab.advise.bids import DEFAULT_HEADROOM, BidAdvice, recommend_bids
+from spotlab.charts.bids import bid_chart
+from spotlab.errors import SpotlabError
+from spotlab.prices import price_steps
+from spotlab.store import Store
+
+ALL_ZONES = "(all zones: the spec's bid)"
+WINDOWS = ("48h", "7d", "30d", "all")
+_SHOWN = (
+    "advice", "bid", "availability", "interruptions_per_day", "mean_paid", "effective_cost",
+    "saving", "rule20_bid", "rule20_availability", "optimal_bid",
+)  # fmt: skip
+
+
+class BidExplorer:
+    """Controls → :func:`recommend_bids` → reason, table and chart.
+
+    ``advice`` holds the last :class:`~spotlab.advise.bids.BidAdvice` and ``row`` the row
+    shown (for tests and reuse); ``widget`` is what to display.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        spec: str | None = None,
+        window: str = "30d",
+        target: float = 0.99,
+        provider: str | None = "alibaba",
+    ) -> None:
+        self.store = store
+        self.provider = provider
+        where = "WHERE provider = ?" if provider else ""
+        params = [provider] if provider else None
+        listing = store.query(
+            f"SELECT DISTINCT spec, zone FROM spot_prices {where} ORDER BY spec, zone", params
+        )
+        if listing.height == 0:
+            raise SpotlabError("no spot prices in the store: ingest data first")
+        self._zones = {
+            s: g["zone"].to_list()
+            for (s,), g in listing.group_by("spec", maintain_order=True)
+        }  # fmt: skip
+        specs = list(self._zones)
+        style = {"description_width": "130px"}
+        layout = w.Layout(width="440px")
+        self.spec = w.Dropdown(options=specs, value=spec if spec in specs else specs[0],
+                               description="spec", style=style, layout=layout)  # fmt: skip
+        self.zone = w.Dropdown(description="zone", style=style, layout=layout)
+        self.window = w.ToggleButtons(options=list(WINDOWS), value=window, description="window",
+                                      style=style)  # fmt: skip
+        self.target = w.FloatSlider(value=target, min=0.80, max=0.999, step=0.001,
+                                    readout_format=".3f", description="target availability",
+                                    style=style, layout=layout)  # fmt: skip
+        self.headroom = w.FloatSlider(value=DEFAULT_HEADROOM, min=0.0, max=0.5, step=0.01,
+                                      description="headroom × OD", style=style,
+                                      layout=layout)  # fmt: skip
+        self.reason = w.HTML()
+        self.table = w.Output()
+        self.chart = w.Output()
+        self.advice: BidAdvice | None = None
+        self.row: dict[str, Any] | None = None
+        self._set_zones()
+        self.spec.observe(self._spec_changed, names="value")
+        for control in (self.zone, self.window, self.target, self.headroom):
+            control.observe(self._changed, names="value")
+        inputs = w.VBox([self.spec, self.zone, self.window, self.target, self.headroom])
+        self.widget = w.VBox([inputs, self.reason, self.table, self.chart])
+        self.update()
+
+    def _set_zones(self) -> None:
+        self.zone.options = [ALL_ZONES, *self._zones[self.spec.value]]
+        self.zone.value = ALL_ZONES
+
+    def _spec_changed(self, _change: dict[str, Any]) -> None:
+        with self.zone.hold_trait_notifications():
+            self._set_zones()
+        self.update()
+
+    def _changed(self, _change: dict[str, Any]) -> None:
+        self.update()
+
+    def update(self) -> None:
+        """Recompute the recommendation for the current inputs and redraw."""
+        spec, zone = self.spec.value, self.zone.value
+        try:
+            self.advice = recommend_bids(
+                self.store, specs=spec, window=self.window.value,
+                target_availability=self.target.value, headroom=self.headroom.value,
+                provider=self.provider,
+            )  # fmt: skip
+            steps = price_steps(
+                self.store, spec, None if zone == ALL_ZONES else zone, self.window.value,
+                provider=self.provider,
+            )  # fmt: skip
+        except SpotlabError as exc:
+            self.reason.value = f"<b>Cannot compute:</b> {html.escape(str(exc))}"
+            return
+        rows = (
+            self.advice.specs
+            if zone == ALL_ZONES
+            else self.advice.zones.filter(pl.col("zone") == zone)
+        )
+        self.row = rows.row(0, named=True)
+        flags = f"<br><i>{html.escape(self.row['flags'])}</i>" if self.row["flags"] else ""
+        self.reason.value = f"<b>{html.escape(spec)}</b>: {html.escape(self.row['reason'])}{flags}"
+        self.table.clear_output(wait=True)
+        with self.table:
+            display(rows.select(_SHOWN).with_columns(cs.float().round(3)))
+        self.chart.clear_output(wait=True)
+        with self.chart:
+            display(bid_chart(steps, self.row))
