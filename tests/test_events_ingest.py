@@ -338,3 +338,15 @@ def test_addremove_fuzz(store, tmp_path, lines) -> None:
         return
     assert accounted(r)
     assert r.rows_read == len(lines) + 1
+
+
+def test_bundled_parcae_lifecycle_is_the_trace(store, fixtures) -> None:
+    """data/parcae_p3trace_lifecycle.csv is the published trace, converted without change."""
+    root = fixtures.parent.parent
+    sl.ingest(store, fixtures / "events_parcae_p3trace.csv", spec="p3.2xlarge")
+    with sl.Store(":memory:") as bundled:
+        (r,) = sl.ingest(bundled, root / "data" / "parcae_p3trace_lifecycle.csv")
+        assert r.format == "lifecycle-csv" and counts(r) == (344, 344, 0, 0)
+        cols = "provider, spec, instance_id, is_spot, event, ts"
+        q = f"SELECT {cols} FROM instance_events ORDER BY instance_id, event"
+        assert bundled.query(q).rows() == store.query(q).rows()
