@@ -277,6 +277,7 @@ def coldstart_cmd(
     spec: Annotated[str | None, typer.Option(help="Spec: memory and reclaim rate.")] = None,
     price: Annotated[float | None, typer.Option(help="Spot price per hour.")] = None,
     value: Annotated[float | None, typer.Option(help="Value of a lost replica-hour.")] = None,
+    currency: Annotated[str | None, typer.Option(help="Currency of --price/--value.")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Seconds, downtime and monthly saving of plain / cachefs / acr / both, and the fits."""
@@ -290,7 +291,7 @@ def coldstart_cmd(
     try:
         rep = coldstart_report(
             model_size, image_size, provider, reclaims_per_month, store=store, spec=spec,
-            price_per_hour=price, value_per_replica_hour=value,
+            price_per_hour=price, value_per_replica_hour=value, currency=currency,
         )  # fmt: skip
     finally:
         if store is not None:

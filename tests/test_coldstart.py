@@ -175,7 +175,7 @@ def _objective(x: np.ndarray, y: np.ndarray, b0: float, b1: float, scale: float)
     return float(len(x) * scale + (r[inl] ** 2).sum() / scale + out.sum())
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=20, deadline=None)
 @given(
     data=st.lists(
         st.tuples(

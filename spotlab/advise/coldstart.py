@@ -59,6 +59,8 @@ SETUPS: dict[str, tuple[str, bool]] = {
 #: What a cache setup becomes when the model does not fit the spec's memory headroom.
 WITHOUT_CACHE = {"cachefs": "plain", "both": "acr", "plain": "plain", "acr": "acr"}
 
+#: Default currency of prices given without one.
+PROVIDER_CURRENCY: dict[str, str] = {"alibaba": "CNY", "aws": "USD"}
 #: Reclaim warning lead time in seconds (domain.md §1.4 and §6).
 WARNING_LEAD_SECONDS: dict[str, float] = {"alibaba": 300.0, "aws": 120.0}
 
@@ -784,7 +786,10 @@ def _default_prices(
     provider: str, price_per_hour: float | None, value_per_replica_hour: float | None
 ) -> tuple[float, float, str]:
     if price_per_hour is not None and value_per_replica_hour is not None:
-        return float(price_per_hour), float(value_per_replica_hour), ""
+        # AWS prices are USD; Alibaba's are CNY on the China site (USD on the international
+        # one: pass currency= then).
+        cur = PROVIDER_CURRENCY.get(provider.lower(), "")
+        return float(price_per_hour), float(value_per_replica_hour), cur
     if provider.lower() != "alibaba":
         raise AnalysisError(
             f"no default price for provider {provider!r}: pass price_per_hour (--price: the "
