@@ -47,7 +47,7 @@ def test_canonical_csv_invalid_utf8_is_wrapped(loaded: sl.Store, tmp_path: Path)
     bad.write_bytes(
         b"provider,zone,spec,ts,spot_price,currency\naws,\xff\xfe,p3,2024-01-01,1,USD\n"
     )
-    _assert_wrapped(loaded, bad, "canonical-csv", "ComputeError")
+    _assert_wrapped(loaded, bad, "canonical-csv", "InvalidInputException")
 
 
 def test_specs_csv_ragged_line_is_wrapped(loaded: sl.Store, tmp_path: Path) -> None:

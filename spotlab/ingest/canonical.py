@@ -19,47 +19,88 @@ Row numbers in rejects are the file's line numbers (the header is line 1).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import polars as pl
+import duckdb
 
-from spotlab.errors import FormatError, wrap_errors
-from spotlab.ingest._common import read_text_table, rename_columns
-from spotlab.ingest.core import Staged, register
+from spotlab.errors import FormatError, did_you_mean, wrap_errors
+from spotlab.ingest.core import Staged, read_head, register
 
 COLUMNS = (
     "provider", "region", "zone", "spec", "ts", "spot_price", "discount", "on_demand_price",
     "currency",
 )  # fmt: skip
-BATCH_ROWS = 2_000_000
 
 
-def _prepare(
-    frame: pl.DataFrame, path: Path, mapping: Mapping[str, str] | None, currency: str | None
-) -> pl.DataFrame:
-    frame = rename_columns(frame, mapping, path)
-    if "spot_price" not in frame.columns and "discount" not in frame.columns:
-        from spotlab.errors import did_you_mean
+def _lit(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
 
-        hint = did_you_mean("spot_price", frame.columns) or did_you_mean("discount", frame.columns)
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _file_columns(scan: str, path: Path, what: str) -> list[str]:
+    """The column names DuckDB reads from the file (its header, or the Parquet schema)."""
+    with wrap_errors(f"reading a {what} file", path=path):
+        con = duckdb.connect(
+            config={"autoinstall_known_extensions": False, "autoload_known_extensions": False}
+        )
+        try:
+            return [str(r[0]) for r in con.execute(f"DESCRIBE SELECT * FROM {scan}").fetchall()]
+        finally:
+            con.close()
+
+
+def _relation(
+    scan: str,
+    row: str,
+    columns: list[str],
+    path: Path,
+    mapping: Mapping[str, str] | None,
+    currency: str | None,
+) -> str:
+    """A SELECT over ``scan`` giving ``_row`` and the canonical columns (renamed by
+    ``mapping``; others dropped), for :attr:`Staged.relation`."""
+    mapping = dict(mapping or {})
+    unknown = [src for src in mapping if src not in columns]
+    if unknown:
+        hints = " ".join(did_you_mean(u, columns) for u in unknown)
+        raise FormatError(
+            f"--map names column(s) not in the file: {', '.join(unknown)}.{hints}",
+            path=path,
+            found=", ".join(columns),
+        )
+    picked: dict[str, str] = {}
+    for col in columns:
+        dst = mapping.get(col, col)
+        if dst not in COLUMNS:
+            continue
+        if dst in picked:
+            raise FormatError(
+                f"two columns would both be {dst!r} ({picked[dst]!r} and {col!r}); "
+                "map only one of them",
+                path=path,
+            )
+        picked[dst] = col
+    if "spot_price" not in picked and "discount" not in picked:
+        renamed = [mapping.get(c, c) for c in columns]
+        hint = did_you_mean("spot_price", renamed) or did_you_mean("discount", renamed)
         raise FormatError(
             f"neither a spot_price nor a discount column.{hint} Use --map SRC=spot_price "
             "to name yours",
             path=path,
             expected=", ".join(COLUMNS),
-            found=", ".join(c for c in frame.columns if not c.startswith("_")),
+            found=", ".join(renamed),
         )
+    items = {dst: _ident(src) for dst, src in picked.items()}
     if currency is not None:
-        if "currency" in frame.columns:
-            frame = frame.with_columns(
-                pl.col("currency").fill_null(pl.lit(currency, dtype=frame.schema["currency"]))
-            )
-        else:
-            frame = frame.with_columns(pl.lit(currency).alias("currency"))
-    keep = [c for c in frame.columns if c in COLUMNS or c.startswith("_")]
-    return frame.select(keep)
+        given = f"CAST({items['currency']} AS VARCHAR)" if "currency" in items else "NULL"
+        items["currency"] = f"coalesce({given}, {_lit(currency)})"
+    select = ", ".join(f"{expr} AS {_ident(dst)}" for dst, expr in items.items())
+    return f"SELECT {row} AS _row, {select} FROM {scan}"
 
 
 class CanonicalCsv:
@@ -78,8 +119,18 @@ class CanonicalCsv:
         currency: str | None = None,
         **_: Any,
     ) -> Staged:
-        frame = _prepare(read_text_table(path), path, map, currency)
-        return Staged(kind=self.kind, batches=_slices(frame))
+        if not read_head(path).strip():
+            raise FormatError("the file is empty", path=path, expected="a header and rows")
+        # DuckDB reads (and decompresses) the file in parallel; every value as text, so a
+        # bad value becomes a reject with its reason instead of failing the whole file.
+        scan = (
+            f"read_csv({_lit(str(path))}, all_varchar = true, header = true, delim = ',', "
+            "quote = '\"', escape = '\"')"
+        )
+        columns = _file_columns(scan, path, "CSV")
+        # rows are numbered as read (DuckDB keeps file order); line 1 is the header
+        relation = _relation(scan, "row_number() OVER () + 1", columns, path, map, currency)
+        return Staged(kind=self.kind, relation=relation)
 
 
 class CanonicalParquet:
@@ -97,15 +148,10 @@ class CanonicalParquet:
         currency: str | None = None,
         **_: Any,
     ) -> Staged:
-        with wrap_errors("reading a Parquet file", path=path):
-            frame = pl.read_parquet(path)
-        frame = frame.with_row_index("_row", offset=1).with_columns(pl.col("_row").cast(pl.Int64))
-        return Staged(kind=self.kind, batches=_slices(_prepare(frame, path, map, currency)))
-
-
-def _slices(frame: pl.DataFrame) -> Iterator[pl.DataFrame]:
-    for offset in range(0, frame.height, BATCH_ROWS):
-        yield frame.slice(offset, BATCH_ROWS)
+        scan = f"read_parquet({_lit(str(path))}, file_row_number = true)"
+        columns = [c for c in _file_columns(scan, path, "Parquet") if c != "file_row_number"]
+        relation = _relation(scan, "file_row_number + 1", columns, path, map, currency)
+        return Staged(kind=self.kind, relation=relation)
 
 
 register(CanonicalCsv())

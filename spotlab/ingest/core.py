@@ -37,10 +37,14 @@ class Staged:
     """What a reader returns: batches of canonical rows for one target kind."""
 
     kind: str
-    batches: Iterable[pl.DataFrame]
+    batches: Iterable[pl.DataFrame] = ()
     #: extra frames for other targets, loaded in the same transaction (e.g. catalog updates)
     side: dict[str, pl.DataFrame] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    #: instead of (or besides) batches: a DuckDB SELECT over the file itself (``read_csv``,
+    #: ``read_parquet``) yielding the reader's columns and ``_row``. DuckDB then reads the
+    #: file in parallel and the rows never pass through Python (large files).
+    relation: str | None = None
 
 
 class Reader(Protocol):
@@ -151,6 +155,9 @@ class Target:
     mode: str = "insert"  # "insert": keep existing rows; "upsert": replace changed rows
     checks: Callable[[duckdb.DuckDBPyConnection, str], None] | None = None
     before: Callable[[duckdb.DuckDBPyConnection], None] | None = None
+    #: a FROM-clause suffix (``LEFT JOIN (...) _c ON ...``) adding lookup columns to the
+    #: reader's rows (relation ``_in``) for ``prepare``; prefix their names (``_c_...``)
+    joins: Callable[[dict[str, pl.DataType]], str] | None = None
 
 
 TARGETS: dict[str, Target] = {}
@@ -277,6 +284,12 @@ def ingest_file(
             target.before(con)
         for side_kind, frame in staged.side.items():
             _load_batch(con, _target(side_kind, path), frame, source_id, path, side=True)
+        if staged.relation is not None:
+            got = _load_relation(con, target, staged.relation, source_id, path)
+            for k, v in got.items():
+                counts[k] += v
+            if progress is not None:
+                progress(uri, counts["read"])
         for batch in staged.batches:
             got = _load_batch(con, target, batch, source_id, path)
             for k, v in got.items():
@@ -329,10 +342,116 @@ def build_stage_sql(target: Target, schema: dict[str, pl.DataType]) -> str:
         )
     outs = ", ".join(f"{expr} AS {_quote(col)}" for col, expr in target.outputs)
     prep = (", " + ", ".join(prepared)) if prepared else ""
+    joins = f" {target.joins(schema)}" if target.joins is not None else ""
     return (
         f"SELECT {outs}, _row, _reason, CASE WHEN _reason IS NOT NULL THEN {raw} END AS _raw "
-        f"FROM (SELECT *, {reason} AS _reason FROM (SELECT *{prep} FROM _in))"
+        f"FROM (SELECT *, {reason} AS _reason FROM (SELECT *{prep} FROM _in{joins}))"
     )
+
+
+_EMPTY = {"read": 0, "loaded": 0, "rejected": 0, "naive": 0}
+
+
+def _check_columns(target: Target, columns: Sequence[str], path: Path) -> None:
+    missing = [c for c in target.required if c not in columns]
+    if missing:
+        from spotlab.errors import did_you_mean
+
+        hints = " ".join(did_you_mean(m, columns).strip() for m in missing)
+        raise FormatError(
+            f"missing required column(s) {', '.join(missing)}. {hints}".strip(),
+            path=path,
+            expected=", ".join(target.required),
+            found=", ".join(c for c in columns if not c.startswith("_")),
+        )
+
+
+def _polars_type(duckdb_type: str) -> pl.DataType:
+    """The polars dtype standing for a DuckDB column type in ``Target.prepare``."""
+    t = duckdb_type.upper()
+    if t.startswith("TIMESTAMP WITH TIME ZONE"):
+        return pl.Datetime("us", "UTC")
+    if t.startswith("TIMESTAMP"):
+        return pl.Datetime("us")
+    if t in ("DOUBLE", "FLOAT", "REAL") or t.startswith("DECIMAL"):
+        return pl.Float64()
+    if t in ("BIGINT", "INTEGER", "SMALLINT", "TINYINT", "HUGEINT", "UBIGINT", "UINTEGER"):
+        return pl.Int64()
+    if t == "BOOLEAN":
+        return pl.Boolean()
+    if t == "DATE":
+        return pl.Date()
+    return pl.String()
+
+
+def _load_relation(
+    con: duckdb.DuckDBPyConnection,
+    target: Target,
+    relation: str,
+    source_id: int,
+    path: Path,
+) -> dict[str, int]:
+    """Validate and load the rows of a DuckDB SELECT over the file (see ``Staged.relation``)."""
+    with wrap_errors(f"reading {target.kind} rows", path=path):
+        described = con.execute(f"DESCRIBE {relation}").fetchall()
+    schema = {str(r[0]): _polars_type(str(r[1])) for r in described}
+    _check_columns(target, list(schema), path)
+    absent = [c for c in target.optional if c not in schema]
+    if absent:
+        nulls = ", ".join(f"NULL::VARCHAR AS {_quote(c)}" for c in absent)
+        relation = f"SELECT *, {nulls} FROM ({relation})"
+        schema |= {c: pl.String() for c in absent}
+    # row_number() OVER () in a reader's relation numbers rows in file order only while
+    # DuckDB preserves insertion order (its default); make sure of it for this load.
+    keep_order = str(scalar(con, "SELECT current_setting('preserve_insertion_order')"))
+    if keep_order.lower() != "true":
+        con.execute("SET preserve_insertion_order = true")
+    with wrap_errors(f"reading {target.kind} rows", path=path):
+        con.execute(f"CREATE OR REPLACE TEMP VIEW _in AS {relation}")
+    try:
+        return _stage_and_load(con, target, schema, source_id, path)
+    finally:
+        with contextlib.suppress(duckdb.Error):
+            con.execute("DROP VIEW IF EXISTS _in")
+        if keep_order.lower() != "true":
+            with contextlib.suppress(duckdb.Error):
+                con.execute("SET preserve_insertion_order = false")
+
+
+def _stage_and_load(
+    con: duckdb.DuckDBPyConnection,
+    target: Target,
+    schema: dict[str, pl.DataType],
+    source_id: int,
+    path: Path,
+    side: bool = False,
+) -> dict[str, int]:
+    """Validate the rows of ``_in`` into ``_stage`` in one pass, record rejects and load."""
+    sql = build_stage_sql(target, schema)
+    with wrap_errors(f"validating {target.kind} rows", path=path):
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _stage AS {sql}")
+        if target.checks is not None:
+            target.checks(con, str(path))
+        naive = "count(*) FILTER (WHERE _naive)" if _has_naive(target) else "0"
+        row = first_row(con, f"SELECT count(*), count(_reason), {naive} FROM _stage")
+        read, with_reason, n_naive = (int(v or 0) for v in (row or (0, 0, 0)))
+        rejected = 0
+        if not side and with_reason:
+            rejected = int(
+                scalar(
+                    con,
+                    "INSERT INTO rejects SELECT ?, _row, _reason, _raw FROM _stage "
+                    "WHERE _reason IS NOT NULL",
+                    [source_id],
+                )
+            )
+        loaded = _insert(con, target, source_id)
+        con.execute("DROP TABLE _stage")
+    return {"read": read, "loaded": loaded, "rejected": rejected, "naive": n_naive}
+
+
+def _has_naive(target: Target) -> bool:
+    return "_naive" in [c for c, _ in target.outputs]
 
 
 def _load_batch(
@@ -344,52 +463,22 @@ def _load_batch(
     side: bool = False,
 ) -> dict[str, int]:
     if frame.height == 0:
-        return {"read": 0, "loaded": 0, "rejected": 0, "naive": 0}
+        return dict(_EMPTY)
     if "_row" not in frame.columns:
         frame = frame.with_row_index("_row", offset=1)
-    missing = [c for c in target.required if c not in frame.columns]
-    if missing:
-        from spotlab.errors import did_you_mean
-
-        hints = " ".join(did_you_mean(m, frame.columns).strip() for m in missing)
-        raise FormatError(
-            f"missing required column(s) {', '.join(missing)}. {hints}".strip(),
-            path=path,
-            expected=", ".join(target.required),
-            found=", ".join(c for c in frame.columns if not c.startswith("_")),
-        )
+    _check_columns(target, frame.columns, path)
     absent = [c for c in target.optional if c not in frame.columns]
     if absent:
         frame = frame.with_columns(pl.lit(None, pl.String).alias(c) for c in absent)
-    sql = build_stage_sql(target, dict(frame.schema))
     with wrap_errors(f"validating {target.kind} rows", path=path):
         con.register("_in", frame)
-        try:
-            con.execute(f"CREATE OR REPLACE TEMP TABLE _stage AS {sql}")
-        finally:
-            # After a failed statement the transaction is aborted and unregister fails as
-            # well; suppress that so the first error, the one naming the cause, surfaces.
-            with contextlib.suppress(duckdb.Error):
-                con.unregister("_in")
-        if target.checks is not None:
-            target.checks(con, str(path))
-        naive = 0
-        if "_naive" in [c for c, _ in target.outputs]:
-            naive = int(scalar(con, "SELECT count(*) FROM _stage WHERE _naive"))
-        read = int(scalar(con, "SELECT count(*) FROM _stage"))
-        rejected = 0
-        if not side:
-            rejected = int(
-                scalar(
-                    con,
-                    "INSERT INTO rejects SELECT ?, _row, _reason, _raw FROM _stage "
-                    "WHERE _reason IS NOT NULL",
-                    [source_id],
-                )
-            )
-        loaded = _insert(con, target, source_id)
-        con.execute("DROP TABLE _stage")
-    return {"read": read, "loaded": loaded, "rejected": rejected, "naive": naive}
+    try:
+        return _stage_and_load(con, target, dict(frame.schema), source_id, path, side)
+    finally:
+        # After a failed statement the transaction is aborted and unregister fails as
+        # well; suppress that so the first error, the one naming the cause, surfaces.
+        with contextlib.suppress(duckdb.Error):
+            con.unregister("_in")
 
 
 def _insert(con: duckdb.DuckDBPyConnection, target: Target, source_id: int) -> int:
@@ -403,32 +492,61 @@ def _insert(con: duckdb.DuckDBPyConnection, target: Target, source_id: int) -> i
     ]
     cols = [c for c in table_cols if c != "source_id"]
     sel = ", ".join(f"s.{_quote(c)}" for c in cols)
-    key = ", ".join(f"s.{_quote(k)}" for k in target.key)
-    match = _match("t", "s", target.key)
     collist = ", ".join(_quote(c) for c in [*cols, "source_id"])
+    if target.mode != "upsert":
+        return _insert_new(con, target, source_id, sel, collist)
+    # upsert: rows identical to what is there are duplicates; changed rows replace old ones.
+    key = ", ".join(f"s.{_quote(k)}" for k in target.key)
     fresh = (
         f"SELECT {sel}, {source_id} FROM _stage s WHERE s._reason IS NULL "
         f"QUALIFY row_number() OVER (PARTITION BY {key} ORDER BY s._row) = 1"
     )
-    if target.mode == "upsert":
-        # Rows identical to what is there are duplicates; changed rows replace the old ones.
-        same = _match("t", "s", cols)
+    same = _match("t", "s", cols)
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE _fresh AS SELECT * FROM ({fresh}) s "
+        f"WHERE NOT EXISTS (SELECT 1 FROM {target.table} t WHERE {same})"
+    )
+    con.execute(
+        f"DELETE FROM {target.table} t WHERE EXISTS (SELECT 1 FROM _fresh f WHERE "
+        f"{_match('t', 'f', target.key)})"
+    )
+    n = scalar(con, f"INSERT INTO {target.table} ({collist}) SELECT * FROM _fresh")
+    con.execute("DROP TABLE _fresh")
+    return int(n or 0)
+
+
+def _insert_new(
+    con: duckdb.DuckDBPyConnection, target: Target, source_id: int, sel: str, collist: str
+) -> int:
+    """Insert the valid rows of ``_stage`` whose key is new: the first row of each key in
+    the file (by ``_row``), and none whose key is already stored.
+
+    Duplicates within the file are found by hashing the key (one aggregate over the file);
+    only rows whose hash repeats are compared exactly, so a clean file costs no sort.
+    """
+    keys = ", ".join(f"s.{_quote(k)}" for k in target.key)
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE _cand AS SELECT hash({keys}) AS _h FROM _stage s "
+        "WHERE s._reason IS NULL GROUP BY ALL HAVING count(*) > 1"
+    )
+    where = ["s._reason IS NULL"]
+    if scalar(con, "SELECT count(*) FROM _cand"):
         con.execute(
-            f"CREATE OR REPLACE TEMP TABLE _fresh AS SELECT * FROM ({fresh}) s "
-            f"WHERE NOT EXISTS (SELECT 1 FROM {target.table} t WHERE {same})"
+            "CREATE OR REPLACE TEMP TABLE _later AS SELECT s.rowid AS _rid FROM _stage s "
+            f"WHERE s._reason IS NULL AND hash({keys}) IN (SELECT _h FROM _cand) "
+            f"QUALIFY row_number() OVER (PARTITION BY {keys} ORDER BY s._row, s.rowid) > 1"
         )
-        con.execute(
-            f"DELETE FROM {target.table} t WHERE EXISTS (SELECT 1 FROM _fresh f WHERE "
-            f"{_match('t', 'f', target.key)})"
-        )
-        n = scalar(con, f"INSERT INTO {target.table} ({collist}) SELECT * FROM _fresh")
-        con.execute("DROP TABLE _fresh")
-    else:
-        n = scalar(
-            con,
-            f"INSERT INTO {target.table} ({collist}) SELECT * FROM ({fresh}) s "
-            f"WHERE NOT EXISTS (SELECT 1 FROM {target.table} t WHERE {match})",
-        )
+        where.append("s.rowid NOT IN (SELECT _rid FROM _later)")
+    if scalar(con, f"SELECT count(*) FROM (SELECT 1 FROM {target.table} LIMIT 1)"):
+        match = _match("t", "s", target.key)
+        where.append(f"NOT EXISTS (SELECT 1 FROM {target.table} t WHERE {match})")
+    n = scalar(
+        con,
+        f"INSERT INTO {target.table} ({collist}) SELECT {sel}, {source_id} FROM _stage s "
+        f"WHERE {' AND '.join(where)}",
+    )
+    con.execute("DROP TABLE IF EXISTS _later")
+    con.execute("DROP TABLE _cand")
     return int(n or 0)
 
 

@@ -10,7 +10,7 @@ import polars as pl
 
 from spotlab.errors import IngestError
 from spotlab.ingest.core import Target, register_target
-from spotlab.store import first_row
+from spotlab.store import first_row, scalar
 
 #: ISO 4217 codes spotlab accepts for prices; anything else is rejected as unknown.
 CURRENCIES: tuple[str, ...] = (
@@ -93,30 +93,31 @@ def _positive_reasons(name: str, raw: str, parsed: str) -> list[tuple[str, str]]
 # -- spot_prices ---------------------------------------------------------------------------
 
 
+def _prices_joins(schema: dict[str, pl.DataType]) -> str:
+    """The specs catalog, joined on (provider, region, spec) to fill on-demand price and
+    currency. Its columns are renamed (_c_*) so that the reader's column names stay
+    unambiguous; the key is the catalog's primary key, so a row matches at most once."""
+    region = f"coalesce({text('region')}, {region_of_zone(text('zone'))})"
+    return (
+        "LEFT JOIN (SELECT provider AS _c_provider, region AS _c_region, spec AS _c_spec, "
+        "currency AS _c_currency, on_demand_price AS _c_on_demand_price FROM specs) _c "
+        f"ON _c._c_provider = lower({text('provider')}) AND _c._c_region = {region} "
+        f"AND _c._c_spec = {text('spec')}"
+    )
+
+
 def _prices_prepare(schema: dict[str, pl.DataType]) -> list[str]:
     ts, naive = timestamp("ts", schema)
-    # The catalog's columns are renamed (_c_*) so that the unqualified names of the reader's
-    # columns inside the subquery bind to the outer rows, not to specs' own provider/region/...
-    catalog = (
-        "(SELECT c._c_{col} FROM (SELECT provider AS _c_provider, region AS _c_region, "
-        "spec AS _c_spec, currency AS _c_currency, on_demand_price AS _c_on_demand_price "
-        "FROM specs) c WHERE c._c_provider = lower({p}) AND c._c_region = {r} "
-        "AND c._c_spec = {s} AND (c._c_currency = upper({cur}) OR {cur} IS NULL))"
-    )
-    fill = {
-        "p": text("provider"),
-        "r": f"coalesce({text('region')}, {region_of_zone(text('zone'))})",
-        "s": text("spec"),
-        "cur": text("currency"),
-    }
+    cur = text("currency")
+    same_currency = f"(_c_currency = upper({cur}) OR {cur} IS NULL)"
     return [
         f"{ts} AS _ts",
         f"{naive} AS _naive_in",
         f"{number('spot_price', schema)} AS _sp",
         f"{number('discount', schema)} AS _disc",
         f"{number('on_demand_price', schema)} AS _od_in",
-        f"{catalog.format(col='on_demand_price', **fill)} AS _od_cat",
-        f"{catalog.format(col='currency', **fill)} AS _cur_cat",
+        f"CASE WHEN {same_currency} THEN _c_on_demand_price END AS _od_cat",
+        f"CASE WHEN {same_currency} THEN _c_currency END AS _cur_cat",
     ]
 
 
@@ -130,6 +131,7 @@ PRICES = register_target(
         required=("provider", "zone", "spec", "ts"),
         optional=("region", "spot_price", "discount", "on_demand_price", "currency"),
         prepare=_prices_prepare,
+        joins=_prices_joins,
         outputs=(
             ("provider", f"lower({text('provider')})"),
             ("region", f"coalesce({text('region')}, {region_of_zone(text('zone'))})"),
@@ -179,23 +181,36 @@ PRICES = register_target(
 
 def _check_one_currency_per_series(con: duckdb.DuckDBPyConnection, path: str) -> None:
     """A series (provider, zone, spec) has one currency, in the file and in the store."""
+    # One aggregate over the file: one row per series with its lowest and highest currency.
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _series AS SELECT provider, zone, spec, "
+        "min(currency) AS lo, max(currency) AS hi, min(_row) AS first_row FROM _stage "
+        "WHERE _reason IS NULL GROUP BY ALL"
+    )
     row = first_row(
         con,
-        "SELECT provider, zone, spec, string_agg(DISTINCT currency, ', ' ORDER BY currency), "
-        "min(_row) FROM _stage WHERE _reason IS NULL GROUP BY ALL "
-        "HAVING count(DISTINCT currency) > 1 LIMIT 1",
+        "SELECT provider, zone, spec, NULL, first_row FROM _series WHERE lo <> hi "
+        "ORDER BY first_row LIMIT 1",
     )
-    if row is None:
+    if row is not None:
+        listed = scalar(
+            con,
+            "SELECT string_agg(DISTINCT currency, ', ' ORDER BY currency) FROM _stage "
+            "WHERE _reason IS NULL AND provider = ? AND zone = ? AND spec = ?",
+            list(row[:3]),
+        )
+        row = (*row[:3], listed, row[4])
+    elif scalar(con, "SELECT count(*) FROM (SELECT 1 FROM spot_prices LIMIT 1)"):
         row = first_row(
             con,
-            "WITH s AS (SELECT DISTINCT provider, zone, spec, currency FROM _stage "
-            "WHERE _reason IS NULL), t AS (SELECT provider, zone, spec, any_value(currency) "
-            "AS currency FROM spot_prices WHERE (provider, zone, spec) IN "
-            "(SELECT (provider, zone, spec) FROM s) GROUP BY ALL) "
-            "SELECT s.provider, s.zone, s.spec, t.currency || ' (stored), ' || s.currency || "
-            "' (this file)', NULL FROM s JOIN t USING (provider, zone, spec) "
-            "WHERE s.currency <> t.currency LIMIT 1",
+            "WITH t AS (SELECT provider, zone, spec, any_value(currency) AS currency "
+            "FROM spot_prices WHERE (provider, zone, spec) IN "
+            "(SELECT (provider, zone, spec) FROM _series) GROUP BY ALL) "
+            "SELECT s.provider, s.zone, s.spec, t.currency || ' (stored), ' || s.lo || "
+            "' (this file)', NULL FROM _series s JOIN t USING (provider, zone, spec) "
+            "WHERE s.lo <> t.currency LIMIT 1",
         )
+    con.execute("DROP TABLE _series")
     if row is not None:
         provider, zone, spec, currencies, at_row = row
         raise IngestError(
