@@ -231,7 +231,7 @@ def test_traffic_csv_service_option(store: sl.Store, tmp_path: Path) -> None:
 
 def test_bundled_fleet_files_load_without_rejects(store: sl.Store) -> None:
     root = Path(__file__).resolve().parents[1] / "data"
-    files = [root / "traffic_sample.csv", *sorted((root / "spot_availability").glob("*.csv"))]
+    files = [root / "traffic_sample.csv", *sorted(root.glob("aws-spot-instances-*.csv"))]
     results = ingest(store, [f for f in files if f.exists()])
     assert results and all(r.rows_rejected == 0 for r in results)
     n = store.query("SELECT count(*) AS n FROM traffic")["n"][0]

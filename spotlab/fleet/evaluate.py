@@ -39,7 +39,7 @@ from spotlab.fleet.policies import (
     dedicated_floor,
     recommended,
 )
-from spotlab.fleet.simulate import Policy, simulate
+from spotlab.fleet.simulate import FleetResult, Policy, simulate
 from spotlab.store import Store
 
 #: dedicated (committed) price ÷ on-demand price: an assumption, about a 1-year commitment
@@ -206,7 +206,42 @@ def policy_table(
     return pl.DataFrame(rows)
 
 
-def evaluate_availability(
+@dataclass
+class Replay:
+    """Everything one policy table replays: the held-out market, the training statistics,
+    the policies, and how to run them."""
+
+    market: Market  # the test window
+    stats: pl.DataFrame  # per spot pool, on the training window
+    entries: list[Entry]
+    demand: int
+    warning_seconds: float
+    floor: Pool  # the dedicated floor, for the policy that rents it
+
+    def run(self, entry: Entry) -> FleetResult:
+        m = with_pools(self.market, [self.floor]) if entry.dedicated else self.market
+        asked = self.demand + entry.spare if entry.spare else None
+        return simulate(
+            m, entry.policy, self.demand, warning_seconds=self.warning_seconds, provision=asked
+        )
+
+    def results(self) -> dict[str, FleetResult]:
+        """Every policy's result, by policy name."""
+        return {e.policy.name: self.run(e) for e in self.entries}
+
+    def table(self) -> pl.DataFrame:
+        """One summary row per policy."""
+        spec = self.floor.spec
+        zones = len(self.market.find(kind="spot"))
+        return pl.DataFrame([self.run(e).summary() for e in self.entries]).select(
+            pl.lit(spec).alias("spec"),
+            pl.lit(zones).alias("zones"),
+            pl.lit(self.demand).alias("demand"),
+            pl.all(),
+        )
+
+
+def prepare_replay(
     availability: pl.DataFrame,
     demand: int,
     spot_prices: dict[str, float] | float,
@@ -220,9 +255,9 @@ def evaluate_availability(
     k: int = 1,
     binary: bool | None = None,
     dedicated_share: float = DEDICATED_SHARE,
-) -> pl.DataFrame:
-    """The policy table on measured availability (``zone, spec, ts, available`` of one
-    spec): train on the first ``train_share``, replay every policy on the rest.
+) -> Replay:
+    """Measured availability (``zone, spec, ts, available`` of one spec) made ready to
+    replay: train on the first ``train_share``, test on the rest.
 
     ``startup_seconds`` defaults to the cold-start model, ``warning_seconds`` to the
     provider's reclaim notice; the dedicated floor is ``demand // 2`` slots at
@@ -252,22 +287,19 @@ def evaluate_availability(
     test = market.window(split)
     floor = Pool(spec, regular_zone, "dedicated", dedicated_share * regular_price, startup,
                  slots=demand // 2)  # fmt: skip
-    table = policy_table(
-        test, demand, standard_policies(test, stats, demand, k), warning, dedicated=floor
-    )
-    zones = availability["zone"].n_unique()
-    return table.select(
-        pl.lit(spec).alias("spec"),
-        pl.lit(zones).alias("zones"),
-        pl.lit(demand).alias("demand"),
-        pl.all(),
-    )
+    entries = standard_policies(test, stats, demand, k)
+    return Replay(test, stats, entries, demand, warning, floor)
 
 
-def evaluate_store(
+def evaluate_availability(availability: pl.DataFrame, demand: int, **options: Any) -> pl.DataFrame:
+    """The policy table on measured availability (see :func:`prepare_replay`)."""
+    return prepare_replay(availability, demand, **options).table()
+
+
+def replay_store(
     store: Store, spec: str, zones: Sequence[str] | None = None, **options: Any
-) -> pl.DataFrame:
-    """:func:`evaluate_availability` on the ``spot_availability`` rows of one spec."""
+) -> Replay:
+    """:func:`prepare_replay` on the ``spot_availability`` rows of one spec."""
     rows = store.query(
         "SELECT provider, zone, spec, ts, available FROM spot_availability WHERE spec = ? "
         "ORDER BY zone, ts",
@@ -284,9 +316,28 @@ def evaluate_store(
         if missing:
             raise AnalysisError(f"no availability for {spec} in zones {missing}")
         rows = rows.filter(pl.col("zone").is_in(list(zones)))
-    providers = rows["provider"].unique().to_list()
-    options.setdefault("provider", providers[0])
-    return evaluate_availability(rows, **options)
+    options.setdefault("provider", rows["provider"][0])
+    return prepare_replay(rows, **options)
+
+
+def evaluate_store(
+    store: Store, spec: str, zones: Sequence[str] | None = None, **options: Any
+) -> pl.DataFrame:
+    """The policy table on the ``spot_availability`` rows of one spec."""
+    return replay_store(store, spec, zones, **options).table()
+
+
+#: the bundled Bamboo trace (``data/aws-spot-instances-g4dn-xlarge-us-east-1c-...csv``,
+#: MIT): one zone, running spot g4dn.xlarge counts as capacity. Prices (USD/h, Linux,
+#: us-east-1): on-demand 0.526 (AWS's public price), spot 30 % of it (the AWS Spot
+#: Advisor's 70 % savings for g4dn.xlarge in us-east-1, 2021-02-10 snapshot).
+BAMBOO_G4DN: dict[str, Any] = {
+    "spec": "g4dn.xlarge",
+    "demand": 4,
+    "spot_prices": 0.1578,
+    "regular_price": 0.526,
+    "regular_zone": "us-east-1",
+}
 
 
 def evaluate_trace_set(
@@ -303,11 +354,12 @@ def evaluate_trace_set(
         raise AnalysisError(f"trace folder {folder} is absent")
     frame = read_trace_folder(folder, start=ts.start, provider=ts.provider)
     zones = frame["zone"].unique(maintain_order=True).to_list()
-    table = evaluate_availability(
-        frame, ts.demand, {z: ts.price(ts.spot_prices, z) for z in zones},
-        ts.price(ts.on_demand_prices, ts.regular_zone), ts.regular_zone, ts.provider,
-        step_seconds, train_share, startup_seconds, None, k, ts.binary,
-    )  # fmt: skip
+    table = prepare_replay(
+        frame, ts.demand, spot_prices={z: ts.price(ts.spot_prices, z) for z in zones},
+        regular_price=ts.price(ts.on_demand_prices, ts.regular_zone),
+        regular_zone=ts.regular_zone, provider=ts.provider, step_seconds=step_seconds,
+        train_share=train_share, startup_seconds=startup_seconds, k=k, binary=ts.binary,
+    ).table()  # fmt: skip
     return table.select(pl.lit(ts.name).alias("trace"), pl.all().exclude("spec"))
 
 
@@ -360,10 +412,12 @@ def main(argv: Sequence[str] | None = None) -> int:  # pragma: no cover - a scri
 
 
 __all__ = [
+    "BAMBOO_G4DN",
     "DEDICATED_SHARE",
     "SHARED_TRACE_SETS",
     "UNLIMITED",
     "Entry",
+    "Replay",
     "TraceSet",
     "compare_to_spothedge",
     "evaluate_availability",
@@ -372,7 +426,9 @@ __all__ = [
     "evaluate_trace_set",
     "policy_table",
     "pool_stats",
+    "prepare_replay",
     "read_trace_folder",
+    "replay_store",
     "standard_policies",
     "write_results",
 ]
