@@ -48,6 +48,8 @@ from spotlab.errors import (
     StoreError,
     StoreLockedError,
 )
+from spotlab.fleet.scaling import ScalingPlan, scaling_plan
+from spotlab.fleet.simulate import FleetResult, simulate
 from spotlab.ingest import IngestResult, ingest
 from spotlab.prices import price_stats
 from spotlab.schema import SCHEMA_VERSION
@@ -71,6 +73,7 @@ __all__ = [
     "CronScaleConfig",
     "ExternalError",
     "Finding",
+    "FleetResult",
     "FormatError",
     "ImagePullModel",
     "IngestError",
@@ -79,6 +82,7 @@ __all__ = [
     "Ordering",
     "PoolEntry",
     "Requirements",
+    "ScalingPlan",
     "ServiceConfig",
     "SpotlabError",
     "Store",
@@ -108,5 +112,7 @@ __all__ = [
     "recommend_bids",
     "recommend_ordering",
     "replacement_timeline",
+    "scaling_plan",
     "seed_load_times",
+    "simulate",
 ]
