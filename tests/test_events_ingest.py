@@ -350,3 +350,38 @@ def test_bundled_parcae_lifecycle_is_the_trace(store, fixtures) -> None:
         cols = "provider, spec, instance_id, is_spot, event, ts"
         q = f"SELECT {cols} FROM instance_events ORDER BY instance_id, event"
         assert bundled.query(q).rows() == store.query(q).rows()
+
+
+_cell = st.text(alphabet="abc019-:TZ+ ", max_size=12)
+
+
+@_FUZZ
+@given(
+    rows=st.lists(
+        st.tuples(
+            st.sampled_from(["alibaba", "aws", ""]),
+            _cell,
+            st.sampled_from(["launched", "reclaimed", "interruption_warning", "boom", ""]),
+            st.one_of(st.just("2024-06-01T00:00:00Z"), st.just("2024-06-01T08:00:00+08:00"), _cell),
+            st.sampled_from(["true", "false", "", "maybe"]),
+        ),
+        min_size=1,
+        max_size=15,
+    )
+)
+def test_lifecycle_csv_fuzz(store, tmp_path, rows) -> None:
+    body = "provider,instance_id,event,ts,is_spot\n" + "".join(",".join(r) + "\n" for r in rows)
+    f = tmp_path / "life.csv"
+    f.write_text(body)
+    try:
+        (r,) = sl.ingest(store, f, format="lifecycle-csv")
+    except sl.SpotlabError:
+        return
+    if r.skipped_as_duplicate_file:
+        return
+    assert accounted(r)
+    assert r.rows_read == len(rows)
+    stored = store.query(
+        "SELECT count(*) AS n FROM instance_events WHERE source_id = ?", [r.source_id]
+    )
+    assert stored["n"][0] == r.rows_loaded
