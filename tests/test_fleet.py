@@ -317,3 +317,50 @@ def test_recommended_is_eas_with_rebalancing_in_the_given_order() -> None:
     # a at 5: b 4 h x 2 x 1.2 + a 2 h x 2 x 1.0
     assert r.cost == pytest.approx(9.6 + 4.0)
     assert r.availability == 1.0
+
+
+def test_price_change_points_become_a_series() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    import polars as pl
+
+    from spotlab.fleet.market import with_price_points
+
+    t0 = datetime(2024, 1, 1, tzinfo=UTC)
+    m = hand_market()
+    m = Market(m.pools, m.step_seconds, m.capacity, m.launchable, start=t0)
+    # zone a: 1.0 until its first point at 2 h, then 0.5, then 2.0 from 4 h; zone b 0.9
+    # from 1 h
+    points = pl.DataFrame({
+        "zone": ["a", "a", "b"], "spec": ["g", "g", "g"],
+        "ts": [t0 + timedelta(hours=2), t0 + timedelta(hours=4), t0 + timedelta(hours=1)],
+        "spot_price": [0.5, 2.0, 0.9],
+    })  # fmt: skip
+    pm = with_price_points(m, points)
+    assert pm.prices is not None
+    assert pm.prices[0].tolist() == [1.0, 1.0, 0.5, 0.5, 2.0, 2.0]
+    assert pm.prices[1].tolist() == [1.2, 0.9, 0.9, 0.9, 0.9, 0.9]
+    assert pm.prices[2].tolist() == [3.0] * 6
+    # one spot pool on a: ticks 0, 1, 4, 5 at 1.0, 1.0, 2.0, 2.0 for 2 replicas
+    assert simulate(pm, OneSpot(), 2).cost == pytest.approx(2 * (1 + 1 + 2 + 2))
+
+
+def test_reclaim_rates_from_the_interruption_analytics(store) -> None:
+    """The bundled Parcae lifecycle (real, MIT): 167 reclaims over 273.1 instance-hours of
+    p3.2xlarge spot, 0.61 per hour, drive the Poisson market's reclaims."""
+    from pathlib import Path
+
+    from spotlab.fleet._deps import reclaim_rates
+    from spotlab.ingest import ingest
+
+    ingest(store, Path(__file__).resolve().parents[1] / "data" / "parcae_p3trace_lifecycle.csv")
+    rates = reclaim_rates(store)
+    assert rates["p3.2xlarge"] == pytest.approx(167 / 273.116667, rel=0.05)
+    pools = [
+        Pool("p3.2xlarge", "us-east-1a", "spot", 0.918),
+        Pool("p3.2xlarge", "r", "regular", 3.06),
+    ]
+    m = poisson_market(pools, 24 * 60, 60.0, reclaims_per_hour=rates, max_replicas=4, seed=1)
+    r = simulate(m, OneSpot(), 4)
+    # about 0.61 x 4 replicas x 24 h = 59 reclaims expected
+    assert 35 < r.reclaims.sum() < 85

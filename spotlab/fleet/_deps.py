@@ -13,6 +13,8 @@ from typing import Any
 
 import polars as pl
 
+from spotlab.store import Store
+
 #: reclaim warning lead (s) when the cold-start module does not know the provider
 #: (domain.md: Alibaba about 5 min, AWS 2 min; GCP documents 30 s)
 FALLBACK_WARNING_SECONDS = {"alibaba": 300.0, "aws": 120.0, "gcp": 30.0}
@@ -120,3 +122,22 @@ def recommended_order(
     entries = [e for e in ordering.entries if e.spot]
     caps = {e.spec: int(e.capacity) for e in entries if isinstance(e.capacity, int)}
     return Recommendation([e.spec for e in entries], caps, [e.reason for e in ordering.entries])
+
+
+def reclaim_rates(store: Store) -> dict[str, float]:
+    """Spot reclaims per replica-hour from the interruption analytics (instance logs), keyed
+    ``spec@zone`` and ``spec`` (the spec's rate over all its zones), for
+    :func:`spotlab.fleet.market.poisson_market`'s ``reclaims_per_hour``. Uses the
+    analytics' ``rate_used`` (the shrunk rate where the log is thin)."""
+    from spotlab.advise.interruptions import interruption_rates
+
+    out: dict[str, float] = {}
+    for by in (("spec", "zone", "is_spot"), ("spec", "is_spot")):
+        rates = interruption_rates(store, by=by).filter(pl.col("is_spot").fill_null(True))
+        rate = pl.coalesce("rate_used", "rate_per_hour")
+        for row in rates.with_columns(rate.alias("_r")).drop_nulls("_r").iter_rows(named=True):
+            key = f"{row['spec']}@{row['zone']}" if "zone" in by else row["spec"]
+            if "zone" in by and row["zone"] is None:
+                continue
+            out[key] = float(row["_r"])
+    return out

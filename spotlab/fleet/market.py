@@ -373,3 +373,36 @@ def with_pools(market: Market, extra: Sequence[Pool]) -> Market:
         launchable=np.vstack([market.launchable, rows]),
         prices=prices,
     )
+
+
+def with_price_points(market: Market, points: pl.DataFrame) -> Market:
+    """The market with spot prices from change points (``zone, spec, ts, spot_price``, e.g.
+    :func:`spotlab.prices.price_points`): each point holds until the next of its series;
+    before a series' first point, and for pools without points, the pool's constant price.
+    Matched by zone and spec, or by spec alone when ``zone`` is the pool's region
+    (GCP prices are per region)."""
+    if market.start is None:
+        raise AnalysisError("the market has no start time to align price points with")
+    need = {"zone", "spec", "ts", "spot_price"}
+    if not need <= set(points.columns):
+        raise AnalysisError(f"price points lack {sorted(need - set(points.columns))}")
+    prices = np.array(market.price_matrix(), dtype=float, copy=True)
+    tick_s = np.arange(market.ticks, dtype=np.float64) * market.step_seconds
+    start = pl.lit(market.start).cast(points.schema["ts"])
+    pts = points.drop_nulls("spot_price").with_columns(
+        _s=(pl.col("ts") - start).dt.total_microseconds() / 1e6
+    )
+    for i, p in enumerate(market.pools):
+        if p.kind != "spot":
+            continue
+        mine = pts.filter(
+            (pl.col("spec") == p.spec)
+            & ((pl.col("zone") == p.zone) | pl.lit(p.zone).str.starts_with(pl.col("zone")))
+        ).sort("_s")
+        if mine.height == 0:
+            continue
+        secs = mine["_s"].to_numpy()
+        vals = mine["spot_price"].to_numpy()
+        idx = np.searchsorted(secs, tick_s, side="right") - 1
+        prices[i] = np.where(idx >= 0, vals[np.clip(idx, 0, None)], prices[i])
+    return replace(market, prices=prices)
