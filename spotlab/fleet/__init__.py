@@ -18,6 +18,7 @@ from spotlab.fleet.market import (
     market_from_availability,
     poisson_market,
     with_pools,
+    with_price_points,
 )
 from spotlab.fleet.policies import (
     AllRegular,
@@ -46,4 +47,5 @@ __all__ = [
     "recommended",
     "simulate",
     "with_pools",
+    "with_price_points",
 ]
