@@ -44,6 +44,9 @@ def test_interval_brackets_the_rate_and_grows_with_k(k: int, t: float) -> None:
     assert 0 <= lo <= k / t <= hi
     lo2, hi2 = it.poisson_interval(k + 1, t)
     assert lo2 >= lo and hi2 > hi
+    vlo, vhi = it.poisson_intervals([k, k + 1], [t, 0.0])
+    assert vlo[0] == pytest.approx(lo) and vhi[0] == pytest.approx(hi)
+    assert math.isnan(vlo[1]) and math.isnan(vhi[1])
 
 
 def test_bands() -> None:

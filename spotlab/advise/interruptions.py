@@ -356,6 +356,22 @@ def poisson_interval(
     return lo, hi
 
 
+def poisson_intervals(k: Any, exposure_hours: Any, confidence: float = 0.90) -> tuple[Any, Any]:
+    """:func:`poisson_interval` over arrays (NaN where the exposure is not positive)."""
+    import numpy as np
+    from scipy.stats import chi2
+
+    k = np.asarray(k, dtype=float)
+    t = np.asarray(exposure_hours, dtype=float)
+    alpha = 1.0 - confidence
+    ok = t > 0
+    safe_t = np.where(ok, t, 1.0)
+    with np.errstate(invalid="ignore"):
+        lo = np.where(k > 0, chi2.ppf(alpha / 2, 2 * np.maximum(k, 1)), 0.0) / (2 * safe_t)
+        hi = chi2.ppf(1 - alpha / 2, 2 * k + 2) / (2 * safe_t)
+    return np.where(ok, lo, np.nan), np.where(ok, hi, np.nan)
+
+
 def monthly_pct(rate_per_hour: pl.Expr) -> pl.Expr:
     """Share (%) of instances interrupted within a month at a constant hourly rate."""
     return 100.0 * (1.0 - (-rate_per_hour * HOURS_PER_MONTH).exp())
@@ -423,19 +439,18 @@ def interruption_rates(
     cells = exposure(lives, exposure_table, by)
     if cells.height == 0:
         return _empty_rates(by)
-    k = cells["interruptions"].to_list()
-    t = cells["exposure_hours"].to_list()
-    bounds = [
-        poisson_interval(ki, ti, confidence) if ti is not None and ti > 0 else (None, None)
-        for ki, ti in zip(k, t, strict=True)
-    ]
+    low, high = poisson_intervals(
+        cells["interruptions"].to_numpy(),
+        cells["exposure_hours"].fill_null(0.0).to_numpy(),
+        confidence,
+    )
     has_t = pl.col("exposure_hours").is_not_null() & (pl.col("exposure_hours") > 0)
     out = cells.with_columns(
         pl.when(has_t)
         .then(pl.col("interruptions") / pl.col("exposure_hours"))
         .alias("rate_per_hour"),
-        pl.Series("rate_low", [b[0] for b in bounds], dtype=pl.Float64),
-        pl.Series("rate_high", [b[1] for b in bounds], dtype=pl.Float64),
+        pl.Series("rate_low", low, dtype=pl.Float64).fill_nan(None),
+        pl.Series("rate_high", high, dtype=pl.Float64).fill_nan(None),
     )
     out = out.with_columns(
         *[
