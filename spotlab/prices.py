@@ -361,9 +361,10 @@ def make_windows(
     window: str | timedelta | None = "30d",
     start: datetime | str | None = None,
     end: datetime | str | None = None,
+    keys: Sequence[str] = ("provider", "region", "zone", "spec"),
 ) -> pl.DataFrame:
-    """One analysis window per series: ``wid, provider, region, zone, spec, w_start, w_end``
-    (see the module docstring for the convention)."""
+    """One analysis window per row of ``index`` (series, or providers with ``keys``):
+    ``wid``, the keys, ``w_start, w_end`` (see the module docstring for the convention)."""
     length = parse_window(window)
     end_t, start_t = to_utc(end), to_utc(start)
     w = index.with_columns(
@@ -382,9 +383,82 @@ def make_windows(
         raise AnalysisError(
             f"the window start {bad['w_start'][0]} is not before its end {bad['w_end'][0]}"
         )
-    return w.with_row_index("wid").select(
-        pl.col("wid").cast(pl.Int64), "provider", "region", "zone", "spec", "w_start", "w_end"
-    )
+    return w.with_row_index("wid").select(pl.col("wid").cast(pl.Int64), *keys, "w_start", "w_end")
+
+
+def provider_bounds(
+    src: _Source,
+    window: str | timedelta | None = "30d",
+    start: datetime | str | None = None,
+    end: datetime | str | None = None,
+) -> pl.DataFrame:
+    """One window per provider: ``provider, provider_now, w_start, w_end`` (the module
+    docstring's convention; *now* is the provider's newest point in the whole input)."""
+    with wrap_errors("finding the newest prices"):
+        now = src.con.sql(
+            f"SELECT provider, max(ts) AS provider_now FROM {src.table} GROUP BY ALL"
+        ).pl()
+    return make_windows(now, window, start, end, keys=("provider", "provider_now"))
+
+
+def series_levels(
+    src: _Source,
+    window: str | timedelta | None = "30d",
+    start: datetime | str | None = None,
+    end: datetime | str | None = None,
+) -> tuple[pl.DataFrame, Levels]:
+    """The series index and their :class:`Levels` over one window per provider.
+
+    The fast path of :func:`window_levels` for the usual case (every series of a provider
+    analysed over the same window): DuckDB finds each series' carried-in point and newest
+    on-demand price in one grouped pass, and the points inside in one filtered scan, with
+    no join on the series keys; a hash of the keys maps the points to their series.
+    """
+    bounds = provider_bounds(src, window, start, end)
+    bname = f"_sl_b_{uuid.uuid4().hex[:8]}"
+    src.con.register(bname, bounds.select("provider", "provider_now", "w_start", "w_end"))
+    try:
+        with wrap_errors("computing price levels"):
+            index = src.con.sql(
+                f"""
+                WITH src AS ({src.sql})
+                SELECT s.provider, any_value(s.region) AS region, s.zone, s.spec,
+                    hash(s.provider, s.zone, s.spec) AS h,
+                    min(s.ts) AS first_ts, max(s.ts) AS last_ts, count(*) AS n_points,
+                    any_value(b.provider_now) AS provider_now,
+                    any_value(b.w_start) AS w_start, any_value(b.w_end) AS w_end,
+                    max(s.ts) FILTER (WHERE s.ts <= b.w_start) AS carry_ts,
+                    arg_max(s.price, s.ts) FILTER (WHERE s.ts <= b.w_start) AS carry_price,
+                    arg_max(s.od, s.ts) FILTER (WHERE s.od IS NOT NULL AND s.ts < b.w_end)
+                        AS on_demand,
+                    arg_max(s.currency, s.ts) FILTER (WHERE s.ts < b.w_end) AS currency
+                FROM src s JOIN {bname} b USING (provider)
+                GROUP BY s.provider, s.zone, s.spec
+                ORDER BY s.provider, s.spec, s.zone
+                """
+            ).pl()
+            # a plain filter (no join) keeps the table's row order, so rows stored in
+            # series and time order need no sort afterwards
+            where, params = [], {}
+            for i, b in enumerate(bounds.iter_rows(named=True)):
+                where.append(f"(s.provider = $p{i} AND s.ts > $a{i} AND s.ts < $b{i})")
+                params |= {f"p{i}": b["provider"], f"a{i}": b["w_start"], f"b{i}": b["w_end"]}
+            inside = src.con.sql(
+                f"""
+                WITH src AS ({src.sql})
+                SELECT hash(s.provider, s.zone, s.spec) AS h, s.ts, s.price
+                FROM src s WHERE {" OR ".join(where) or "FALSE"}
+                """,
+                params=params or None,
+            ).pl()
+    finally:
+        src.con.unregister(bname)
+    index = index.with_row_index("wid").with_columns(pl.col("wid").cast(pl.Int64))
+    ids = index.select("h", "wid")
+    windows = index.select("wid", "provider", "region", "zone", "spec", "w_start", "w_end")
+    edge = index.select("wid", "carry_ts", "carry_price", "on_demand", "currency")
+    levels = _reduce(src.con, windows, edge, inside.rename({"h": "key"}), ids.rename({"h": "key"}))
+    return index.drop("h"), levels
 
 
 @dataclass
@@ -457,7 +531,7 @@ def window_levels(src: _Source, windows: pl.DataFrame) -> Levels:
             ).pl()
     finally:
         con.unregister(wname)
-    return _reduce(windows, edge, inside)
+    return _reduce(con, windows, edge, inside.rename({"wid": "key"}))
 
 
 def _in_runs(wid: pl.Series, ts: pl.Series) -> bool:
@@ -466,100 +540,122 @@ def _in_runs(wid: pl.Series, ts: pl.Series) -> bool:
         return True
     same = wid.slice(1) == wid.slice(0, wid.len() - 1)
     rising = ts.slice(1) > ts.slice(0, ts.len() - 1)
-    runs = int((~same).sum()) + 1
-    return bool((rising | ~same).all()) and runs == wid.n_unique()
+    if not bool((rising | ~same).all()):
+        return False
+    starts = pl.concat([wid.head(1), wid.slice(1).filter(~same)])
+    return not bool(starts.is_duplicated().any())
 
 
-def _reduce(windows: pl.DataFrame, edge: pl.DataFrame, inside: pl.DataFrame) -> Levels:
-    """Held durations, level sums and up-crossing counts from the carried-in points and
-    the points inside each window (all vectorised)."""
+def _reduce(
+    con: duckdb.DuckDBPyConnection,
+    windows: pl.DataFrame,
+    edge: pl.DataFrame,
+    inside: pl.DataFrame,
+    keys: pl.DataFrame | None = None,
+) -> Levels:
+    """Held durations, level sums and up-crossing counts from the carried-in points
+    (``edge``: wid, carry_ts, carry_price, on_demand, currency) and the points inside each
+    window (``inside``: key, ts, price). ``keys`` maps ``key`` to ``wid`` (default: the key
+    is the wid). Durations come from shifts in polars; the group-bys run in DuckDB."""
     n = windows.height
     edge = edge.cast({"wid": pl.Int64})
-    inside = inside.cast({"wid": pl.Int64})
-    # per-window lookups by position (wid = row index): no joins on the big frame
+    # per-window values by position (wid = row index): gathered, never joined row by row
     per_w = (
         pl.DataFrame({"wid": pl.int_range(n, eager=True, dtype=pl.Int64)})
         .join(edge, on="wid", how="left")
         .sort("wid")
-        .with_columns(
-            w_start=windows["w_start"],
-            w_end=windows["w_end"],
-        )
+        .with_columns(w_start=windows["w_start"], w_end=windows["w_end"])
     )
-    if not _in_runs(inside["wid"], inside["ts"]):
-        inside = inside.sort("wid", "ts")
-    wid = inside["wid"]
-    first = (wid != wid.shift(1)).fill_null(True)
-    last = (wid != wid.shift(-1)).fill_null(True)
-    w_end = per_w["w_end"].gather(wid)
-    carry_price = per_w["carry_price"].gather(wid)
+    if not _in_runs(inside["key"], inside["ts"]):
+        inside = inside.sort("key", "ts")
+    key = inside["key"]
+    first = (key != key.shift(1)).fill_null(True)
+    last = (key != key.shift(-1)).fill_null(True)
+    run = first.cast(pl.Int64).cum_sum() - 1
+    run_keys = inside.filter(first).select("key")
+    if keys is None:
+        run_wid = run_keys["key"].cast(pl.Int64)
+    else:
+        run_wid = run_keys.join(keys, on="key", how="left", maintain_order="left")["wid"]
+    wid = run_wid.gather(run).alias("wid") if inside.height else pl.Series("wid", [], pl.Int64)
     ts = inside["ts"]
-    nxt = pl.select(pl.when(last).then(w_end).otherwise(ts.shift(-1))).to_series()
+    price = inside["price"]
+    nxt = pl.select(
+        pl.when(last).then(per_w["w_end"].gather(wid)).otherwise(ts.shift(-1))
+    ).to_series()
+    p_prev = pl.select(
+        pl.when(first).then(per_w["carry_price"].gather(wid)).otherwise(price.shift(1))
+    ).to_series()
     seg_in = pl.DataFrame(
         {
             "wid": wid,
-            "price": inside["price"],
-            "p_prev": pl.select(
-                pl.when(first).then(carry_price).otherwise(inside["price"].shift(1))
-            ).to_series(),
+            "price": price,
+            "p_prev": p_prev.cast(pl.Float64),
             "dur": (nxt - ts).dt.total_microseconds() / 1e6,
         }
     )
-    firsts = inside.filter(first).select("wid", first_in="ts")
-    lasts = inside.filter(last).select("wid", last_in="ts")
-    counts = inside.group_by("wid").len("n_in")
-    per_w = (
-        per_w.join(firsts, on="wid", how="left")
-        .join(lasts, on="wid", how="left")
-        .join(counts, on="wid", how="left")
-        .with_columns(pl.col("n_in").fill_null(0))
+    pos = pl.int_range(inside.height, eager=True, dtype=pl.Int64)
+    runs = pl.DataFrame(
+        {
+            "wid": run_wid.cast(pl.Int64),
+            "first_in": ts.filter(first),
+            "last_in": ts.filter(last),
+            "n_in": pos.filter(last) - pos.filter(first) + 1,
+        }
     )
+    per_w = per_w.join(runs, on="wid", how="left").with_columns(pl.col("n_in").fill_null(0))
     seg_carry = per_w.filter(pl.col("carry_ts").is_not_null()).select(
         "wid",
-        price=pl.col("carry_price"),
+        price=pl.col("carry_price").cast(pl.Float64),
         p_prev=pl.lit(None, dtype=pl.Float64),
         dur=(pl.coalesce("first_in", "w_end") - pl.col("w_start")).dt.total_microseconds() / 1e6,
     )
-    seg = pl.concat([seg_carry, seg_in.cast({"p_prev": pl.Float64})], how="vertical_relaxed")
-    lv = seg.group_by("wid", pl.col("price").alias("level")).agg(
-        level_seconds=pl.col("dur").sum(),
-        level_price_seconds=(pl.col("price") * pl.col("dur")).sum(),
-    )
-    up = seg.filter(pl.col("price") > pl.col("p_prev"))
-    dups = (
-        pl.concat(
-            [
-                up.group_by("wid", pl.col("p_prev").alias("level")).agg(d=pl.len().cast(pl.Int64)),
-                up.group_by("wid", pl.col("price").alias("level")).agg(d=-pl.len().cast(pl.Int64)),
-            ]
-        )
-        .group_by("wid", "level")
-        .agg(dups=pl.col("d").sum())
-    )
-    levels = (
-        lv.join(dups, on=["wid", "level"], how="left")
-        .with_columns(pl.col("dups").fill_null(0))
-        .sort("wid", "level")
-    )
+    seg = pl.concat([seg_carry, seg_in.cast({"price": pl.Float64})], how="vertical_relaxed")
+    name = f"_sl_seg_{uuid.uuid4().hex[:8]}"
+    con.register(name, seg)
+    try:
+        with wrap_errors("aggregating price levels"):
+            levels = con.sql(
+                f"""
+                WITH lv AS (
+                    SELECT wid, price AS level, sum(dur) AS level_seconds,
+                        sum(price * dur) AS level_price_seconds
+                    FROM {name} GROUP BY ALL
+                ),
+                tr AS (SELECT wid, p_prev AS lo, price AS hi FROM {name} WHERE price > p_prev),
+                d AS (
+                    SELECT wid, level, sum(c) AS dups FROM (
+                        SELECT wid, lo AS level, 1 AS c FROM tr
+                        UNION ALL SELECT wid, hi AS level, -1 AS c FROM tr
+                    ) GROUP BY ALL
+                )
+                SELECT lv.wid, lv.level, lv.level_seconds, lv.level_price_seconds,
+                    coalesce(d.dups, 0)::BIGINT AS dups
+                FROM lv LEFT JOIN d USING (wid, level)
+                ORDER BY lv.wid, lv.level
+                """
+            ).pl()
+            changes = con.sql(
+                f"SELECT wid, count(*) AS changes FROM {name} "
+                "WHERE p_prev IS NOT NULL AND price <> p_prev GROUP BY wid"
+            ).pl()
+    finally:
+        con.unregister(name)
+    levels = levels.cast({"wid": pl.Int64})
     stats = levels.group_by("wid").agg(
         seconds=pl.col("level_seconds").sum(),
         min=pl.col("level").min(),
         max=pl.col("level").max(),
         mean=pl.col("level_price_seconds").sum() / pl.col("level_seconds").sum(),
     )
-    changes = (
-        seg.filter(pl.col("p_prev").is_not_null() & (pl.col("price") != pl.col("p_prev")))
-        .group_by("wid")
-        .len("changes")
-    )
     info = (
         per_w.join(stats, on="wid", how="left")
-        .join(changes, on="wid", how="left")
+        .join(changes.cast({"wid": pl.Int64}), on="wid", how="left")
         .select(
             "wid",
             first_ts=pl.coalesce("carry_ts", "first_in"),
             newest_ts=pl.coalesce("last_in", "carry_ts"),
-            points=(pl.col("n_in") + pl.col("carry_ts").is_not_null().cast(pl.UInt32)).cast(
+            points=(pl.col("n_in") + pl.col("carry_ts").is_not_null().cast(pl.Int64)).cast(
                 pl.Int64
             ),
             changes=pl.col("changes").fill_null(0).cast(pl.Int64),
@@ -570,9 +666,7 @@ def _reduce(windows: pl.DataFrame, edge: pl.DataFrame, inside: pl.DataFrame) -> 
             on_demand="on_demand",
             currency="currency",
         )
-        .with_columns(
-            points=pl.when(pl.col("seconds").is_not_null()).then("points"),
-        )
+        .with_columns(points=pl.when(pl.col("seconds").is_not_null()).then("points"))
     )
     win = windows.join(info, on="wid", how="left").with_columns(
         start=pl.max_horizontal("w_start", "first_ts"),
@@ -613,30 +707,20 @@ def value_at(
     cum: pl.DataFrame, queries: pl.DataFrame, columns: Sequence[str], key: str = "wid"
 ) -> pl.DataFrame:
     """For each query row (``key``, ``at``) the ``columns`` of the highest level <= ``at``
-    in its window (null when ``at`` is below every level). Vectorised: one sort and a
-    forward fill, no per-query search."""
-    q = queries.with_row_index("_q").with_columns(pl.col("at").cast(pl.Float64))
-    both = pl.concat(
-        [
-            cum.select(key, pl.col("level").alias("at"), *columns).with_columns(
-                _q=pl.lit(None, dtype=pl.UInt32), _is_q=pl.lit(1, dtype=pl.Int8)
-            ),
-            q.select(key, "at", "_q").with_columns(
-                *[pl.lit(None, dtype=cum.schema[c]).alias(c) for c in columns],
-                _is_q=pl.lit(2, dtype=pl.Int8),
-            ),
-        ],
-        how="diagonal_relaxed",
-    )
-    filled = (
-        both.filter(pl.col("at").is_not_null())
-        .sort(key, "at", "_is_q")
-        .with_columns([pl.col(c).forward_fill().over(key) for c in columns])
-        .filter(pl.col("_is_q") == 2)
-        .select("_q", *columns)
-    )
-    # a query with a null ``at`` (e.g. no on-demand price) matches no level: null values
-    return q.join(filled, on="_q", how="left").sort("_q").drop("_q")
+    in its window (null when ``at`` is below every level or null). ``cum`` must be sorted
+    by (key, level), as :func:`cumulative` returns it. One as-of join per key group."""
+    q = queries.select(key, "at").with_row_index("_q").with_columns(pl.col("at").cast(pl.Float64))
+    valid = q.filter(pl.col("at").is_not_null()).sort(key, "at")
+    right = cum.select(key, pl.col("level").cast(pl.Float64).alias("_level"), *columns)
+    hit = valid.join_asof(
+        right,
+        left_on="at",
+        right_on="_level",
+        by=key,
+        strategy="backward",
+        check_sortedness=False,
+    ).select("_q", *columns)
+    return q.join(hit, on="_q", how="left").sort("_q").drop("_q")
 
 
 # -- price statistics ----------------------------------------------------------------------
@@ -692,9 +776,8 @@ def price_stats(
     """
     specs_l, zones_l = _as_list(specs), _as_list(zones)
     with open_source(source, specs_l, zones_l, provider) as src:
-        index = series_index(src)
+        index, lv = series_levels(src, window, start, end)
         check_selection(src, index, specs_l, zones_l)
-        lv = window_levels(src, make_windows(index, window, start, end))
         win = catalog_on_demand(src, lv.windows)
     cum = cumulative(lv.levels).join(win.select("wid", "seconds"), on="wid")
     cum = cum.with_columns(share=pl.col("cum_seconds") / pl.col("seconds"))

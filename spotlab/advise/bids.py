@@ -54,12 +54,10 @@ from spotlab.prices import (
     check_selection,
     cumulative,
     flags_expr,
-    make_windows,
     open_source,
-    series_index,
+    series_levels,
     value_at,
     window_label,
-    window_levels,
 )
 
 #: Seconds from a reclaim to a serving replacement, when no cold-start model supplies
@@ -530,9 +528,8 @@ def _load(
 ) -> _Curves:
     specs_l, zones_l = _as_list(specs), _as_list(zones)
     with open_source(source, specs_l, zones_l, provider) as src:
-        index = series_index(src)
+        index, lv = series_levels(src, window, start, end)
         check_selection(src, index, specs_l, zones_l)
-        lv = window_levels(src, make_windows(index, window, start, end))
         lv = Levels(windows=catalog_on_demand(src, lv.windows), levels=lv.levels)
     if lv.levels.height == 0:
         w = lv.windows
