@@ -325,6 +325,19 @@ def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def text_sql(col: str) -> str:
+    """A column as trimmed text, empty strings as NULL: the form every target reads.
+
+    Equal to ``nullif(trim(x), '')`` (trim strips spaces only), but a value with no space
+    at either end is passed through uncopied: trimming every value costs several times more.
+    """
+    x = f"CAST({_quote(col)} AS VARCHAR)"
+    return (
+        f"CASE WHEN {x} = '' THEN NULL WHEN starts_with({x}, ' ') OR ends_with({x}, ' ') "
+        f"THEN nullif(trim({x}), '') ELSE {x} END"
+    )
+
+
 def build_stage_sql(target: Target, schema: dict[str, pl.DataType]) -> str:
     """The SELECT that validates the reader's rows (relation ``_in``) for ``target``."""
     inputs = [c for c in schema if c not in ("_row", "_raw", "_reject")]
@@ -343,9 +356,21 @@ def build_stage_sql(target: Target, schema: dict[str, pl.DataType]) -> str:
     outs = ", ".join(f"{expr} AS {_quote(col)}" for col, expr in target.outputs)
     prep = (", " + ", ".join(prepared)) if prepared else ""
     joins = f" {target.joins(schema)}" if target.joins is not None else ""
+    # Rules repeat text_sql(col) many times over three nested levels (outputs, reasons,
+    # prepared values, joins), which DuckDB would compute at each: trim each column once
+    # in a bottom layer and let the rules read that.
+    body = f"{outs}\0{reason}\0{prep}\0{joins}"
+    cleaned = []
+    for c in inputs:
+        expr = text_sql(c)
+        if expr in body:
+            body = body.replace(expr, _quote(f"_t_{c}"))
+            cleaned.append(f"{expr} AS {_quote(f'_t_{c}')}")
+    outs, reason, prep, joins = body.split("\0")
+    source = f"(SELECT *, {', '.join(cleaned)} FROM _in) _in" if cleaned else "_in"
     return (
         f"SELECT {outs}, _row, _reason, CASE WHEN _reason IS NOT NULL THEN {raw} END AS _raw "
-        f"FROM (SELECT *, {reason} AS _reason FROM (SELECT *{prep} FROM _in{joins}))"
+        f"FROM (SELECT *, {reason} AS _reason FROM (SELECT *{prep} FROM {source}{joins}))"
     )
 
 

@@ -9,7 +9,7 @@ import duckdb
 import polars as pl
 
 from spotlab.errors import IngestError
-from spotlab.ingest.core import Target, register_target
+from spotlab.ingest.core import Target, register_target, text_sql
 from spotlab.store import first_row, scalar
 
 #: ISO 4217 codes spotlab accepts for prices; anything else is rejected as unknown.
@@ -28,8 +28,9 @@ def _q(col: str) -> str:
 
 
 def text(col: str) -> str:
-    """A column as trimmed text, empty strings as NULL."""
-    return f"nullif(trim(CAST({_q(col)} AS VARCHAR)), '')"
+    """A column as trimmed text, empty strings as NULL (computed once per column by
+    :func:`~spotlab.ingest.core.build_stage_sql`)."""
+    return text_sql(col)
 
 
 def number(col: str, schema: dict[str, pl.DataType]) -> str:
@@ -57,7 +58,11 @@ def timestamp(col: str, schema: dict[str, pl.DataType]) -> tuple[str, str]:
         f"'\\1-\\2-\\3T\\4:\\5:\\6')"
     )
     parsed = f"coalesce(try_cast({t} AS TIMESTAMPTZ), try_cast({compact} AS TIMESTAMPTZ))"
-    naive = f"NOT regexp_matches({t}, '(?i)(z|[+-]\\d{{2}}(:?\\d{{2}})?)$')"
+    # a trailing Z (the usual case) settles it without the regular expression
+    naive = (
+        f"CASE WHEN ends_with({t}, 'Z') THEN FALSE "
+        f"ELSE NOT regexp_matches({t}, '(?i)(z|[+-]\\d{{2}}(:?\\d{{2}})?)$') END"
+    )
     return parsed, naive
 
 
@@ -181,6 +186,12 @@ PRICES = register_target(
 
 def _check_one_currency_per_series(con: duckdb.DuckDBPyConnection, path: str) -> None:
     """A series (provider, zone, spec) has one currency, in the file and in the store."""
+    stored = scalar(con, "SELECT count(*) FROM (SELECT 1 FROM spot_prices LIMIT 1)")
+    lo, hi = first_row(
+        con, "SELECT min(currency), max(currency) FROM _stage WHERE _reason IS NULL"
+    ) or (None, None)
+    if lo == hi and not stored:
+        return  # one currency in the whole file and nothing stored: nothing can be mixed
     # One aggregate over the file: one row per series with its lowest and highest currency.
     con.execute(
         "CREATE OR REPLACE TEMP TABLE _series AS SELECT provider, zone, spec, "
@@ -200,7 +211,7 @@ def _check_one_currency_per_series(con: duckdb.DuckDBPyConnection, path: str) ->
             list(row[:3]),
         )
         row = (*row[:3], listed, row[4])
-    elif scalar(con, "SELECT count(*) FROM (SELECT 1 FROM spot_prices LIMIT 1)"):
+    elif stored:
         row = first_row(
             con,
             "WITH t AS (SELECT provider, zone, spec, any_value(currency) AS currency "
