@@ -439,7 +439,8 @@ def series_levels(
             ).pl()
             # a plain filter (no join) keeps the table's row order, so rows stored in
             # series and time order need no sort afterwards
-            where, params = [], {}
+            where: list[str] = []
+            params: dict[str, object] = {}
             for i, b in enumerate(bounds.iter_rows(named=True)):
                 where.append(f"(s.provider = $p{i} AND s.ts > $a{i} AND s.ts < $b{i})")
                 params |= {f"p{i}": b["provider"], f"a{i}": b["w_start"], f"b{i}": b["w_end"]}
