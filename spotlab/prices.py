@@ -580,20 +580,29 @@ def _reduce(
         run_wid = run_keys.join(keys, on="key", how="left", maintain_order="left")["wid"]
     wid = run_wid.gather(run).alias("wid") if inside.height else pl.Series("wid", [], pl.Int64)
     ts = inside["ts"]
-    price = inside["price"]
-    nxt = pl.select(
-        pl.when(last).then(per_w["w_end"].gather(wid)).otherwise(ts.shift(-1))
-    ).to_series()
-    p_prev = pl.select(
-        pl.when(first).then(per_w["carry_price"].gather(wid)).otherwise(price.shift(1))
-    ).to_series()
-    seg_in = pl.DataFrame(
-        {
-            "wid": wid,
-            "price": price,
-            "p_prev": p_prev.cast(pl.Float64),
-            "dur": (nxt - ts).dt.total_microseconds() / 1e6,
-        }
+    seg_in = (
+        pl.DataFrame(
+            {
+                "wid": wid,
+                "price": inside["price"].cast(pl.Float64),
+                "ts": ts,
+                "first": first,
+                "last": last,
+                "w_end": per_w["w_end"].gather(wid),
+                "carry": per_w["carry_price"].cast(pl.Float64).gather(wid),
+            }
+        )
+        .lazy()
+        .select(
+            "wid",
+            "price",
+            p_prev=pl.when("first").then("carry").otherwise(pl.col("price").shift(1)),
+            dur=(
+                pl.when("last").then("w_end").otherwise(pl.col("ts").shift(-1)) - pl.col("ts")
+            ).dt.total_microseconds()
+            / 1e6,
+        )
+        .collect()
     )
     pos = pl.int_range(inside.height, eager=True, dtype=pl.Int64)
     runs = pl.DataFrame(
@@ -616,32 +625,30 @@ def _reduce(
     con.register(name, seg)
     try:
         with wrap_errors("aggregating price levels"):
+            # one pass over the segments for the level sums, one over the rises
             levels = con.sql(
                 f"""
-                WITH lv AS (
+                WITH g AS (
                     SELECT wid, price AS level, sum(dur) AS level_seconds,
-                        sum(price * dur) AS level_price_seconds
+                        sum(price * dur) AS level_price_seconds,
+                        count(*) FILTER (WHERE price > p_prev) AS ends,
+                        count(*) FILTER (WHERE price <> p_prev) AS changes
                     FROM {name} GROUP BY ALL
                 ),
-                tr AS (SELECT wid, p_prev AS lo, price AS hi FROM {name} WHERE price > p_prev),
-                d AS (
-                    SELECT wid, level, sum(c) AS dups FROM (
-                        SELECT wid, lo AS level, 1 AS c FROM tr
-                        UNION ALL SELECT wid, hi AS level, -1 AS c FROM tr
-                    ) GROUP BY ALL
+                st AS (
+                    SELECT wid, p_prev AS level, count(*) AS starts
+                    FROM {name} WHERE price > p_prev GROUP BY ALL
                 )
-                SELECT lv.wid, lv.level, lv.level_seconds, lv.level_price_seconds,
-                    coalesce(d.dups, 0)::BIGINT AS dups
-                FROM lv LEFT JOIN d USING (wid, level)
-                ORDER BY lv.wid, lv.level
+                SELECT g.wid, g.level, g.level_seconds, g.level_price_seconds,
+                    (coalesce(st.starts, 0) - g.ends)::BIGINT AS dups, g.changes
+                FROM g LEFT JOIN st USING (wid, level)
+                ORDER BY g.wid, g.level
                 """
-            ).pl()
-            changes = con.sql(
-                f"SELECT wid, count(*) AS changes FROM {name} "
-                "WHERE p_prev IS NOT NULL AND price <> p_prev GROUP BY wid"
             ).pl()
     finally:
         con.unregister(name)
+    changes = levels.group_by("wid").agg(changes=pl.col("changes").sum())
+    levels = levels.drop("changes")
     levels = levels.cast({"wid": pl.Int64})
     stats = levels.group_by("wid").agg(
         seconds=pl.col("level_seconds").sum(),
