@@ -274,7 +274,8 @@ def ingest_file(
     staged = reader.read(path, **options)
     target = _target(staged.kind, path)
     counts = {"read": 0, "loaded": 0, "rejected": 0, "naive": 0}
-    with store.transaction() as con:
+    settings = _relation_settings(store) if staged.relation else contextlib.nullcontext()
+    with settings, store.transaction() as con:
         source_id = int(scalar(con, "SELECT nextval('source_id_seq')"))
         con.execute(
             "INSERT INTO sources VALUES (?, ?, ?, ?, ?, 0, 0, 0, 0, now(), 0)",
@@ -426,11 +427,6 @@ def _load_relation(
         nulls = ", ".join(f"NULL::VARCHAR AS {_quote(c)}" for c in absent)
         relation = f"SELECT *, {nulls} FROM ({relation})"
         schema |= {c: pl.String() for c in absent}
-    # row_number() OVER () in a reader's relation numbers rows in file order only while
-    # DuckDB preserves insertion order (its default); make sure of it for this load.
-    keep_order = str(scalar(con, "SELECT current_setting('preserve_insertion_order')"))
-    if keep_order.lower() != "true":
-        con.execute("SET preserve_insertion_order = true")
     with wrap_errors(f"reading {target.kind} rows", path=path):
         con.execute(f"CREATE OR REPLACE TEMP VIEW _in AS {relation}")
     try:
@@ -438,9 +434,46 @@ def _load_relation(
     finally:
         with contextlib.suppress(duckdb.Error):
             con.execute("DROP VIEW IF EXISTS _in")
-        if keep_order.lower() != "true":
+
+
+#: DuckDB's memory cap while a file-backed store loads a file through ``Staged.relation``:
+#: staging beyond it spills to ``<db>.tmp``, so a 10 M-row file peaks near 1.3 GB RSS.
+RELATION_MEMORY_LIMIT = "1GB"
+_UNITS = {"": 1, "B": 1, "KB": 1e3, "MB": 1e6, "GB": 1e9, "TB": 1e12}
+_UNITS |= {"KIB": 2**10, "MIB": 2**20, "GIB": 2**30, "TIB": 2**40}
+
+
+def _bytes(setting: str) -> float:
+    """``'18.8 GiB'`` or ``'1GB'`` as bytes (infinite when unreadable: leave it alone)."""
+    import re
+
+    m = re.fullmatch(r"\s*([\d.]+)\s*([A-Za-z]*)\s*", setting)
+    if not m or m.group(2).upper() not in _UNITS:
+        return float("inf")
+    return float(m.group(1)) * _UNITS[m.group(2).upper()]
+
+
+@contextlib.contextmanager
+def _relation_settings(store: Store) -> Iterator[None]:
+    """Settings for a load through ``Staged.relation``, restored afterwards (settings are
+    not transactional, so this wraps the transaction): insertion order kept, since the
+    readers number rows with ``row_number() OVER ()``; memory capped for file stores."""
+    con = store.con
+    wanted = {"preserve_insertion_order": "true"}
+    old = {k: str(scalar(con, "SELECT current_setting(?)", [k])) for k in wanted}
+    if store.path != ":memory:":  # an in-memory store has nowhere to spill to
+        limit = str(scalar(con, "SELECT current_setting('memory_limit')"))
+        if _bytes(limit) > _bytes(RELATION_MEMORY_LIMIT):
+            wanted["memory_limit"] = RELATION_MEMORY_LIMIT
+            old["memory_limit"] = limit
+    for k, v in wanted.items():
+        con.execute(f"SET {k} = '{v}'")
+    try:
+        yield
+    finally:
+        for k, v in old.items():
             with contextlib.suppress(duckdb.Error):
-                con.execute("SET preserve_insertion_order = false")
+                con.execute(f"SET {k} = '{v}'")
 
 
 def _stage_and_load(
