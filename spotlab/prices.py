@@ -415,50 +415,55 @@ def series_levels(
     no join on the series keys; a hash of the keys maps the points to their series.
     """
     bounds = provider_bounds(src, window, start, end)
-    bname = f"_sl_b_{uuid.uuid4().hex[:8]}"
-    src.con.register(bname, bounds.select("provider", "provider_now", "w_start", "w_end"))
-    try:
-        with wrap_errors("computing price levels"):
-            index = src.con.sql(
-                f"""
-                WITH src AS ({src.sql})
-                SELECT s.provider, any_value(s.region) AS region, s.zone, s.spec,
-                    hash(s.provider, s.zone, s.spec) AS h,
-                    min(s.ts) AS first_ts, max(s.ts) AS last_ts, count(*) AS n_points,
-                    any_value(b.provider_now) AS provider_now,
-                    any_value(b.w_start) AS w_start, any_value(b.w_end) AS w_end,
-                    max(s.ts) FILTER (WHERE s.ts <= b.w_start) AS carry_ts,
-                    arg_max(s.price, s.ts) FILTER (WHERE s.ts <= b.w_start) AS carry_price,
-                    arg_max(s.od, s.ts) FILTER (WHERE s.od IS NOT NULL AND s.ts < b.w_end)
-                        AS on_demand,
-                    arg_max(s.currency, s.ts) FILTER (WHERE s.ts < b.w_end) AS currency
-                FROM src s JOIN {bname} b USING (provider)
-                GROUP BY s.provider, s.zone, s.spec
-                ORDER BY s.provider, s.spec, s.zone
-                """
-            ).pl()
-            # a plain filter (no join) keeps the table's row order, so rows stored in
-            # series and time order need no sort afterwards
-            where: list[str] = []
-            params: dict[str, object] = {}
-            for i, b in enumerate(bounds.iter_rows(named=True)):
-                where.append(f"(s.provider = $p{i} AND s.ts > $a{i} AND s.ts < $b{i})")
-                params |= {f"p{i}": b["provider"], f"a{i}": b["w_start"], f"b{i}": b["w_end"]}
-            inside = src.con.sql(
-                f"""
-                WITH src AS ({src.sql})
-                SELECT hash(s.provider, s.zone, s.spec) AS h, s.ts, s.price
-                FROM src s WHERE {" OR ".join(where) or "FALSE"}
-                """,
-                params=params or None,
-            ).pl()
-    finally:
-        src.con.unregister(bname)
+    # per-provider window bounds as parameters (a join, even with a 1-row table, costs a
+    # hash probe per row; a CASE on the provider does not)
+    params: dict[str, object] = {}
+    w_start, w_end, inside = "CASE s.provider", "CASE s.provider", []
+    for i, b in enumerate(bounds.iter_rows(named=True)):
+        params |= {f"p{i}": b["provider"], f"a{i}": b["w_start"], f"b{i}": b["w_end"]}
+        w_start += f" WHEN $p{i} THEN $a{i}::TIMESTAMPTZ"
+        w_end += f" WHEN $p{i} THEN $b{i}::TIMESTAMPTZ"
+        # a plain filter (no join) keeps the table's row order, so rows stored in series
+        # and time order need no sort afterwards
+        inside.append(f"(s.provider = $p{i} AND s.ts > $a{i} AND s.ts < $b{i})")
+    w_start, w_end = w_start + " END", w_end + " END"
+    with wrap_errors("computing price levels"):
+        index = src.con.sql(
+            f"""
+            WITH src AS ({src.sql})
+            SELECT s.provider, any_value(s.region) AS region, s.zone, s.spec,
+                hash(s.provider, s.zone, s.spec) AS h,
+                min(s.ts) AS first_ts, max(s.ts) AS last_ts, count(*) AS n_points,
+                max(s.ts) FILTER (WHERE s.ts <= {w_start}) AS carry_ts,
+                arg_max(s.price, s.ts) FILTER (WHERE s.ts <= {w_start}) AS carry_price,
+                arg_max(s.od, s.ts) FILTER (WHERE s.od IS NOT NULL AND s.ts < {w_end})
+                    AS on_demand,
+                arg_max(s.currency, s.ts) FILTER (WHERE s.ts < {w_end}) AS currency
+            FROM src s
+            GROUP BY s.provider, s.zone, s.spec
+            ORDER BY s.provider, s.spec, s.zone
+            """,
+            params=params,
+        ).pl()
+        points = src.con.sql(
+            f"""
+            WITH src AS ({src.sql})
+            SELECT hash(s.provider, s.zone, s.spec) AS h, s.ts, s.price
+            FROM src s WHERE {" OR ".join(inside) or "FALSE"}
+            """,
+            params=params or None,
+        ).pl()
+    index = index.join(
+        bounds.select("provider", "provider_now", "w_start", "w_end"),
+        on="provider",
+        how="left",
+        maintain_order="left",
+    )
     index = index.with_row_index("wid").with_columns(pl.col("wid").cast(pl.Int64))
     ids = index.select("h", "wid")
     windows = index.select("wid", "provider", "region", "zone", "spec", "w_start", "w_end")
     edge = index.select("wid", "carry_ts", "carry_price", "on_demand", "currency")
-    levels = _reduce(src.con, windows, edge, inside.rename({"h": "key"}), ids.rename({"h": "key"}))
+    levels = _reduce(src.con, windows, edge, points.rename({"h": "key"}), ids.rename({"h": "key"}))
     return index.drop("h"), levels
 
 
@@ -597,6 +602,7 @@ def _reduce(
             "wid",
             "price",
             p_prev=pl.when("first").then("carry").otherwise(pl.col("price").shift(1)),
+            p_next=pl.when("last").then(None).otherwise(pl.col("price").shift(-1)),
             dur=(
                 pl.when("last").then("w_end").otherwise(pl.col("ts").shift(-1)) - pl.col("ts")
             ).dt.total_microseconds()
@@ -614,41 +620,45 @@ def _reduce(
         }
     )
     per_w = per_w.join(runs, on="wid", how="left").with_columns(pl.col("n_in").fill_null(0))
-    seg_carry = per_w.filter(pl.col("carry_ts").is_not_null()).select(
-        "wid",
-        price=pl.col("carry_price").cast(pl.Float64),
-        p_prev=pl.lit(None, dtype=pl.Float64),
-        dur=(pl.coalesce("first_in", "w_end") - pl.col("w_start")).dt.total_microseconds() / 1e6,
+    first_price = inside.filter(first).select(
+        wid=run_wid.cast(pl.Int64), first_price=inside["price"].filter(first).cast(pl.Float64)
     )
-    seg = pl.concat([seg_carry, seg_in.cast({"price": pl.Float64})], how="vertical_relaxed")
+    seg_carry = (
+        per_w.filter(pl.col("carry_ts").is_not_null())
+        .join(first_price, on="wid", how="left")
+        .select(
+            "wid",
+            price=pl.col("carry_price").cast(pl.Float64),
+            p_prev=pl.lit(None, dtype=pl.Float64),
+            p_next=pl.col("first_price"),
+            dur=(pl.coalesce("first_in", "w_end") - pl.col("w_start")).dt.total_microseconds()
+            / 1e6,
+        )
+    )
+    # up-crossings of a bid b are the rises from a level <= b to one > b: each segment
+    # counts +1 at its level when the next one rises from it, -1 when it rose itself
+    seg = pl.concat([seg_carry, seg_in], how="vertical_relaxed").with_columns(
+        d=(pl.col("p_next") > pl.col("price")).fill_null(False).cast(pl.Int64)
+        - (pl.col("price") > pl.col("p_prev")).fill_null(False).cast(pl.Int64)
+    )
     name = f"_sl_seg_{uuid.uuid4().hex[:8]}"
     con.register(name, seg)
     try:
         with wrap_errors("aggregating price levels"):
-            # one pass over the segments for the level sums, one over the rises
             levels = con.sql(
                 f"""
-                WITH g AS (
-                    SELECT wid, price AS level, sum(dur) AS level_seconds,
-                        sum(price * dur) AS level_price_seconds,
-                        count(*) FILTER (WHERE price > p_prev) AS ends,
-                        count(*) FILTER (WHERE price <> p_prev) AS changes
-                    FROM {name} GROUP BY ALL
-                ),
-                st AS (
-                    SELECT wid, p_prev AS level, count(*) AS starts
-                    FROM {name} WHERE price > p_prev GROUP BY ALL
-                )
-                SELECT g.wid, g.level, g.level_seconds, g.level_price_seconds,
-                    (coalesce(st.starts, 0) - g.ends)::BIGINT AS dups, g.changes
-                FROM g LEFT JOIN st USING (wid, level)
-                ORDER BY g.wid, g.level
+                SELECT wid, price AS level, sum(dur) AS level_seconds,
+                    sum(price * dur) AS level_price_seconds, sum(d)::BIGINT AS dups
+                FROM {name} GROUP BY ALL ORDER BY wid, level
                 """
             ).pl()
     finally:
         con.unregister(name)
-    changes = levels.group_by("wid").agg(changes=pl.col("changes").sum())
-    levels = levels.drop("changes")
+    changes = (
+        seg.filter(pl.col("p_prev").is_not_null() & (pl.col("price") != pl.col("p_prev")))
+        .group_by("wid")
+        .agg(changes=pl.len())
+    )
     levels = levels.cast({"wid": pl.Int64})
     stats = levels.group_by("wid").agg(
         seconds=pl.col("level_seconds").sum(),
