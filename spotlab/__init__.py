@@ -52,6 +52,7 @@ from spotlab.fleet.scaling import ScalingPlan, scaling_plan
 from spotlab.fleet.simulate import FleetResult, simulate
 from spotlab.ingest import IngestResult, ingest
 from spotlab.prices import price_stats
+from spotlab.report import Report, build_report, write_report
 from spotlab.schema import SCHEMA_VERSION
 from spotlab.store import Store
 
@@ -81,6 +82,7 @@ __all__ = [
     "LoadFit",
     "Ordering",
     "PoolEntry",
+    "Report",
     "Requirements",
     "ScalingPlan",
     "ServiceConfig",
@@ -93,6 +95,7 @@ __all__ = [
     "backtest_bids",
     "bid_curve",
     "build_config",
+    "build_report",
     "coldstart_report",
     "coldstart_saving",
     "export_config",
@@ -115,4 +118,5 @@ __all__ = [
     "scaling_plan",
     "seed_load_times",
     "simulate",
+    "write_report",
 ]

@@ -526,6 +526,28 @@ def scale_cmd(
         typer.echo("\n".join(["notes:", *plan.notes]))
 
 
+# -- report: the headless summary of what is loaded (make report) -------------------------
+
+
+@app.command("report")
+def report_cmd(
+    out: Annotated[Path, typer.Option("--out", help="Folder for the CSV and summary.md.")] = Path(
+        "out"
+    ),
+    as_json: JsonOpt = False,
+) -> None:
+    """Write the ingest and price summary under --out and print it."""
+    from spotlab.report import write_report
+
+    with open_store(read_only=True) as store:
+        rep = write_report(store, out)
+    if as_json:
+        emit({"totals": rep.totals(), "files": [str(f) for f in rep.files]}, True)
+    else:
+        typer.echo(rep.markdown())
+        typer.echo("wrote " + ", ".join(str(f) for f in rep.files))
+
+
 def main() -> None:
     """Entry point: spotlab errors become a message and exit code 2, not a traceback."""
     try:

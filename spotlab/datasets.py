@@ -415,7 +415,7 @@ def write_gcp_gpu_subset(source: str | Path, dest: str | Path) -> int:
     ]
     body = "\n".join([header, *keep]) + "\n"
     # mtime=0: the same rows give the same bytes
-    with open(dest, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as gz:
+    with open(dest, "wb") as raw, gzip.GzipFile(filename="", fileobj=raw, mode="wb", mtime=0) as gz:
         gz.write(body.encode("utf-8"))
     return len(keep)
 

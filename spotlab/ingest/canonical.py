@@ -32,6 +32,9 @@ COLUMNS = (
     "provider", "region", "zone", "spec", "ts", "spot_price", "discount", "on_demand_price",
     "currency",
 )  # fmt: skip
+#: DuckDB's CSV buffer in bytes (None: DuckDB's default). Tests shrink it so that a small
+#: file is read in many parallel chunks, as a large one is.
+CSV_BUFFER_SIZE: int | None = None
 
 
 def _lit(text: str) -> str:
@@ -123,9 +126,10 @@ class CanonicalCsv:
             raise FormatError("the file is empty", path=path, expected="a header and rows")
         # DuckDB reads (and decompresses) the file in parallel; every value as text, so a
         # bad value becomes a reject with its reason instead of failing the whole file.
+        buffer = f", buffer_size = {int(CSV_BUFFER_SIZE)}" if CSV_BUFFER_SIZE else ""
         scan = (
             f"read_csv({_lit(str(path))}, all_varchar = true, header = true, delim = ',', "
-            "quote = '\"', escape = '\"')"
+            f"quote = '\"', escape = '\"'{buffer})"
         )
         columns = _file_columns(scan, path, "CSV")
         # rows are numbered as read (DuckDB keeps file order); line 1 is the header
