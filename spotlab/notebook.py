@@ -7,6 +7,9 @@
 from __future__ import annotations
 
 import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from spotlab.store import DEFAULT_PATH, ENV_VAR, Store
@@ -68,3 +71,32 @@ def setup(db: str | Path | None = None, charts: bool = True) -> Store:
 
     ingest(store, BUNDLED_DATA)
     return store
+
+
+@contextmanager
+def progress(label: str) -> Iterator[None]:
+    """Show that a long step is running, then how long it took.
+
+    In JupyterLab a bar runs while the block does; under ``spotlab report`` (static HTML)
+    a line of text says the time instead.
+    """
+    from IPython.display import display
+
+    t0 = time.perf_counter()
+    if os.environ.get(REPORT_ENV):
+        yield
+        print(f"{label}: {time.perf_counter() - t0:.1f} s")
+        return
+    import ipywidgets as w
+
+    bar = w.IntProgress(value=0, min=0, max=1, description=label, bar_style="info")
+    bar.style.description_width = "initial"
+    display(bar)
+    try:
+        yield
+    except BaseException:
+        bar.bar_style = "danger"
+        raise
+    bar.value = 1
+    bar.bar_style = "success"
+    bar.description = f"{label}: {time.perf_counter() - t0:.1f} s"
