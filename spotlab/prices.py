@@ -583,64 +583,53 @@ def _reduce(
         run_wid = run_keys["key"].cast(pl.Int64)
     else:
         run_wid = run_keys.join(keys, on="key", how="left", maintain_order="left")["wid"]
-    wid = run_wid.gather(run).alias("wid") if inside.height else pl.Series("wid", [], pl.Int64)
+    run_w = run_wid.cast(pl.Int64)
+    wid = run_w.cast(pl.Int32).gather(run).alias("wid")
+    del run
     ts = inside["ts"]
-    seg_in = (
-        pl.DataFrame(
-            {
-                "wid": wid,
-                "price": inside["price"].cast(pl.Float64),
-                "ts": ts,
-                "first": first,
-                "last": last,
-                "w_end": per_w["w_end"].gather(wid),
-                "carry": per_w["carry_price"].cast(pl.Float64).gather(wid),
-            }
-        )
-        .lazy()
-        .select(
-            "wid",
-            "price",
-            p_prev=pl.when("first").then("carry").otherwise(pl.col("price").shift(1)),
-            p_next=pl.when("last").then(None).otherwise(pl.col("price").shift(-1)),
-            dur=(
-                pl.when("last").then("w_end").otherwise(pl.col("ts").shift(-1)) - pl.col("ts")
-            ).dt.total_microseconds()
-            / 1e6,
-        )
-        .collect()
-    )
-    pos = pl.int_range(inside.height, eager=True, dtype=pl.Int64)
-    runs = pl.DataFrame(
-        {
-            "wid": run_wid.cast(pl.Int64),
-            "first_in": ts.filter(first),
-            "last_in": ts.filter(last),
-            "n_in": pos.filter(last) - pos.filter(first) + 1,
-        }
-    )
-    per_w = per_w.join(runs, on="wid", how="left").with_columns(pl.col("n_in").fill_null(0))
-    first_price = inside.filter(first).select(
-        wid=run_wid.cast(pl.Int64), first_price=inside["price"].filter(first).cast(pl.Float64)
-    )
-    seg_carry = (
-        per_w.filter(pl.col("carry_ts").is_not_null())
-        .join(first_price, on="wid", how="left")
-        .select(
-            "wid",
-            price=pl.col("carry_price").cast(pl.Float64),
-            p_prev=pl.lit(None, dtype=pl.Float64),
-            p_next=pl.col("first_price"),
-            dur=(pl.coalesce("first_in", "w_end") - pl.col("w_start")).dt.total_microseconds()
-            / 1e6,
-        )
-    )
+    price = inside["price"].cast(pl.Float64)
+    first_idx, last_idx = first.arg_true(), last.arg_true()
+    # a point holds until the next point of its window, the last one until the window end
+    nxt = ts.shift(-1).scatter(last_idx, per_w["w_end"].gather(run_w))
+    dur = ((nxt - ts).dt.total_microseconds() / 1e6).alias("dur")
+    del nxt
+    # the price before the first point inside is the one carried in (null: none)
+    p_prev = price.shift(1).scatter(first_idx, per_w["carry_price"].cast(pl.Float64).gather(run_w))
+    rise = (price > p_prev).fill_null(False)
+    changed = ((price != p_prev).fill_null(False)).cast(pl.Int64).cum_sum()
+    del p_prev
     # up-crossings of a bid b are the rises from a level <= b to one > b: each segment
     # counts +1 at its level when the next one rises from it, -1 when it rose itself
-    seg = pl.concat([seg_carry, seg_in], how="vertical_relaxed").with_columns(
-        d=(pl.col("p_next") > pl.col("price")).fill_null(False).cast(pl.Int64)
-        - (pl.col("price") > pl.col("p_prev")).fill_null(False).cast(pl.Int64)
+    rises_next = rise.shift(-1).fill_null(False).scatter(last_idx, False)
+    d = (rises_next.cast(pl.Int8) - rise.cast(pl.Int8)).alias("d")
+    seg_in = pl.DataFrame([wid, price.alias("price"), dur, d])
+    del wid, dur, d, rises_next
+    runs = pl.DataFrame(
+        {
+            "wid": run_w,
+            "first_in": ts.gather(first_idx),
+            "last_in": ts.gather(last_idx),
+            "n_in": (last_idx - first_idx + 1).cast(pl.Int64),
+            "first_price": price.gather(first_idx),
+            # price changes inside the window: running count at the last point minus the
+            # count before the first (a change into the first point counts, from the carry)
+            "changes": changed.gather(last_idx)
+            - changed.gather(first_idx)
+            + (
+                (price.gather(first_idx) != per_w["carry_price"].gather(run_w)).fill_null(False)
+            ).cast(pl.Int64),
+        }
     )
+    del rise, changed
+    per_w = per_w.join(runs, on="wid", how="left").with_columns(pl.col("n_in").fill_null(0))
+    seg_carry = per_w.filter(pl.col("carry_ts").is_not_null()).select(
+        pl.col("wid").cast(pl.Int32),
+        price=pl.col("carry_price").cast(pl.Float64),
+        dur=(pl.coalesce("first_in", "w_end") - pl.col("w_start")).dt.total_microseconds() / 1e6,
+        d=(pl.col("first_price") > pl.col("carry_price")).fill_null(False).cast(pl.Int8),
+    )
+    seg = pl.concat([seg_carry, seg_in], how="vertical_relaxed")
+    del seg_in
     name = f"_sl_seg_{uuid.uuid4().hex[:8]}"
     con.register(name, seg)
     try:
@@ -654,11 +643,7 @@ def _reduce(
             ).pl()
     finally:
         con.unregister(name)
-    changes = (
-        seg.filter(pl.col("p_prev").is_not_null() & (pl.col("price") != pl.col("p_prev")))
-        .group_by("wid")
-        .agg(changes=pl.len())
-    )
+    del seg
     levels = levels.cast({"wid": pl.Int64})
     stats = levels.group_by("wid").agg(
         seconds=pl.col("level_seconds").sum(),
@@ -668,7 +653,6 @@ def _reduce(
     )
     info = (
         per_w.join(stats, on="wid", how="left")
-        .join(changes.cast({"wid": pl.Int64}), on="wid", how="left")
         .select(
             "wid",
             first_ts=pl.coalesce("carry_ts", "first_in"),
