@@ -189,6 +189,13 @@ def timed(fn: Callable[[], object]) -> tuple[float, object]:
     return time.perf_counter() - t0, out
 
 
+def timed_cpu(fn: Callable[[], object]) -> tuple[float, float, object]:
+    """Wall and CPU seconds (all threads of this process) of one call."""
+    t0, c0 = time.perf_counter(), time.process_time()
+    out = fn()
+    return time.perf_counter() - t0, time.process_time() - c0, out
+
+
 def window_rows(store: sl.Store, days: int) -> int:
     """Rows inside the last ``days`` days of the store (what a window analyses)."""
     return int(
@@ -218,15 +225,16 @@ def main() -> None:
     n_series = store.query("SELECT count(DISTINCT (zone, spec)) AS n FROM spot_prices")["n"][0]
     print(f"store: {rows:,} rows, {n_series:,} series, {os.cpu_count()} CPUs")
 
-    print("| window | rows in window | first run (s) | second run (s) |")
-    print("|---|---|---|---|")
+    print(f"load average before: {os.getloadavg()[0]:.1f} (other jobs share the 2 cores)")
+    print("| window | rows in window | run | wall (s) | CPU (s) |")
+    print("|---|---|---|---|---|")
     timings = {}
     for window in ("30d", "all"):
-        first, advice = timed(lambda w=window: sl.recommend_bids(store, window=w))
-        second, advice = timed(lambda w=window: sl.recommend_bids(store, window=w))
-        timings[window] = second
         in_window = rows if window == "all" else window_rows(store, 30)
-        print(f"| {window} | {in_window:,} | {first:.2f} | {second:.2f} |")
+        for run in ("first", "second"):
+            wall, cpu, advice = timed_cpu(lambda w=window: sl.recommend_bids(store, window=w))
+            timings[window] = wall
+            print(f"| {window} | {in_window:,} | {run} | {wall:.2f} | {cpu:.2f} |")
     assert isinstance(advice, sl.BidAdvice)
 
     # naive: the first `sample` series, 30-day window, compute only (rows fetched first)

@@ -438,7 +438,7 @@ def series_levels(
                 arg_max(s.price, s.ts) FILTER (WHERE s.ts <= {w_start}) AS carry_price,
                 arg_max(s.od, s.ts) FILTER (WHERE s.od IS NOT NULL AND s.ts < {w_end})
                     AS on_demand,
-                arg_max(s.currency, s.ts) FILTER (WHERE s.ts < {w_end}) AS currency
+                any_value(s.currency) AS currency
             FROM src s
             GROUP BY s.provider, s.zone, s.spec
             ORDER BY s.provider, s.spec, s.zone
