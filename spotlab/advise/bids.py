@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -618,8 +618,3 @@ def bid_curve(
         )
         .sort("provider", "spec", "zone", "bid")
     )
-
-
-def with_params(params: BidParams, **changes: Any) -> BidParams:
-    """A copy of ``params`` with some fields changed (validated again)."""
-    return replace(params, **changes)
