@@ -239,3 +239,29 @@ def test_bundled_gcp_subset_ingests_with_no_rejects(store: sl.Store) -> None:
     (r,) = sl.ingest(store, BUNDLED / ds.GCP_SUBSET_NAME)
     assert r.rows_rejected == 0 and r.rows_read == r.rows_loaded + r.rows_duplicate
     assert r.rows_loaded > 1000
+
+
+def test_rows_needing_the_catalog_take_the_join_and_keep_row_numbers(
+    store: sl.Store, tmp_path: Path
+) -> None:
+    """A canonical file without on-demand prices or currency needs the specs catalog: the
+    ordered fast path gives way to the numbered join, with the same row accounting."""
+    sl.ingest(store, BUNDLED / "specs_catalog.csv")
+    path = tmp_path / "discounts.csv"
+    path.write_text(
+        "provider,zone,spec,ts,discount\n"
+        "alibaba,cn-hangzhou-h,ecs.gn8is.2xlarge,2026-11-01T00:00:00Z,0.1\n"
+        "alibaba,cn-hangzhou-h,ecs.gn8is.2xlarge,2026-11-01T01:00:00Z,2.0\n"
+        "alibaba,cn-hangzhou-h,ecs.unknown,2026-11-01T01:00:00Z,0.1\n"
+        "alibaba,cn-hangzhou-i,ecs.gn7i-c8g1.2xlarge,2026-11-01T02:00:00+08:00,0.15\n"
+    )
+    (r,) = sl.ingest(store, path)
+    assert (r.rows_read, r.rows_loaded, r.rows_rejected) == (4, 2, 2)
+    got = store.query("SELECT row_number, reason FROM rejects ORDER BY row_number").rows()
+    assert got[0] == (3, "discount 2.0 outside (0, 1.5]")
+    assert got[1][0] == 4 and got[1][1].startswith("missing currency")
+    rows = store.query("SELECT spec, spot_price, currency FROM spot_prices ORDER BY spec").rows()
+    # 0.15 x 9.74 and 0.1 x 14.4 CNY/h from the catalog
+    assert [r[0] for r in rows] == ["ecs.gn7i-c8g1.2xlarge", "ecs.gn8is.2xlarge"]
+    assert rows[0][1] == pytest.approx(1.461) and rows[1][1] == pytest.approx(1.44)
+    assert {r[2] for r in rows} == {"CNY"}

@@ -59,14 +59,14 @@ def _file_columns(scan: str, path: Path, what: str) -> list[str]:
 
 def _relation(
     scan: str,
-    row: str,
+    row: str | None,
     columns: list[str],
     path: Path,
     mapping: Mapping[str, str] | None,
     currency: str | None,
 ) -> str:
-    """A SELECT over ``scan`` giving ``_row`` and the canonical columns (renamed by
-    ``mapping``; others dropped), for :attr:`Staged.relation`."""
+    """A SELECT over ``scan`` giving ``_row`` (when ``row`` is given) and the canonical
+    columns (renamed by ``mapping``; others dropped), for :attr:`Staged.relation`."""
     mapping = dict(mapping or {})
     unknown = [src for src in mapping if src not in columns]
     if unknown:
@@ -103,7 +103,8 @@ def _relation(
         given = f"CAST({items['currency']} AS VARCHAR)" if "currency" in items else "NULL"
         items["currency"] = f"coalesce({given}, {_lit(currency)})"
     select = ", ".join(f"{expr} AS {_ident(dst)}" for dst, expr in items.items())
-    return f"SELECT {row} AS _row, {select} FROM {scan}"
+    numbered = f"{row} AS _row, " if row else ""
+    return f"SELECT {numbered}{select} FROM {scan}"
 
 
 class CanonicalCsv:
@@ -132,9 +133,10 @@ class CanonicalCsv:
             f"quote = '\"', escape = '\"'{buffer})"
         )
         columns = _file_columns(scan, path, "CSV")
-        # rows are numbered as read (DuckDB keeps file order); line 1 is the header
-        relation = _relation(scan, "row_number() OVER () + 1", columns, path, map, currency)
-        return Staged(kind=self.kind, relation=relation)
+        # no _row: rows are numbered by position (DuckDB keeps file order); line 1 is the
+        # header, so the first row is line 2
+        relation = _relation(scan, None, columns, path, map, currency)
+        return Staged(kind=self.kind, relation=relation, row_base=2)
 
 
 class CanonicalParquet:
@@ -152,10 +154,14 @@ class CanonicalParquet:
         currency: str | None = None,
         **_: Any,
     ) -> Staged:
-        scan = f"read_parquet({_lit(str(path))}, file_row_number = true)"
-        columns = [c for c in _file_columns(scan, path, "Parquet") if c != "file_row_number"]
-        relation = _relation(scan, "file_row_number + 1", columns, path, map, currency)
-        return Staged(kind=self.kind, relation=relation)
+        scan = f"read_parquet({_lit(str(path))})"
+        columns = _file_columns(scan, path, "Parquet")
+        # numbered by position, as the CSV rows are (read_parquet keeps the file's order)
+        return Staged(
+            kind=self.kind,
+            relation=_relation(scan, None, columns, path, map, currency),
+            row_base=1,
+        )
 
 
 register(CanonicalCsv())

@@ -45,6 +45,10 @@ class Staged:
     #: ``read_parquet``) yielding the reader's columns and ``_row``. DuckDB then reads the
     #: file in parallel and the rows never pass through Python (large files).
     relation: str | None = None
+    #: set when ``relation`` has no ``_row``: its rows, in order, are numbered from this
+    #: (DuckDB keeps a file's order in an ordered load; ``row_number()`` would not be
+    #: parallel, so it is used only when the rows must meet a lookup join)
+    row_base: int | None = None
 
 
 class Reader(Protocol):
@@ -158,6 +162,12 @@ class Target:
     #: a FROM-clause suffix (``LEFT JOIN (...) _c ON ...``) adding lookup columns to the
     #: reader's rows (relation ``_in``) for ``prepare``; prefix their names (``_c_...``)
     joins: Callable[[dict[str, pl.DataType]], str] | None = None
+    #: the (name, SQL type) of the columns ``joins`` adds, and a SQL condition (over the
+    #: reader's and prepared columns) true for rows whose result may depend on them. With
+    #: both, a large file is validated first without the join (in parallel, in order) and
+    #: only run through the join when some row needs it.
+    lookup_columns: tuple[tuple[str, str], ...] = ()
+    lookup_needed: str | None = None
 
 
 TARGETS: dict[str, Target] = {}
@@ -286,7 +296,9 @@ def ingest_file(
         for side_kind, frame in staged.side.items():
             _load_batch(con, _target(side_kind, path), frame, source_id, path, side=True)
         if staged.relation is not None:
-            got = _load_relation(con, target, staged.relation, source_id, path)
+            got = _load_relation(
+                con, target, staged.relation, source_id, path, row_base=staged.row_base
+            )
             for k, v in got.items():
                 counts[k] += v
             if progress is not None:
@@ -339,8 +351,15 @@ def text_sql(col: str) -> str:
     )
 
 
-def build_stage_sql(target: Target, schema: dict[str, pl.DataType]) -> str:
-    """The SELECT that validates the reader's rows (relation ``_in``) for ``target``."""
+def build_stage_sql(
+    target: Target, schema: dict[str, pl.DataType], *, without_lookup: bool = False
+) -> str:
+    """The SELECT that validates the reader's rows (relation ``_in``) for ``target``.
+
+    ``without_lookup``: a pure projection (no join, so DuckDB keeps the input's order), the
+    lookup columns NULL, ``_row`` NULL (the caller numbers rows by position) and ``_needs``
+    telling which rows would need the lookup (``Target.lookup_needed``).
+    """
     inputs = [c for c in schema if c not in ("_row", "_raw", "_reject")]
     prepared = target.prepare(schema)
     reject_in = "_reject" if "_reject" in schema else "NULL::VARCHAR"
@@ -357,21 +376,27 @@ def build_stage_sql(target: Target, schema: dict[str, pl.DataType]) -> str:
     outs = ", ".join(f"{expr} AS {_quote(col)}" for col, expr in target.outputs)
     prep = (", " + ", ".join(prepared)) if prepared else ""
     joins = f" {target.joins(schema)}" if target.joins is not None else ""
+    row, needs, nulls = "_row", "", ""
+    if without_lookup:
+        joins, row = "", "NULL::BIGINT AS _row"
+        needs = f", coalesce({target.lookup_needed or 'FALSE'}, FALSE) AS _needs"
+        nulls = "".join(f", NULL::{t} AS {_quote(c)}" for c, t in target.lookup_columns)
     # Rules repeat text_sql(col) many times over three nested levels (outputs, reasons,
     # prepared values, joins), which DuckDB would compute at each: trim each column once
     # in a bottom layer and let the rules read that.
-    body = f"{outs}\0{reason}\0{prep}\0{joins}"
+    body = f"{outs}\0{reason}\0{prep}\0{joins}\0{needs}"
     cleaned = []
     for c in inputs:
         expr = text_sql(c)
         if expr in body:
             body = body.replace(expr, _quote(f"_t_{c}"))
             cleaned.append(f"{expr} AS {_quote(f'_t_{c}')}")
-    outs, reason, prep, joins = body.split("\0")
-    source = f"(SELECT *, {', '.join(cleaned)} FROM _in) _in" if cleaned else "_in"
+    outs, reason, prep, joins, needs = body.split("\0")
+    added = ", ".join(cleaned) + nulls if cleaned else nulls.lstrip(", ")
+    source = f"(SELECT *, {added} FROM _in) _in" if added else "_in"
     return (
-        f"SELECT {outs}, _row, _reason, CASE WHEN _reason IS NOT NULL THEN {raw} END AS _raw "
-        f"FROM (SELECT *, {reason} AS _reason FROM (SELECT *{prep} FROM {source}{joins}))"
+        f"SELECT {outs}, {row}, _reason, CASE WHEN _reason IS NOT NULL THEN {raw} END AS _raw"
+        f"{needs} FROM (SELECT *, {reason} AS _reason FROM (SELECT *{prep} FROM {source}{joins}))"
     )
 
 
@@ -416,6 +441,7 @@ def _load_relation(
     relation: str,
     source_id: int,
     path: Path,
+    row_base: int | None = None,
 ) -> dict[str, int]:
     """Validate and load the rows of a DuckDB SELECT over the file (see ``Staged.relation``)."""
     with wrap_errors(f"reading {target.kind} rows", path=path):
@@ -427,13 +453,28 @@ def _load_relation(
         nulls = ", ".join(f"NULL::VARCHAR AS {_quote(c)}" for c in absent)
         relation = f"SELECT *, {nulls} FROM ({relation})"
         schema |= {c: pl.String() for c in absent}
-    with wrap_errors(f"reading {target.kind} rows", path=path):
-        con.execute(f"CREATE OR REPLACE TEMP VIEW _in AS {relation}")
     try:
-        return _stage_and_load(con, target, schema, source_id, path)
+        if row_base is not None:
+            with wrap_errors(f"reading {target.kind} rows", path=path):
+                con.execute(f"CREATE OR REPLACE TEMP VIEW _in_raw AS {relation}")
+                con.execute("CREATE OR REPLACE TEMP VIEW _in AS SELECT * FROM _in_raw")
+            if target.joins is None or target.lookup_needed is not None:
+                # Fast path: validate in one ordered, parallel pass without the lookup join;
+                # a row's number is its position. Kept unless some row needs the lookup.
+                got = _stage_and_load(con, target, schema, source_id, path, row_base=row_base)
+                if got is not None:
+                    return got
+            relation = f"SELECT row_number() OVER () + {int(row_base) - 1} AS _row, * FROM _in_raw"
+            schema = {"_row": pl.Int64(), **schema}
+        with wrap_errors(f"reading {target.kind} rows", path=path):
+            con.execute(f"CREATE OR REPLACE TEMP VIEW _in AS {relation}")
+        loaded = _stage_and_load(con, target, schema, source_id, path)
+        assert loaded is not None
+        return loaded
     finally:
-        with contextlib.suppress(duckdb.Error):
-            con.execute("DROP VIEW IF EXISTS _in")
+        for view in ("_in", "_in_raw"):
+            with contextlib.suppress(duckdb.Error):
+                con.execute(f"DROP VIEW IF EXISTS {view}")
 
 
 #: DuckDB's memory cap while a file-backed store loads a file through ``Staged.relation``:
@@ -483,15 +524,40 @@ def _stage_and_load(
     source_id: int,
     path: Path,
     side: bool = False,
-) -> dict[str, int]:
-    """Validate the rows of ``_in`` into ``_stage`` in one pass, record rejects and load."""
-    sql = build_stage_sql(target, schema)
+    row_base: int | None = None,
+) -> dict[str, int] | None:
+    """Validate the rows of ``_in`` into ``_stage`` in one pass, record rejects and load.
+
+    With ``row_base`` (``_in`` has no ``_row``), validate without the lookup join in an
+    ordered load and number rows by position; return None, changing nothing, when some row
+    would need the lookup (the caller then numbers the rows and joins).
+    """
+    ordered = row_base is not None
+    sql = build_stage_sql(target, schema, without_lookup=True) if ordered else None
+    sql = sql or build_stage_sql(target, schema)
     with wrap_errors(f"validating {target.kind} rows", path=path):
-        con.execute(f"CREATE OR REPLACE TEMP TABLE _stage AS {sql}")
+        # _stage is a view over the staged rows adding _rid, a unique id of each one (and
+        # the row number by position on the ordered path, where the table keeps file order)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _stage_t AS {sql}")
+        if ordered:
+            if scalar(con, "SELECT count(*) FROM (SELECT 1 FROM _stage_t WHERE _needs LIMIT 1)"):
+                con.execute("DROP TABLE _stage_t")
+                return None
+            # row ids of a table made in this transaction start at DuckDB's local offset
+            first = int(scalar(con, "SELECT coalesce(min(rowid), 0) FROM _stage_t"))
+            con.execute(
+                "CREATE OR REPLACE TEMP VIEW _stage AS SELECT * EXCLUDE (_needs) "
+                f"REPLACE (rowid - {first} + {int(row_base or 0)} AS _row), rowid AS _rid "
+                "FROM _stage_t"
+            )
+        else:
+            con.execute(
+                "CREATE OR REPLACE TEMP VIEW _stage AS SELECT *, rowid AS _rid FROM _stage_t"
+            )
         if target.checks is not None:
             target.checks(con, str(path))
         naive = "count(*) FILTER (WHERE _naive)" if _has_naive(target) else "0"
-        row = first_row(con, f"SELECT count(*), count(_reason), {naive} FROM _stage")
+        row = first_row(con, f"SELECT count(*), count(_reason), {naive} FROM _stage_t")
         read, with_reason, n_naive = (int(v or 0) for v in (row or (0, 0, 0)))
         rejected = 0
         if not side and with_reason:
@@ -504,7 +570,8 @@ def _stage_and_load(
                 )
             )
         loaded = _insert(con, target, source_id)
-        con.execute("DROP TABLE _stage")
+        con.execute("DROP VIEW _stage")
+        con.execute("DROP TABLE _stage_t")
     return {"read": read, "loaded": loaded, "rejected": rejected, "naive": n_naive}
 
 
@@ -531,7 +598,9 @@ def _load_batch(
     with wrap_errors(f"validating {target.kind} rows", path=path):
         con.register("_in", frame)
     try:
-        return _stage_and_load(con, target, dict(frame.schema), source_id, path, side)
+        got = _stage_and_load(con, target, dict(frame.schema), source_id, path, side)
+        assert got is not None
+        return got
     finally:
         # After a failed statement the transaction is aborted and unregister fails as
         # well; suppress that so the first error, the one naming the cause, surfaces.
@@ -590,11 +659,11 @@ def _insert_new(
     where = ["s._reason IS NULL"]
     if scalar(con, "SELECT count(*) FROM _cand"):
         con.execute(
-            "CREATE OR REPLACE TEMP TABLE _later AS SELECT s.rowid AS _rid FROM _stage s "
+            "CREATE OR REPLACE TEMP TABLE _later AS SELECT s._rid FROM _stage s "
             f"WHERE s._reason IS NULL AND hash({keys}) IN (SELECT _h FROM _cand) "
-            f"QUALIFY row_number() OVER (PARTITION BY {keys} ORDER BY s._row, s.rowid) > 1"
+            f"QUALIFY row_number() OVER (PARTITION BY {keys} ORDER BY s._row, s._rid) > 1"
         )
-        where.append("s.rowid NOT IN (SELECT _rid FROM _later)")
+        where.append("s._rid NOT IN (SELECT _rid FROM _later)")
     if scalar(con, f"SELECT count(*) FROM (SELECT 1 FROM {target.table} LIMIT 1)"):
         match = _match("t", "s", target.key)
         where.append(f"NOT EXISTS (SELECT 1 FROM {target.table} t WHERE {match})")

@@ -137,6 +137,9 @@ PRICES = register_target(
         optional=("region", "spot_price", "discount", "on_demand_price", "currency"),
         prepare=_prices_prepare,
         joins=_prices_joins,
+        lookup_columns=(("_c_currency", "VARCHAR"), ("_c_on_demand_price", "DOUBLE")),
+        # the catalog only fills a missing on-demand price or currency
+        lookup_needed=f"_od_in IS NULL OR {text('currency')} IS NULL",
         outputs=(
             ("provider", f"lower({text('provider')})"),
             ("region", f"coalesce({text('region')}, {region_of_zone(text('zone'))})"),
