@@ -107,6 +107,8 @@ class Store:
         except duckdb.Error as exc:
             raise StoreError(f"cannot open the database {self.path}: {exc}", self.path) from exc
         con.execute("SET TimeZone = 'UTC'")
+        # progress bars would be drawn into CLI output and notebook cells
+        con.execute("SET enable_progress_bar = false")
         return con
 
     def _check_version(self) -> None:
