@@ -545,6 +545,9 @@ def _stage_and_load(
                 return None
             # row ids of a table made in this transaction start at DuckDB's local offset
             first = int(scalar(con, "SELECT coalesce(min(rowid), 0) FROM _stage_t"))
+            # rows are numbered now: the rest of the load may run unordered (faster); the
+            # caller's _relation_settings restores the setting
+            con.execute("SET preserve_insertion_order = false")
             con.execute(
                 "CREATE OR REPLACE TEMP VIEW _stage AS SELECT * EXCLUDE (_needs) "
                 f"REPLACE (rowid - {first} + {int(row_base or 0)} AS _row), rowid AS _rid "
