@@ -106,12 +106,12 @@ def test_overview_runs_offline_in_chromium(lab: tuple[str, Path]) -> None:
             page.goto(f"{url}/lab/tree/00_overview.ipynb", timeout=60_000)
             page.wait_for_selector(".jp-Notebook", timeout=60_000)
             with contextlib.suppress(PlaywrightTimeout):  # it may ask which kernel to start
-                page.click(".jp-Dialog button:has-text('Select')", timeout=5_000)
+                page.click(".jp-Dialog button:has-text('Select')", timeout=10_000)
             page.wait_for_selector(
                 ".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=60_000
             )
-            page.click("text=Run", timeout=15_000)
-            page.click("text=Run All Cells", timeout=15_000)
+            page.click(".lm-MenuBar-itemLabel:text-is('Run')", timeout=15_000)
+            page.click(".lm-Menu-itemLabel:text-is('Run All Cells')", timeout=15_000)
             # the export button is the last widget: every cell before it has run
             page.wait_for_selector("button:has-text('export config')", timeout=90_000)
             page.wait_for_selector(".jp-OutputArea svg.marks", timeout=60_000)
