@@ -344,6 +344,30 @@ def interruptions_cmd(
         emit(frame, False, title)
 
 
+ModelSizeOpt = Annotated[
+    float | None,
+    typer.Option("--model-size", help="Model size (GB): the cold-start model predicts start-up."),
+]
+ImageSizeOpt = Annotated[float | None, typer.Option("--image-size", help="Image size (GB).")]
+SetupOpt = Annotated[str, typer.Option(help="Start-up setup: plain, cachefs, acr, both.")]
+
+
+def _startup(
+    store: Store,
+    explicit: float | None,
+    model_size: float | None,
+    image_size: float | None,
+    setup: str,
+) -> float | dict[str, float] | None:
+    """Start-up seconds for bids and ordering: given, or predicted from the model size."""
+    if explicit is not None or model_size is None:
+        return explicit
+    from spotlab.advise.coldstart import VENDOR_IMAGE_GB, startup_seconds_for_store
+
+    image = image_size if image_size is not None else VENDOR_IMAGE_GB
+    return startup_seconds_for_store(store, model_size, image, setup)
+
+
 @app.command("order")
 def order_cmd(
     gpu_mem: Annotated[float, typer.Option(help="GPU memory one replica needs (GB).")],
@@ -356,6 +380,9 @@ def order_cmd(
     window: Annotated[str, typer.Option(help="Price window for the bids.")] = "30d",
     target: Annotated[float, typer.Option(help="Target spot availability.")] = 0.99,
     startup_seconds: Annotated[float | None, typer.Option(help="Replacement start-up.")] = None,
+    model_size: ModelSizeOpt = None,
+    image_size: ImageSizeOpt = None,
+    setup: SetupOpt = "both",
     as_json: JsonOpt = False,
 ) -> None:
     """Spot specs in the order EAS should try them, the regular fallback last, with reasons."""
@@ -364,8 +391,9 @@ def order_cmd(
     req = Requirements(gpu_memory_gib=gpu_mem, gpus=gpus, vcpu=vcpu, memory_gib=memory,
                        region=region)  # fmt: skip
     with open_store(read_only=True) as store:
+        startup = _startup(store, startup_seconds, model_size, image_size, setup)
         o = recommend_ordering(req, store, window=window, target_availability=target,
-                               startup_seconds=startup_seconds, max_share=max_share,
+                               startup_seconds=startup, max_share=max_share,
                                replicas=replicas)  # fmt: skip
     emit(o.as_dict() if as_json else o.frame().select("position", "spec", "spot",
          "spot_price_limit", "capacity", "cost_per_replica_hour", "currency"), as_json)  # fmt: skip
@@ -410,14 +438,18 @@ def bids_cmd(
     ] = None,
     headroom: HeadroomOpt = 0.1,
     per_zone: Annotated[bool, typer.Option("--per-zone", help="One row per zone.")] = False,
+    model_size: ModelSizeOpt = None,
+    image_size: ImageSizeOpt = None,
+    setup: SetupOpt = "both",
     as_json: JsonOpt = False,
 ) -> None:
     """Recommended spot_price_limit per spec (worst zone), vs the 20% rule, with reasons."""
     from spotlab.advise.bids import recommend_bids
 
     with open_store(read_only=True) as store:
+        startup = _startup(store, None, model_size, image_size, setup)
         advice = recommend_bids(store, spec, zone, window, target, max_interruptions,
-                                headroom=headroom)  # fmt: skip
+                                headroom=headroom, startup_seconds=startup)  # fmt: skip
     rows = advice.zones if per_zone else advice.specs
     if as_json:
         emit(advice.as_dict(), True)

@@ -969,6 +969,27 @@ def predicted_startup_seconds(
     return out
 
 
+def startup_seconds_for_store(
+    store: Store,
+    model_size_gb: float,
+    image_size_gb: float = VENDOR_IMAGE_GB,
+    setup: str = "both",
+    provider: str = "alibaba",
+) -> dict[str, float]:
+    """{spec: predicted replacement seconds} for every spec of the store's catalog.
+
+    What the bid advisor and the ordering take as ``startup_seconds`` once the user's model
+    and image sizes are known: the prediction replaces their default restart cost. ``setup``
+    is the one the service uses; on a spec whose memory cannot hold the cache, it runs
+    without the cache.
+    """
+    memory = spec_memory_gib(store)
+    got = predicted_startup_seconds(
+        model_size_gb, image_size_gb, setup, memory_gib=memory, provider=provider
+    )
+    return dict(got) if isinstance(got, Mapping) else dict.fromkeys(memory, float(got))
+
+
 def spec_memory_gib(store: Store, specs: Sequence[str] | None = None) -> dict[str, float | None]:
     """{spec: memory_gib} from the store's specs table (largest value over regions)."""
     where = "WHERE spec IN (SELECT unnest(?))" if specs is not None else ""
