@@ -386,7 +386,9 @@ def build_stage_sql(
     # in a bottom layer and let the rules read that.
     body = f"{outs}\0{reason}\0{prep}\0{joins}\0{needs}"
     cleaned = []
-    for c in inputs:
+    # only text columns: a typed column's text is needed only in a rare reject message, so
+    # it stays inline where DuckDB evaluates it for those rows alone
+    for c in (c for c in inputs if schema[c] == pl.String):
         expr = text_sql(c)
         if expr in body:
             body = body.replace(expr, _quote(f"_t_{c}"))
