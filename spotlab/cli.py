@@ -563,21 +563,31 @@ def scale_cmd(
 
 @app.command("report")
 def report_cmd(
-    out: Annotated[Path, typer.Option("--out", help="Folder for the CSV and summary.md.")] = Path(
-        "out"
-    ),
+    out: Annotated[Path, typer.Option("--out", help="Folder for the report.")] = Path("out"),
+    notebooks: Annotated[
+        bool, typer.Option(help="Also execute the notebooks into self-contained HTML.")
+    ] = True,
     as_json: JsonOpt = False,
 ) -> None:
-    """Write the ingest and price summary under --out and print it."""
+    """Ingest and price summary, the advised EAS config, and the notebooks as HTML."""
+    from spotlab.htmlreport import render_notebooks
+    from spotlab.overview import export_overview_config
     from spotlab.report import write_report
 
     with open_store(read_only=True) as store:
         rep = write_report(store, out)
+        config = export_overview_config(store, out / "config")
+    pages = render_notebooks(out / "notebooks", store.path) if notebooks else []
     if as_json:
-        emit({"totals": rep.totals(), "files": [str(f) for f in rep.files]}, True)
-    else:
-        typer.echo(rep.markdown())
-        typer.echo("wrote " + ", ".join(str(f) for f in rep.files))
+        emit({"totals": rep.totals(), "files": [str(f) for f in rep.files],
+              "config": [str(p) for p in config],
+              "notebooks": [{"html": str(p.html), "seconds": round(p.seconds, 1),
+                             "svg_charts": p.svg_charts} for p in pages]}, True)  # fmt: skip
+        return
+    typer.echo(rep.markdown())
+    typer.echo("wrote " + ", ".join(str(f) for f in [*rep.files, *config]))
+    for p in pages:
+        typer.echo(f"{p.html}: ran in {p.seconds:.1f} s, {p.svg_charts} charts inline")
 
 
 def main() -> None:

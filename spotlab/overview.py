@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -262,3 +263,12 @@ def overview_config(
         store=store,
         requirements=dict(requirements or {"gpu_memory_gib": 24}),
     )
+
+
+def export_overview_config(store: Store, out_dir: str | Path, **options: Any) -> list[Path]:
+    """Compute the overview and write its advised config (lint-checked) into ``out_dir``."""
+    from spotlab.eas import export
+
+    ov = overview(store, **options)
+    result = export(overview_config(ov, store), out_dir, overwrite=True, store=store)
+    return list(result.paths)
