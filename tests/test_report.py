@@ -104,10 +104,12 @@ def test_cli_report(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     db = tmp_path / "r.duckdb"
-    with sl.Store(db) as s:
-        sl.ingest(s, tmp_path / "prices.csv")
+    with sl.Store(db) as s:  # the report also exports an EAS config: it needs a catalog
+        sl.ingest(s, [BUNDLED / "specs_catalog.csv", tmp_path / "prices.csv"])
     monkeypatch.setattr(
-        sys, "argv", ["spotlab", "--db", str(db), "report", "--out", str(tmp_path / "o")]
+        sys,
+        "argv",
+        ["spotlab", "--db", str(db), "report", "--out", str(tmp_path / "o"), "--no-notebooks"],
     )
     main()
     out = capsys.readouterr().out
