@@ -3,7 +3,10 @@
 A *reader* (one module per input format under ``spotlab/ingest/``) knows one file format:
 it sniffs a file and turns it into batches of canonical rows (a polars frame with string or
 typed columns, plus ``_row``, the 1-based row number in the file, and optionally ``_raw``,
-the input text of that row, and ``_reject``, a reason the reader already found).
+the input text of that row, and ``_reject``, a reason the reader already found). A reader of
+large tabular files (canonical CSV/Parquet) instead gives a DuckDB SELECT over the file
+(``Staged.relation``): DuckDB then reads it in parallel, rows numbered by their position in
+an ordered load, and no row passes through Python.
 
 A *target* (one per table) validates those rows in DuckDB, vectorised: every row gets either
 no reason (it is loaded or is a duplicate of a key already there) or the first reason it
