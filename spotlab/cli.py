@@ -576,7 +576,12 @@ def report_cmd(
 
     with open_store(read_only=True) as store:
         rep = write_report(store, out)
-        config = export_overview_config(store, out / "config")
+        try:
+            config = export_overview_config(store, out / "config")
+        except SpotlabError as exc:  # the summary still stands without advice
+            config, pages = [], []
+            typer.echo(f"no config or notebooks: {exc}", err=True)
+            notebooks = False
     pages = render_notebooks(out / "notebooks", store.path) if notebooks else []
     if as_json:
         emit({"totals": rep.totals(), "files": [str(f) for f in rep.files],
