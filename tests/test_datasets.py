@@ -265,3 +265,27 @@ def test_rows_needing_the_catalog_take_the_join_and_keep_row_numbers(
     assert [r[0] for r in rows] == ["ecs.gn7i-c8g1.2xlarge", "ecs.gn8is.2xlarge"]
     assert rows[0][1] == pytest.approx(1.461) and rows[1][1] == pytest.approx(1.44)
     assert {r[2] for r in rows} == {"CNY"}
+
+
+def test_large_file_load_restores_duckdb_settings(tmp_path: Path) -> None:
+    """The relation path caps memory and switches insertion order for its load only, also
+    when the file fails."""
+    f = ds.canonical_prices(2_000, n_series=10, seed=4)
+    good = ds.write_canonical_csv(f, tmp_path / "good.csv")
+    bad = tmp_path / "bad.csv"
+    bad.write_text(good.read_text().replace("alibaba,", "alibaba,x,", 1))  # a ragged line
+    with sl.Store(tmp_path / "s.duckdb") as store:
+        store.execute("SET preserve_insertion_order = false")
+        before = store.query(
+            "SELECT current_setting('memory_limit') AS m, "
+            "current_setting('preserve_insertion_order') AS p"
+        )
+        with pytest.raises(sl.FormatError):
+            sl.ingest(store, bad)
+        (r,) = sl.ingest(store, good)
+        assert r.rows_loaded == 2_000
+        after = store.query(
+            "SELECT current_setting('memory_limit') AS m, "
+            "current_setting('preserve_insertion_order') AS p"
+        )
+        assert after.equals(before)

@@ -519,7 +519,11 @@ def _relation_settings(store: Store) -> Iterator[None]:
     finally:
         for k, v in old.items():
             with contextlib.suppress(duckdb.Error):
-                con.execute(f"SET {k} = '{v}'")
+                # DuckDB shows a limit rounded ("18.8 GiB"): RESET restores a default
+                # exactly, and SET of the shown value is the best a non-default can get
+                con.execute(f"RESET {k}")
+                if str(scalar(con, "SELECT current_setting(?)", [k])) != v:
+                    con.execute(f"SET {k} = '{v}'")
 
 
 def _stage_and_load(
