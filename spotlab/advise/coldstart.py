@@ -257,6 +257,12 @@ def huber_lines(
             else:
                 n1 = sxy / sxx
                 n0 = np.zeros(active.size)
+        if it > 0:
+            # weights can collapse onto one x (σ → 0 on an exact sub-fit): keep the last
+            # finite line for such rows instead of letting NaN through
+            lost = ~np.isfinite(n1) & np.isfinite(b1[active])
+            n0 = np.where(lost, b0[active], n0)
+            n1 = np.where(lost, b1[active], n1)
         resid = ya - n0[:, None] - n1[:, None] * xa
         nsig = _scale_step(np.nan_to_num(resid), epsilon)
         cut = epsilon * nsig[:, None]
