@@ -38,13 +38,19 @@ typecheck: setup
 browser:
 	@test -x $(BROWSER_DEPS) || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; } || echo "chromium unavailable: the browser test will skip"
 
+# Notebooks run on the bundled data (SPOTLAB_DB=:memory:), whatever database is lying around;
+# cells marked NBVAL_CHECK_OUTPUT must print what is stored in them.
 pytest: setup
-	.venv/bin/pytest -q -p no:cacheprovider tests notebooks --nbval-lax
+	SPOTLAB_DB=:memory: .venv/bin/pytest -q -p no:cacheprovider tests notebooks --nbval-lax \
+		--nbval-sanitize-with notebooks/nbval_sanitize.cfg
 
 test: setup lint typecheck browser pytest
 
 bench: setup
 	.venv/bin/python benchmarks/ingest.py
+	.venv/bin/python benchmarks/bids.py
+	.venv/bin/python benchmarks/fleet.py
+	.venv/bin/python benchmarks/widgets.py
 
 clean:
 	rm -rf .venv out .mypy_cache .ruff_cache
