@@ -31,9 +31,9 @@ _TIMED = {
 def loaded_summary(store: Store) -> pl.DataFrame:
     """Per kind of data: files, rows read, loaded, duplicate and rejected."""
     return store.query(
-        "SELECT kind, count(*) AS files, sum(rows_read) AS rows_read, "
-        "sum(rows_loaded) AS rows_loaded, sum(rows_duplicate) AS rows_duplicate, "
-        "sum(rows_rejected) AS rows_rejected FROM sources GROUP BY kind ORDER BY kind"
+        "SELECT kind, count(*) AS files, sum(rows_read)::BIGINT AS rows_read, "
+        "sum(rows_loaded)::BIGINT AS rows_loaded, sum(rows_duplicate)::BIGINT AS rows_duplicate, "
+        "sum(rows_rejected)::BIGINT AS rows_rejected FROM sources GROUP BY kind ORDER BY kind"
     )
 
 
