@@ -28,8 +28,8 @@ report: load
 	.venv/bin/spotlab --db $(DB) report --out out/
 
 lint: setup
-	.venv/bin/ruff check spotlab tests benchmarks
-	.venv/bin/ruff format --check spotlab tests benchmarks
+	.venv/bin/ruff check spotlab tests benchmarks tools
+	.venv/bin/ruff format --check spotlab tests benchmarks tools
 
 typecheck: setup
 	.venv/bin/mypy

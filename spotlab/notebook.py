@@ -52,7 +52,7 @@ def _jupyter_chart_renderer(spec: dict[str, Any], **metadata: Any) -> Any:
     from altair import JupyterChart
 
     JupyterChart.enable_offline(offline=True)
-    widget = JupyterChart(chart=None, embed_options=metadata.get("embed_options"))
+    widget = JupyterChart(chart=None, embed_options=metadata.get("embed_options"))  # type: ignore[arg-type]
     widget.spec = spec
     return widget._repr_mimebundle_()
 
