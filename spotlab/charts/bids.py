@@ -55,7 +55,11 @@ def bid_chart(
             x=alt.X("ts:T", title="time (UTC)"),
             y=alt.Y("price:Q", title="price per hour"),
             color=alt.Color("zone:N", title="market, zone", scale=alt.Scale(range=_ZONES)),
-            tooltip=["zone:N", alt.Tooltip("ts:T", format="%Y-%m-%d %H:%M"), "price:Q"],
+            tooltip=[
+                alt.Tooltip("zone:N"),
+                alt.Tooltip("ts:T", format="%Y-%m-%d %H:%M"),
+                alt.Tooltip("price:Q"),
+            ],
         )
     )
     layers: list[Any] = [market]
@@ -77,7 +81,7 @@ def bid_chart(
                     title="line",
                     scale=alt.Scale(domain=names, range=[_LINES[n][1] for n in names]),
                 ),
-                tooltip=["line:N", "price:Q"],
+                tooltip=[alt.Tooltip("line:N"), alt.Tooltip("price:Q")],
             )
         )
     if title is None and steps.height:
@@ -105,7 +109,11 @@ def bid_curve_chart(
         .encode(
             x=x,
             y=alt.Y("availability:Q", title="availability", scale=alt.Scale(zero=False)),
-            tooltip=["bid:Q", "availability:Q", "interruptions_per_day:Q"],
+            tooltip=[
+                alt.Tooltip("bid:Q"),
+                alt.Tooltip("availability:Q"),
+                alt.Tooltip("interruptions_per_day:Q"),
+            ],
         )
         .properties(width=300, height=220, title="availability vs bid")
     )
@@ -115,7 +123,7 @@ def bid_curve_chart(
         .encode(
             x=x,
             y=alt.Y("effective_cost:Q", title="effective cost per hour"),
-            tooltip=["bid:Q", "effective_cost:Q"],
+            tooltip=[alt.Tooltip("bid:Q"), alt.Tooltip("effective_cost:Q")],
         )
         .properties(width=300, height=220, title="effective cost vs bid")
     )
@@ -142,7 +150,7 @@ def backtest_chart(summary: pl.DataFrame, title: str = "out of sample") -> alt.H
                 scale=alt.Scale(domain=[0, 1]),
             ),
             y=y,
-            tooltip=["strategy:N", alt.Tooltip("share_series_met:Q", format=".1%")],
+            tooltip=[alt.Tooltip("strategy:N"), alt.Tooltip("share_series_met:Q", format=".1%")],
         )
         .properties(width=260, height=90)
     )
@@ -152,7 +160,7 @@ def backtest_chart(summary: pl.DataFrame, title: str = "out of sample") -> alt.H
         .encode(
             x=alt.X("mean_cost_ratio:Q", title="mean effective cost ÷ on-demand"),
             y=y,
-            tooltip=["strategy:N", alt.Tooltip("mean_cost_ratio:Q", format=".3f")],
+            tooltip=[alt.Tooltip("strategy:N"), alt.Tooltip("mean_cost_ratio:Q", format=".3f")],
         )
         .properties(width=260, height=90)
     )

@@ -61,7 +61,13 @@ def load_fit_chart(points: pl.DataFrame, curves: pl.DataFrame) -> alt.TopLevelMi
             y="load_seconds:Q",
             color=color,
             shape=alt.Shape("outlier:N", title="Huber outlier"),
-            tooltip=["model:N", "path:N", "size_gb:Q", "load_seconds:Q", "outlier:N"],
+            tooltip=[
+                alt.Tooltip("model:N"),
+                alt.Tooltip("path:N"),
+                alt.Tooltip("size_gb:Q"),
+                alt.Tooltip("load_seconds:Q"),
+                alt.Tooltip("outlier:N"),
+            ],
         )
     )
     return alt.layer(band, line, floor, dots).properties(
@@ -93,7 +99,11 @@ def timeline_chart(timeline: pl.DataFrame) -> alt.TopLevelMixin:
             x=alt.X("sum(seconds):Q", title="seconds from the reclaim warning"),
             color=alt.Color("stage:N", sort=[s for _, s in _STAGES], title="stage"),
             order=alt.Order("order:Q"),
-            tooltip=["setup:N", "stage:N", alt.Tooltip("seconds:Q", format=".1f")],
+            tooltip=[
+                alt.Tooltip("setup:N"),
+                alt.Tooltip("stage:N"),
+                alt.Tooltip("seconds:Q", format=".1f"),
+            ],
         )
     )
     lead = timeline.select(pl.col("lead_seconds").first())
@@ -123,8 +133,8 @@ def savings_chart(savings: pl.DataFrame) -> alt.Chart:
                 y=alt.Y("monthly_saving:Q", title=y_title),
                 color=alt.Color("setup:N", sort=_SETUP_ORDER),
                 tooltip=[
-                    "setup:N",
-                    "reclaims_per_month:Q",
+                    alt.Tooltip("setup:N"),
+                    alt.Tooltip("reclaims_per_month:Q"),
                     alt.Tooltip("monthly_saving:Q", format=".2f"),
                 ],
             )
@@ -138,7 +148,7 @@ def savings_chart(savings: pl.DataFrame) -> alt.Chart:
             y=alt.Y("monthly_saving:Q", title=y_title),
             color=alt.Color("setup:N", sort=_SETUP_ORDER, legend=None),
             tooltip=[
-                "setup:N",
+                alt.Tooltip("setup:N"),
                 alt.Tooltip("monthly_saving:Q", format=".2f"),
                 alt.Tooltip("downtime_seconds:Q", format=".0f"),
                 alt.Tooltip("total_seconds:Q", format=".0f"),

@@ -142,7 +142,11 @@ def hour_of_day_chart(profile: pl.DataFrame) -> alt.Chart:
         .encode(
             x=alt.X("hour:O", title="hour of day"),
             y=alt.Y("rate_per_hour:Q", title="interruptions per instance-hour"),
-            tooltip=["hour:O", "interruptions:Q", alt.Tooltip("exposure_hours:Q", format=".1f")],
+            tooltip=[
+                alt.Tooltip("hour:O"),
+                alt.Tooltip("interruptions:Q"),
+                alt.Tooltip("exposure_hours:Q", format=".1f"),
+            ],
         )
         .properties(title="When interruptions happen", width=520)
     )
@@ -164,7 +168,12 @@ def ordering_chart(ordering: Ordering) -> alt.Chart:
             color=alt.Color(
                 "kind:N", scale=alt.Scale(domain=["spot", "regular"], range=["#31a354", "#756bb1"])
             ),
-            tooltip=["entry:N", "kind:N", "cost_per_replica_hour:Q", "spot_price_limit:Q"],
+            tooltip=[
+                alt.Tooltip("entry:N"),
+                alt.Tooltip("kind:N"),
+                alt.Tooltip("cost_per_replica_hour:Q"),
+                alt.Tooltip("spot_price_limit:Q"),
+            ],
         )
         .properties(title="Spec ordering: expected cost per replica-hour", width=520)
     )
@@ -194,7 +203,7 @@ def allocation_chart(allocation: Allocation) -> alt.Chart:
             x=alt.X("start:Q", title=f"instances (of {allocation.needed} needed)"),
             x2="end:Q",
             color=color,
-            tooltip=["entry:N", "count:Q"],
+            tooltip=[alt.Tooltip("entry:N"), alt.Tooltip("count:Q")],
         )
     )
     text = (

@@ -11,10 +11,16 @@ import json
 from typing import Any
 
 import ipywidgets as w
+import polars as pl
 from IPython.display import display
 
 from spotlab.advise.allocation import allocate
-from spotlab.advise.ordering import Requirements, recommend_ordering
+from spotlab.advise.ordering import (
+    DEFAULT_PROVIDER,
+    Requirements,
+    recommend_ordering,
+    spot_figures,
+)
 from spotlab.charts.interruptions import allocation_chart, ordering_chart
 from spotlab.errors import SpotlabError
 from spotlab.store import Store
@@ -38,6 +44,8 @@ class OrderingBuilder:
         spot_stock: int = 3,
     ) -> None:
         self.store = store
+        self._catalog = store.query("SELECT * FROM specs")
+        self._spot_cache: dict[tuple[str, float], pl.DataFrame] = {}
         style = {"description_width": "170px"}
         layout = w.Layout(width="420px")
         self.gpu_mem = w.BoundedFloatText(
@@ -94,6 +102,18 @@ class OrderingBuilder:
     def _changed(self, _change: dict[str, Any]) -> None:
         self.update()
 
+    def _spot(self, window: str, target: float) -> pl.DataFrame:
+        """The bid advisor's per-spec figures, kept per (window, target): they do not depend
+        on the requirements, so changing GPU memory or caps need not recompute them."""
+        key = (window, target)
+        if key not in self._spot_cache:
+            cat = self._catalog
+            providers = set(cat["provider"].drop_nulls())
+            provider = DEFAULT_PROVIDER if DEFAULT_PROVIDER in providers else min(providers)
+            names = cat.filter(pl.col("provider") == provider)["spec"].unique().to_list()
+            self._spot_cache[key] = spot_figures(self.store, names, provider, window, target, None)
+        return self._spot_cache[key]
+
     def update(self) -> None:
         """Recompute from the current inputs and redraw."""
         try:
@@ -106,6 +126,8 @@ class OrderingBuilder:
             self.ordering = recommend_ordering(
                 req,
                 self.store,
+                catalog=self._catalog,
+                spot=self._spot(self.window.value, float(self.target.value)),
                 window=self.window.value,
                 target_availability=float(self.target.value),
                 max_share=float(self.max_share.value),
