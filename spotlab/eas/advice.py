@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import math
+import weakref
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -19,10 +20,31 @@ from spotlab.store import Store
 SEED_BID_FRACTION = 0.20
 
 
+#: advised bids per (store, its newest source, specs, region): lint and build_config ask
+#: for the same bids on every keystroke of the config form, and they only change on ingest
+_BID_CACHE: weakref.WeakKeyDictionary[
+    Store, dict[tuple[Any, tuple[str, ...], str | None], tuple[dict[str, float], str]]
+] = weakref.WeakKeyDictionary()
+
+
 def advised_bids(
     store: Store, specs: Sequence[str], region: str | None = None
 ) -> tuple[dict[str, float], str]:
     """The bid advisor's recommended bid per spec, and a label of where it came from."""
+    version = store.query("SELECT max(source_id) AS v, count(*) AS n FROM sources").row(0)
+    cache = _BID_CACHE.setdefault(store, {})
+    key = (version, tuple(specs), region)
+    if key not in cache:
+        if len(cache) > 64:
+            cache.clear()
+        cache[key] = _advised_bids(store, specs, region)
+    bids, label = cache[key]
+    return dict(bids), label
+
+
+def _advised_bids(
+    store: Store, specs: Sequence[str], region: str | None
+) -> tuple[dict[str, float], str]:
     try:
         bid_advisor = importlib.import_module("spotlab.advise.bids")
     except ImportError:
