@@ -18,6 +18,7 @@ from IPython.display import display
 from spotlab.advise.bids import DEFAULT_HEADROOM, BidAdvice, recommend_bids
 from spotlab.charts.bids import bid_chart
 from spotlab.errors import SpotlabError
+from spotlab.notebook import show
 from spotlab.prices import price_steps
 from spotlab.store import Store
 
@@ -45,6 +46,7 @@ class BidExplorer:
         provider: str | None = "alibaba",
     ) -> None:
         self.store = store
+        self._step_cache: dict[tuple[str, str, str], pl.DataFrame] = {}
         self.provider = provider
         where = "WHERE provider = ?" if provider else ""
         params = [provider] if provider else None
@@ -96,6 +98,16 @@ class BidExplorer:
     def _changed(self, _change: dict[str, Any]) -> None:
         self.update()
 
+    def _steps(self, spec: str, zone: str, window: str) -> pl.DataFrame:
+        """The market steps of the chart: they do not depend on the target or headroom."""
+        key = (spec, zone, window)
+        if key not in self._step_cache:
+            self._step_cache[key] = price_steps(
+                self.store, spec, None if zone == ALL_ZONES else zone, window,
+                provider=self.provider,
+            )  # fmt: skip
+        return self._step_cache[key]
+
     def update(self) -> None:
         """Recompute the recommendation for the current inputs and redraw."""
         spec, zone = self.spec.value, self.zone.value
@@ -105,10 +117,7 @@ class BidExplorer:
                 target_availability=self.target.value, headroom=self.headroom.value,
                 provider=self.provider,
             )  # fmt: skip
-            steps = price_steps(
-                self.store, spec, None if zone == ALL_ZONES else zone, self.window.value,
-                provider=self.provider,
-            )  # fmt: skip
+            steps = self._steps(spec, zone, self.window.value)
         except SpotlabError as exc:
             self.reason.value = f"<b>Cannot compute:</b> {html.escape(str(exc))}"
             return
@@ -125,4 +134,4 @@ class BidExplorer:
             display(rows.select(_SHOWN).with_columns(cs.float().round(3)))
         self.chart.clear_output(wait=True)
         with self.chart:
-            display(bid_chart(steps, self.row))
+            show(bid_chart(steps, self.row))

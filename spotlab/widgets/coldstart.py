@@ -22,6 +22,7 @@ from spotlab.advise.coldstart import (
 )
 from spotlab.charts.coldstart import savings_chart, timeline_chart
 from spotlab.errors import SpotlabError
+from spotlab.notebook import show
 
 _COLUMNS = (
     "setup", "total_seconds", "downtime_seconds", "billed_startup_seconds", "monthly_cost",
@@ -123,5 +124,5 @@ class ColdstartCalculator:
             display(shown)
         self.charts.clear_output(wait=True)
         with self.charts:
-            display(timeline_chart(setups))
-            display(savings_chart(setups))
+            show(timeline_chart(setups))
+            show(savings_chart(setups))

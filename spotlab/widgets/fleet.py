@@ -17,6 +17,7 @@ from IPython.display import display
 from spotlab.charts.fleet import floor_cost_chart, plan_chart
 from spotlab.errors import SpotlabError
 from spotlab.fleet.scaling import ScalingPlan, scaling_plan
+from spotlab.notebook import show
 
 
 class PlanWidget:
@@ -113,8 +114,8 @@ class PlanWidget:
             display(plan.summary())
         self.charts.clear_output(wait=True)
         with self.charts:
-            display(plan_chart(plan.replicas, plan.dedicated_floor))
-            display(floor_cost_chart(plan.floor_costs, plan.dedicated_floor, plan.currency))
+            show(plan_chart(plan.replicas, plan.dedicated_floor))
+            show(floor_cost_chart(plan.floor_costs, plan.dedicated_floor, plan.currency))
         self.configs.clear_output(wait=True)
         with self.configs:
             print("autoscaler.json")

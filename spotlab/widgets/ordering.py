@@ -12,7 +12,6 @@ from typing import Any
 
 import ipywidgets as w
 import polars as pl
-from IPython.display import display
 
 from spotlab.advise.allocation import allocate
 from spotlab.advise.ordering import (
@@ -23,6 +22,7 @@ from spotlab.advise.ordering import (
 )
 from spotlab.charts.interruptions import allocation_chart, ordering_chart
 from spotlab.errors import SpotlabError
+from spotlab.notebook import show
 from spotlab.store import Store
 
 
@@ -144,6 +144,6 @@ class OrderingBuilder:
         self.message.value = "<br>".join(e.reason for e in self.ordering.entries)
         self.out.clear_output(wait=True)
         with self.out:
-            display(ordering_chart(self.ordering))
-            display(allocation_chart(self.allocation))
+            show(ordering_chart(self.ordering))
+            show(allocation_chart(self.allocation))
             print(json.dumps({"instances": self.ordering.to_instances()}, indent=2))

@@ -12,10 +12,10 @@ from typing import Any
 
 import ipywidgets as w
 import polars as pl
-from IPython.display import display
 
 from spotlab.charts.bids import bid_chart
 from spotlab.errors import SpotlabError
+from spotlab.notebook import show
 from spotlab.overview import Overview, overview_config
 from spotlab.prices import price_steps
 from spotlab.store import Store
@@ -56,7 +56,7 @@ class SpecPicker:
         steps = price_steps(self.store, row["spec"], window=self.window, provider="alibaba")
         self.chart.clear_output(wait=True)
         with self.chart:
-            display(bid_chart(steps, row, title=f"{row['spec']}: market, {self.window}"))
+            show(bid_chart(steps, row, title=f"{row['spec']}: market, {self.window}"))
 
 
 class ExportButton:
