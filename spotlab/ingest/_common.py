@@ -94,7 +94,8 @@ def expect(obj: Any, key: str, jpath: str, path: Path, kind: type | tuple[type, 
     return value
 
 
-def _text(v: Any) -> str | None:
+def json_text(v: Any) -> str | None:
+    """A JSON value as text: None stays None, numbers keep their digits, objects as JSON."""
     if v is None:
         return None
     if isinstance(v, str):
@@ -121,7 +122,7 @@ def records_frame(
     """
     objs = [r if isinstance(r, Mapping) else {} for r in records]
     data: dict[str, list[str | None]] = {
-        col: [_text(o.get(key)) for o in objs] if key else [None] * len(objs)
+        col: [json_text(o.get(key)) for o in objs] if key else [None] * len(objs)
         for col, key in columns.items()
     }
     frame = pl.DataFrame(data, schema={c: pl.String for c in data})

@@ -12,7 +12,7 @@ from typing import Any
 import polars as pl
 
 from spotlab.errors import FormatError
-from spotlab.ingest._common import load_json
+from spotlab.ingest._common import json_text, load_json
 
 #: the canonical columns of ``instance_events`` rows, as the readers produce them (text)
 EVENT_COLUMNS = (
@@ -70,15 +70,7 @@ def items_frame(
 
 def text_of(v: Any) -> str | None:
     """A JSON scalar as text (None stays None; objects as JSON)."""
-    if v is None:
-        return None
-    if isinstance(v, str):
-        return v
-    if isinstance(v, bool):
-        return str(v).lower()
-    if isinstance(v, int | float):
-        return repr(v)
-    return json.dumps(v, ensure_ascii=False)
+    return json_text(v)
 
 
 def last_path_part(arn: Any) -> str | None:
