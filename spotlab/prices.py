@@ -73,12 +73,18 @@ def price_points(
 
 
 def with_durations(points: pl.DataFrame, until: datetime | None = None) -> pl.DataFrame:
-    """Add ``held_s``: seconds each point held (the last one until ``until``)."""
+    """Add ``held_s``: seconds each point held. The last point of a series holds until
+    ``until``, by default the newest time of its provider (one provider's history ending
+    earlier than another's does not stretch its last price)."""
     pts = points.sort([*SERIES, "ts"])
-    end = until if until is not None else pts["ts"].max()
+    end = (
+        pl.lit(until).cast(pts.schema["ts"])
+        if until is not None
+        else pl.col("ts").max().over("provider")
+    )
     nxt = pl.col("ts").shift(-1).over(SERIES)
     return pts.with_columns(
-        held_s=(pl.coalesce(nxt, pl.lit(end).cast(pts.schema["ts"])) - pl.col("ts"))
+        held_s=(pl.coalesce(nxt, end) - pl.col("ts"))
         .dt.total_microseconds()
         .truediv(1e6)
         .clip(lower_bound=0.0)
