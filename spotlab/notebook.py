@@ -49,12 +49,16 @@ def _jupyter_chart_renderer(spec: dict[str, Any], **metadata: Any) -> Any:
     per chart here: most of a widget's redraw time. This hands the spec straight to the
     same anywidget (vega bundled by vl-convert, no CDN).
     """
+    return _chart_widget(spec, metadata.get("embed_options"))._repr_mimebundle_()
+
+
+def _chart_widget(spec: dict[str, Any], embed_options: dict[str, Any] | None) -> Any:
     from altair import JupyterChart
 
     JupyterChart.enable_offline(offline=True)
-    widget = JupyterChart(chart=None, embed_options=metadata.get("embed_options"))  # type: ignore[arg-type]
+    widget = JupyterChart(chart=None, embed_options=embed_options)  # type: ignore[arg-type]
     widget.spec = spec
-    return widget._repr_mimebundle_()
+    return widget
 
 
 def show(chart: Any) -> None:
@@ -70,8 +74,8 @@ def show(chart: Any) -> None:
     if os.environ.get(REPORT_ENV) or alt.renderers.active != "spotlab":
         display(chart)
         return
-    bundle = _jupyter_chart_renderer(chart.to_dict(validate=False), **alt.renderers.options)
-    display(bundle, raw=True)
+    options = alt.renderers.options.get("embed_options")
+    display(_chart_widget(chart.to_dict(validate=False), options))
 
 
 def find_database(start: Path | None = None) -> Path | None:
