@@ -21,8 +21,11 @@ setup: .venv/.synced
 load: setup
 	.venv/bin/spotlab --db $(DB) ingest data/
 
+# jupyter refuses to run as root without --allow-root (containers, this CI machine)
+ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
+
 lab: load
-	SPOTLAB_DB=$(abspath $(DB)) .venv/bin/jupyter lab notebooks/ $(LAB_ARGS)
+	SPOTLAB_DB=$(abspath $(DB)) .venv/bin/jupyter lab notebooks/ $(ROOT_FLAG) $(LAB_ARGS)
 
 report: load
 	.venv/bin/spotlab --db $(DB) report --out out/
