@@ -5,7 +5,7 @@ from __future__ import annotations
 import gzip
 import io
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -176,3 +176,43 @@ def rename_columns(
             found=", ".join(c for c in frame.columns if not c.startswith("_")),
         )
     return frame.rename(dict(mapping))
+
+
+def paged_records(
+    doc: Any,
+    path: Path,
+    keys: Sequence[str],
+    columns: Mapping[str, str | None],
+    constants: Mapping[str, Any],
+    expected: str,
+    page_constants: Callable[[Any], Mapping[str, Any]] | None = None,
+) -> tuple[pl.DataFrame, list[Any]]:
+    """Canonical rows from an API response, or a JSON array of response pages.
+
+    ``keys`` lead from a page to its list of items (``["SpotPrices", "SpotPriceType"]``);
+    a missing or mistyped key is a FormatError naming its JSON path. ``page_constants``
+    adds columns taken from each page's envelope (e.g. its currency). Items are numbered
+    across pages. Returns the rows and the pages.
+    """
+    pages = doc if isinstance(doc, list) else [doc]
+    if not pages:
+        raise FormatError("the JSON array holds no responses", path=path, expected=expected)
+    frames, row = [], 1
+    for i, page in enumerate(pages):
+        where = f"$[{i}]" if isinstance(doc, list) else "$"
+        node = page
+        for j, key in enumerate(keys):
+            node = expect(node, key, where, path, list if j == len(keys) - 1 else dict)
+            where = f"{where}.{key}"
+        extra = dict(page_constants(page)) if page_constants is not None else {}
+        frames.append(
+            records_frame(
+                node,
+                columns,
+                constants={**constants, **extra},
+                first_row=row,
+                label=f"{where} item",
+            )
+        )
+        row += len(node)
+    return pl.concat(frames, how="vertical"), pages

@@ -11,10 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import polars as pl
-
-from spotlab.errors import FormatError
-from spotlab.ingest._common import expect, load_json, records_frame
+from spotlab.ingest._common import load_json, paged_records
 from spotlab.ingest.core import Staged, register
 
 COLUMNS = {
@@ -35,28 +32,15 @@ class AlibabaSpotPriceHistory:
         return b'"SpotPrices"' in head and b'"SpotPriceType"' in head
 
     def read(self, path: Path, currency: str | None = None, **_: Any) -> Staged:
-        doc = load_json(path)
-        pages = doc if isinstance(doc, list) else [doc]
-        if not pages:
-            raise FormatError("the JSON array holds no pages", path=path)
-        frames = []
-        row = 1
-        for i, page in enumerate(pages):
-            jpath = f"$[{i}]" if isinstance(doc, list) else "$"
-            spot = expect(page, "SpotPrices", jpath, path, dict)
-            items = expect(spot, "SpotPriceType", f"{jpath}.SpotPrices", path, list)
-            cur = currency or (page.get("Currency") if isinstance(page, dict) else None)
-            frames.append(
-                records_frame(
-                    items,
-                    COLUMNS,
-                    constants={"provider": "alibaba", "currency": cur},
-                    first_row=row,
-                    label=f"{jpath}.SpotPrices.SpotPriceType item",
-                )
-            )
-            row += len(items)
-        return Staged(kind=self.kind, batches=[pl.concat(frames, how="vertical")])
+        def envelope(page: Any) -> dict[str, Any]:
+            found = page.get("Currency") if isinstance(page, dict) else None
+            return {"currency": currency or found}
+
+        frame, _pages = paged_records(
+            load_json(path), path, ["SpotPrices", "SpotPriceType"], COLUMNS,
+            {"provider": "alibaba"}, '{"SpotPrices": {"SpotPriceType": […]}}', envelope,
+        )  # fmt: skip
+        return Staged(kind=self.kind, batches=[frame])
 
 
 register(AlibabaSpotPriceHistory())

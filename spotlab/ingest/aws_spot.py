@@ -27,7 +27,7 @@ from typing import Any
 import polars as pl
 
 from spotlab.errors import FormatError, wrap_errors
-from spotlab.ingest._common import expect, load_json, read_text_table, records_frame
+from spotlab.ingest._common import load_json, paged_records, read_text_table
 from spotlab.ingest.core import Staged, batched, register
 
 #: AZ id prefix → region. AWS documents AZ ids as ``<region code><n>-az<m>``; the codes here
@@ -152,36 +152,16 @@ class AwsSpotPriceHistory:
 
     def _read(self, path: Path, product: str) -> Staged:
         wanted = _wanted(product, path)
-        doc = load_json(path)
-        pages = doc if isinstance(doc, list) else [doc]
-        if not pages:
-            raise FormatError(
-                "the JSON array holds no responses",
-                path=path,
-                expected='[{"SpotPriceHistory": […]}]',
-            )
-        frames = []
-        row = 1
+        frame, pages = paged_records(
+            load_json(path), path, ["SpotPriceHistory"], JSON_COLUMNS,
+            {"provider": "aws", "currency": "USD"}, '[{"SpotPriceHistory": […]}]',
+        )  # fmt: skip
         notes: list[str] = []
-        for i, page in enumerate(pages):
-            jpath = f"$[{i}]" if isinstance(doc, list) else "$"
-            items = expect(page, "SpotPriceHistory", jpath, path, list)
-            frames.append(
-                records_frame(
-                    items,
-                    JSON_COLUMNS,
-                    constants={"provider": "aws", "currency": "USD"},
-                    first_row=row,
-                    label=f"{jpath}.SpotPriceHistory item",
-                )
-            )
-            row += len(items)
         last = pages[-1]
         if isinstance(last, dict) and last.get("NextToken"):
             notes.append(
                 "the last response has a NextToken: AWS has more pages that are not in this file"
             )
-        frame = pl.concat(frames, how="vertical")
         frame = _with_reasons(
             frame,
             _az_id_reason(pl.col("zone"), ids_only=False),

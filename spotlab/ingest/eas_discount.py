@@ -16,10 +16,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import polars as pl
-
-from spotlab.errors import FormatError, wrap_errors
-from spotlab.ingest._common import expect, load_json, records_frame
+from spotlab.errors import wrap_errors
+from spotlab.ingest._common import load_json, paged_records
 from spotlab.ingest.core import Staged, register
 
 COLUMNS = {
@@ -43,28 +41,11 @@ class EasSpotDiscountHistory:
             return self._read(path, currency)
 
     def _read(self, path: Path, currency: str | None) -> Staged:
-        doc = load_json(path)
-        pages = doc if isinstance(doc, list) else [doc]
-        if not pages:
-            raise FormatError(
-                "the JSON array holds no responses", path=path, expected='[{"SpotDiscounts": …}]'
-            )
-        frames = []
-        row = 1
-        for i, page in enumerate(pages):
-            jpath = f"$[{i}]" if isinstance(doc, list) else "$"
-            items = expect(page, "SpotDiscounts", jpath, path, list)
-            frames.append(
-                records_frame(
-                    items,
-                    COLUMNS,
-                    constants={"provider": "alibaba", "currency": currency},
-                    first_row=row,
-                    label=f"{jpath}.SpotDiscounts item",
-                )
-            )
-            row += len(items)
-        return Staged(kind=self.kind, batches=[pl.concat(frames, how="vertical")])
+        frame, _pages = paged_records(
+            load_json(path), path, ["SpotDiscounts"], COLUMNS,
+            {"provider": "alibaba", "currency": currency}, '[{"SpotDiscounts": …}]',
+        )  # fmt: skip
+        return Staged(kind=self.kind, batches=[frame])
 
 
 register(EasSpotDiscountHistory())
