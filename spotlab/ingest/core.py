@@ -160,7 +160,9 @@ class Target:
     #: columns a reader may leave out; they are added as NULL
     optional: tuple[str, ...] = ()
     mode: str = "insert"  # "insert": keep existing rows; "upsert": replace changed rows
-    checks: Callable[[duckdb.DuckDBPyConnection, str], None] | None = None
+    #: file-level checks: called with (connection, file path, source_id) while the file's
+    #: rows are the view ``_stage``
+    checks: Callable[[duckdb.DuckDBPyConnection, str, int], None] | None = None
     before: Callable[[duckdb.DuckDBPyConnection], None] | None = None
     #: a FROM-clause suffix (``LEFT JOIN (...) _c ON ...``) adding lookup columns to the
     #: reader's rows (relation ``_in``) for ``prepare``; prefix their names (``_c_...``)
@@ -464,6 +466,11 @@ def _load_relation(
                 con.execute(f"CREATE OR REPLACE TEMP VIEW _in_raw AS {relation}")
                 con.execute("CREATE OR REPLACE TEMP VIEW _in AS SELECT * FROM _in_raw")
             if target.joins is None or target.lookup_needed is not None:
+                if target.mode == "insert":
+                    # Fastest: straight into the table, kept when the file is clean
+                    got = _direct_load(con, target, schema, source_id, path)
+                    if got is not None:
+                        return got
                 # Fast path: validate in one ordered, parallel pass without the lookup join;
                 # a row's number is its position. Kept unless some row needs the lookup.
                 got = _stage_and_load(con, target, schema, source_id, path, row_base=row_base)
@@ -480,6 +487,121 @@ def _load_relation(
         for view in ("_in", "_in_raw"):
             with contextlib.suppress(duckdb.Error):
                 con.execute(f"DROP VIEW IF EXISTS {view}")
+
+
+def _direct_load(
+    con: duckdb.DuckDBPyConnection,
+    target: Target,
+    schema: dict[str, pl.DataType],
+    source_id: int,
+    path: Path,
+) -> dict[str, int] | None:
+    """Load a clean file (relation ``_in``) straight into the target table, or change
+    nothing and return None so that the caller stages it.
+
+    The common case is a file whose every row is valid and complete: validating into a
+    staging table and copying that into the table writes every row twice. Here the valid
+    rows go straight in (in parallel, unordered) and a count over the file then tells
+    whether that was all of it. The load is kept when every row went in, or when the rows
+    left out were all valid keys already stored (duplicates of earlier sources); repeats
+    of a key within the file are kept once when they are identical rows. Anything else
+    (a rejected row, a row that needs the catalog lookup, repeats that differ, a failed
+    file-level check) needs row numbers or a defined "first row" and is undone here: the
+    caller then validates through the ordered staging path, which records them.
+    """
+    sql = build_stage_sql(target, schema, without_lookup=True)
+    cols = [c for c in _table_columns(con, target.table) if c != "source_id"]
+    collist = ", ".join(_quote(c) for c in [*cols, "source_id"])
+    sel = ", ".join(f"s.{_quote(c)}" for c in cols)
+    where = "s._reason IS NULL AND NOT s._needs"
+    if scalar(con, f"SELECT count(*) FROM (SELECT 1 FROM {target.table} LIMIT 1)"):
+        match = _match("t", "s", target.key)
+        where += f" AND NOT EXISTS (SELECT 1 FROM {target.table} t WHERE {match})"
+    naive = "count(*) FILTER (WHERE _naive)" if _has_naive(target) else "0"
+    mine = f"{target.table} WHERE source_id = {int(source_id)}"
+    keys = ", ".join(_quote(k) for k in target.key)
+    with wrap_errors(f"loading {target.kind} rows", path=path):
+        # unordered: no row number is needed unless a row is rejected, and then the
+        # ordered path runs instead
+        con.execute("SET preserve_insertion_order = false")
+        inserted = int(
+            scalar(
+                con,
+                f"INSERT INTO {target.table} ({collist}) SELECT {sel}, {int(source_id)} "
+                f"FROM ({sql}) s WHERE {where}",
+            )
+            or 0
+        )
+        read, n_naive = (
+            int(v or 0) for v in first_row(con, f"SELECT count(*), {naive} FROM ({sql})") or (0, 0)
+        )
+
+        def undo() -> None:
+            con.execute(f"DELETE FROM {mine}")
+            con.execute("SET preserve_insertion_order = true")  # the staged path numbers rows
+
+        if inserted < read:
+            # were the rows left out all duplicates of stored keys? (one validation pass)
+            bad = first_row(
+                con, f"SELECT count(_reason) + count(*) FILTER (WHERE _needs) FROM ({sql})"
+            )
+            if bad is None or int(bad[0] or 0):
+                undo()
+                return None
+        # repeats of a key within the file: one hash aggregate over the new rows, then an
+        # exact look at the rows whose hash repeats
+        repeated = 0
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE _cand AS SELECT hash({keys}) AS _h FROM {mine} "
+            "GROUP BY ALL HAVING count(*) > 1"
+        )
+        if scalar(con, "SELECT count(*) FROM _cand"):
+            every = ", ".join(_quote(c) for c in cols)
+            differing = scalar(
+                con,
+                f"SELECT count(*) FROM (SELECT 1 FROM {mine} AND hash({keys}) IN "
+                f"(SELECT _h FROM _cand) GROUP BY {keys} "
+                f"HAVING count(DISTINCT ({every})) > 1)",
+            )
+            if differing:
+                con.execute("DROP TABLE _cand")
+                undo()
+                return None
+            repeated = int(
+                scalar(
+                    con,
+                    f"DELETE FROM {mine} AND hash({keys}) IN (SELECT _h FROM _cand) "
+                    f"AND rowid NOT IN (SELECT min(rowid) FROM {mine} AND hash({keys}) IN "
+                    f"(SELECT _h FROM _cand) GROUP BY {keys})",
+                )
+                or 0
+            )
+        con.execute("DROP TABLE _cand")
+        if target.checks is not None:
+            con.execute(
+                f"CREATE OR REPLACE TEMP VIEW _stage AS SELECT *, NULL::VARCHAR AS _reason, "
+                f"NULL::BIGINT AS _row, rowid AS _rid FROM {mine}"
+            )
+            try:
+                target.checks(con, str(path), source_id)
+            except IngestError:
+                # the staged path raises it again, naming the row
+                con.execute("DROP VIEW _stage")
+                undo()
+                return None
+            con.execute("DROP VIEW _stage")
+    return {"read": read, "loaded": inserted - repeated, "rejected": 0, "naive": n_naive}
+
+
+def _table_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
+    return [
+        str(r[0])
+        for r in con.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = ? "
+            "AND table_schema = 'main' ORDER BY ordinal_position",
+            [table],
+        ).fetchall()
+    ]
 
 
 #: DuckDB's memory cap while a file-backed store loads a file through ``Staged.relation``:
@@ -567,7 +689,7 @@ def _stage_and_load(
                 "CREATE OR REPLACE TEMP VIEW _stage AS SELECT *, rowid AS _rid FROM _stage_t"
             )
         if target.checks is not None:
-            target.checks(con, str(path))
+            target.checks(con, str(path), source_id)
         naive = "count(*) FILTER (WHERE _naive)" if _has_naive(target) else "0"
         row = first_row(con, f"SELECT count(*), count(_reason), {naive} FROM _stage_t")
         read, with_reason, n_naive = (int(v or 0) for v in (row or (0, 0, 0)))
@@ -621,15 +743,7 @@ def _load_batch(
 
 
 def _insert(con: duckdb.DuckDBPyConnection, target: Target, source_id: int) -> int:
-    table_cols = [
-        r[0]
-        for r in con.execute(
-            "SELECT column_name FROM information_schema.columns WHERE table_name = ? "
-            "AND table_schema = 'main' ORDER BY ordinal_position",
-            [target.table],
-        ).fetchall()
-    ]
-    cols = [c for c in table_cols if c != "source_id"]
+    cols = [c for c in _table_columns(con, target.table) if c != "source_id"]
     sel = ", ".join(f"s.{_quote(c)}" for c in cols)
     collist = ", ".join(_quote(c) for c in [*cols, "source_id"])
     if target.mode != "upsert":

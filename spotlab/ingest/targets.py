@@ -182,14 +182,23 @@ PRICES = register_target(
                 f"'unknown currency ' || {text('currency')}",
             ),
         ),
-        checks=lambda con, path: _check_one_currency_per_series(con, path),
+        checks=lambda con, path, source_id: _check_one_currency_per_series(con, path, source_id),
     )
 )
 
 
-def _check_one_currency_per_series(con: duckdb.DuckDBPyConnection, path: str) -> None:
-    """A series (provider, zone, spec) has one currency, in the file and in the store."""
-    stored = scalar(con, "SELECT count(*) FROM (SELECT 1 FROM spot_prices LIMIT 1)")
+def _check_one_currency_per_series(
+    con: duckdb.DuckDBPyConnection, path: str, source_id: int
+) -> None:
+    """A series (provider, zone, spec) has one currency, in the file and in the store.
+
+    The file's rows are ``_stage``; the stored rows are those of other sources (a direct
+    load has already inserted this file's rows under ``source_id``)."""
+    stored = scalar(
+        con,
+        "SELECT count(*) FROM (SELECT 1 FROM spot_prices WHERE source_id <> ? LIMIT 1)",
+        [source_id],
+    )
     lo, hi = first_row(
         con, "SELECT min(currency), max(currency) FROM _stage WHERE _reason IS NULL"
     ) or (None, None)
@@ -218,11 +227,12 @@ def _check_one_currency_per_series(con: duckdb.DuckDBPyConnection, path: str) ->
         row = first_row(
             con,
             "WITH t AS (SELECT provider, zone, spec, any_value(currency) AS currency "
-            "FROM spot_prices WHERE (provider, zone, spec) IN "
+            "FROM spot_prices WHERE source_id <> ? AND (provider, zone, spec) IN "
             "(SELECT (provider, zone, spec) FROM _series) GROUP BY ALL) "
             "SELECT s.provider, s.zone, s.spec, t.currency || ' (stored), ' || s.lo || "
             "' (this file)', NULL FROM _series s JOIN t USING (provider, zone, spec) "
             "WHERE s.lo <> t.currency LIMIT 1",
+            [source_id],
         )
     con.execute("DROP TABLE _series")
     if row is not None:

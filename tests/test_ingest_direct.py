@@ -1,0 +1,185 @@
+"""The direct load of clean canonical files (``core._direct_load``) against the staged path.
+
+A clean file goes straight into ``spot_prices``; anything the direct load cannot settle
+(rejects, rows needing the catalog, repeats of a key that differ, a failed check) is undone
+and staged. Either way the tables and counts must be what the staged path alone gives.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import spotlab as sl
+
+core = importlib.import_module("spotlab.ingest.core")
+
+HEADER = "provider,zone,spec,ts,spot_price,on_demand_price,currency\n"
+
+
+def _row(
+    zone: str = "a",
+    hour: int = 0,
+    price: str = "1.5",
+    od: str = "10",
+    cur: str = "CNY",
+    tz: str = "Z",
+) -> str:
+    ts = f"2024-04-10T{hour:02d}:00:00{tz}"
+    return f"alibaba,cn-hangzhou-{zone},ecs.gn7i-c8g1.2xlarge,{ts},{price},{od},{cur}\n"
+
+
+class Spy:
+    """Records what the direct load returned (None: undone, the staged path ran)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.results: list[Any] = []
+        real = core._direct_load
+
+        def spy(*args: Any, **kwargs: Any) -> Any:
+            got = real(*args, **kwargs)
+            self.results.append(got)
+            return got
+
+        monkeypatch.setattr(core, "_direct_load", spy)
+
+    @property
+    def kept(self) -> bool:
+        return self.results[-1] is not None
+
+
+@pytest.fixture
+def spy(monkeypatch: pytest.MonkeyPatch) -> Spy:
+    return Spy(monkeypatch)
+
+
+def _counts(r: sl.IngestResult) -> tuple[int, int, int, int]:
+    return (r.rows_read, r.rows_loaded, r.rows_duplicate, r.rows_rejected)
+
+
+def _write(path: Path, rows: list[str]) -> Path:
+    path.write_text(HEADER + "".join(rows))
+    return path
+
+
+def test_a_clean_file_loads_directly(store: sl.Store, tmp_path: Path, spy: Spy) -> None:
+    f = _write(tmp_path / "clean.csv", [_row(hour=h) for h in range(5)])
+    (r,) = sl.ingest(store, f)
+    assert spy.kept and _counts(r) == (5, 5, 0, 0)
+    got = store.query("SELECT region, discount, source_id FROM spot_prices")
+    assert set(got["region"]) == {"cn-hangzhou"} and set(got["discount"]) == {0.15}
+    assert set(got["source_id"]) == {r.source_id}
+
+
+def test_identical_repeats_are_kept_once(store: sl.Store, tmp_path: Path, spy: Spy) -> None:
+    rows = [_row(hour=0), _row(hour=1), _row(hour=0), _row(hour=0), _row(hour=2)]
+    (r,) = sl.ingest(store, _write(tmp_path / "rep.csv", rows))
+    assert spy.kept and _counts(r) == (5, 3, 2, 0)
+    assert store.query("SELECT count(*) AS n FROM spot_prices")["n"][0] == 3
+
+
+def test_differing_repeats_go_staged_and_the_first_wins(
+    store: sl.Store, tmp_path: Path, spy: Spy
+) -> None:
+    rows = [_row(hour=0, price="2.5"), _row(hour=1), _row(hour=0, price="3.5")]
+    (r,) = sl.ingest(store, _write(tmp_path / "rep.csv", rows))
+    assert not spy.kept and _counts(r) == (3, 2, 1, 0)
+    price = store.query("SELECT spot_price FROM spot_prices WHERE hour(ts) = 0")["spot_price"]
+    assert price.to_list() == [2.5]
+
+
+def test_overlap_with_stored_rows_stays_direct(store: sl.Store, tmp_path: Path, spy: Spy) -> None:
+    sl.ingest(store, _write(tmp_path / "a.csv", [_row(hour=h) for h in range(4)]))
+    (r,) = sl.ingest(store, _write(tmp_path / "b.csv", [_row(hour=h) for h in range(2, 7)]))
+    assert spy.kept and _counts(r) == (5, 3, 2, 0)
+    # the stored rows keep their source: nothing was replaced
+    per_source = store.query(
+        "SELECT source_id, count(*) AS n FROM spot_prices GROUP BY 1 ORDER BY 1"
+    )
+    assert per_source["n"].to_list() == [4, 3]
+
+
+def test_a_reject_goes_staged_with_its_line(store: sl.Store, tmp_path: Path, spy: Spy) -> None:
+    rows = [_row(hour=0), _row(hour=1, price="-1"), _row(hour=2)]
+    (r,) = sl.ingest(store, _write(tmp_path / "bad.csv", rows))
+    assert not spy.kept and _counts(r) == (3, 2, 0, 1)
+    got = store.query("SELECT row_number, reason FROM rejects")
+    assert got["row_number"].to_list() == [3]
+    assert "positive" in got["reason"][0]
+
+
+def test_rows_needing_the_catalog_go_staged(store: sl.Store, tmp_path: Path, spy: Spy) -> None:
+    rows = [_row(hour=0), _row(hour=1, od="")]
+    (r,) = sl.ingest(store, _write(tmp_path / "od.csv", rows))
+    assert not spy.kept and _counts(r) == (2, 2, 0, 0)
+    od = store.query("SELECT on_demand_price FROM spot_prices ORDER BY ts")["on_demand_price"]
+    assert od.to_list() == [10.0, None]  # no catalog entry: the price stays unknown
+
+
+def test_mixed_currencies_name_the_row_after_the_direct_load(
+    store: sl.Store, tmp_path: Path, spy: Spy
+) -> None:
+    rows = [_row(hour=0), _row(hour=1), _row(hour=2, cur="USD")]
+    with pytest.raises(sl.IngestError, match=r"\(row 2\): mixed currencies"):
+        sl.ingest(store, _write(tmp_path / "mixed.csv", rows))
+    assert spy.results == [None]
+    assert store.query("SELECT count(*) AS n FROM spot_prices")["n"][0] == 0
+    assert store.query("SELECT count(*) AS n FROM sources")["n"][0] == 0
+
+
+# -- the direct load gives what the staged path gives --------------------------------------
+
+ROWS = st.lists(
+    st.builds(
+        _row,
+        zone=st.sampled_from(["a", "b"]),
+        hour=st.integers(0, 5),
+        price=st.sampled_from(["1.5", "2", "-1", "x"]) | st.just("1.5"),
+        od=st.sampled_from(["10", "10", "10", ""]),
+        cur=st.sampled_from(["CNY", "CNY", "CNY", "USD"]),
+        tz=st.sampled_from(["Z", "Z", "", "+00:00"]),
+    ),
+    min_size=1,
+    max_size=12,
+)
+
+
+def _snapshot(store: sl.Store) -> dict[str, list[tuple[Any, ...]]]:
+    queries = {
+        "spot_prices": "SELECT * EXCLUDE (source_id) FROM spot_prices ORDER BY ALL",
+        "rejects": "SELECT row_number, reason, raw FROM rejects ORDER BY ALL",
+        "sources": "SELECT rows_read, rows_loaded, rows_duplicate, rows_rejected, "
+        "naive_timestamps FROM sources ORDER BY source_id",
+    }
+    return {k: store.con.execute(q).fetchall() for k, q in queries.items()}
+
+
+def _run(files: list[list[str]], tmp: Path, direct: bool) -> Iterator[Any]:
+    real = core._direct_load
+    if not direct:
+        core._direct_load = lambda *a, **k: None
+    try:
+        with sl.Store(":memory:") as store:
+            for i, rows in enumerate(files):
+                path = _write(tmp / f"{'d' if direct else 's'}{i}.csv", rows)
+                try:
+                    yield _counts(sl.ingest(store, path)[0])
+                except sl.SpotlabError as exc:
+                    yield type(exc).__name__, str(exc).replace(str(path), "<file>")
+            yield _snapshot(store)
+    finally:
+        core._direct_load = real
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(files=st.lists(ROWS, min_size=1, max_size=3))
+def test_direct_and_staged_loads_agree(files: list[list[str]], tmp_path: Path) -> None:
+    assert list(_run(files, tmp_path, direct=True)) == list(_run(files, tmp_path, direct=False))
