@@ -133,6 +133,97 @@ def test_mixed_currencies_name_the_row_after_the_direct_load(
     assert store.query("SELECT count(*) AS n FROM sources")["n"][0] == 0
 
 
+def test_late_naive_times_are_added_and_counted(
+    store: sl.Store, tmp_path: Path, spy: Spy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first rows have offsets, so naive times are held out of the first insert; the
+    file has some further down, so a second insert adds them."""
+    monkeypatch.setattr(core, "NAIVE_SAMPLE", 8)
+    inserts: list[str] = []
+    real = core.scalar
+
+    def spy_scalar(con: Any, sql: str, *args: Any) -> Any:
+        if sql.startswith("INSERT INTO spot_prices"):
+            inserts.append(sql)
+        return real(con, sql, *args)
+
+    monkeypatch.setattr(core, "scalar", spy_scalar)
+    rows = [_row(hour=h % 24, zone="ab"[h // 24]) for h in range(48)]
+    rows[-1] = _row(hour=23, zone="b", tz="")
+    (r,) = sl.ingest(store, _write(tmp_path / "late.csv", rows))
+    assert spy.kept and _counts(r) == (48, 48, 0, 0) and r.naive_timestamps == 1
+    assert len(inserts) == 2 and "NOT s._naive" in inserts[0]
+    assert store.query("SELECT count(*) AS n FROM spot_prices")["n"][0] == 48
+
+
+def test_line_count_settles_a_plain_file(
+    store: sl.Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A plain CSV with one row per line needs no count over the file; a gzip one, a file
+    with a blank line or with bare carriage returns does, and all load the same rows."""
+    counts: list[str] = []
+    real = core.first_row
+
+    def spy_first_row(con: Any, sql: str, *args: Any) -> Any:
+        if sql.startswith("SELECT count(*), "):
+            counts.append(sql)
+        return real(con, sql, *args)
+
+    monkeypatch.setattr(core, "first_row", spy_first_row)
+    body = "".join(_row(hour=h) for h in range(6))
+    plain = tmp_path / "plain.csv"
+    plain.write_text(HEADER + body)
+    blank = tmp_path / "blank.csv"
+    blank.write_text(HEADER + body + "\n")
+    cr = tmp_path / "cr.csv"
+    cr.write_bytes((HEADER + body).replace("\n", "\r").encode())
+    gz = tmp_path / "plain.csv.gz"
+    gz.write_bytes(__import__("gzip").compress((HEADER + body).encode()))
+    results = []
+    for f in (plain, blank, cr, gz):
+        with sl.Store(":memory:") as s:
+            before = len(counts)
+            (r,) = sl.ingest(s, f)
+            results.append((f.name, _counts(r), len(counts) > before))
+    assert results == [
+        ("plain.csv", (6, 6, 0, 0), False),
+        ("blank.csv", (6, 6, 0, 0), True),
+        ("cr.csv", (6, 6, 0, 0), True),
+        ("plain.csv.gz", (6, 6, 0, 0), True),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("data", "lines"),
+    [
+        (b"", 0),
+        (b"h\n", 1),
+        (b"h\na", 2),
+        (b"h\r\na\r\n", 2),
+        (b"h\ra\r", None),
+        (b"h\na\r", None),
+        (b"h\n\n\n", 3),
+    ],
+)
+def test_digest_counts_lines(tmp_path: Path, data: bytes, lines: int | None) -> None:
+    import hashlib
+
+    f = tmp_path / "f"
+    f.write_bytes(data)
+    assert core.digest_file(f) == (hashlib.sha256(data).hexdigest(), lines)
+
+
+def test_digest_counts_across_chunks(tmp_path: Path) -> None:
+    """A CR LF split between two 4 MiB reads is still one line end."""
+    import hashlib
+
+    size = 1 << 22
+    data = b"x" * (size - 1) + b"\r\n" + b"y\r\n" * 3
+    f = tmp_path / "f"
+    f.write_bytes(data)
+    assert core.digest_file(f) == (hashlib.sha256(data).hexdigest(), 4)
+
+
 # -- the direct load gives what the staged path gives --------------------------------------
 
 ROWS = st.lists(
@@ -161,9 +252,10 @@ def _snapshot(store: sl.Store) -> dict[str, list[tuple[Any, ...]]]:
 
 
 def _run(files: list[list[str]], tmp: Path, direct: bool) -> Iterator[Any]:
-    real = core._direct_load
+    real, sample = core._direct_load, core.NAIVE_SAMPLE
     if not direct:
         core._direct_load = lambda *a, **k: None
+    core.NAIVE_SAMPLE = 2  # a later naive time is held out and added by a second insert
     try:
         with sl.Store(":memory:") as store:
             for i, rows in enumerate(files):
@@ -174,7 +266,7 @@ def _run(files: list[list[str]], tmp: Path, direct: bool) -> Iterator[Any]:
                     yield type(exc).__name__, str(exc).replace(str(path), "<file>")
             yield _snapshot(store)
     finally:
-        core._direct_load = real
+        core._direct_load, core.NAIVE_SAMPLE = real, sample
 
 
 @settings(

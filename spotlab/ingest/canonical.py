@@ -136,7 +136,8 @@ class CanonicalCsv:
         # no _row: rows are numbered by position (DuckDB keeps file order); line 1 is the
         # header, so the first row is line 2
         relation = _relation(scan, None, columns, path, map, currency)
-        return Staged(kind=self.kind, relation=relation, row_base=2)
+        plain = not path.name.lower().endswith((".gz", ".zst"))
+        return Staged(kind=self.kind, relation=relation, row_base=2, one_row_per_line=plain)
 
 
 class CanonicalParquet:

@@ -52,6 +52,10 @@ class Staged:
     #: (DuckDB keeps a file's order in an ordered load; ``row_number()`` would not be
     #: parallel, so it is used only when the rows must meet a lookup join)
     row_base: int | None = None
+    #: the file is plain text with a header line and at most one row per line after it
+    #: (a quoted value may span lines, a blank line holds no row): lines - 1 bounds the
+    #: number of rows, and a load of that many rows has loaded every row
+    one_row_per_line: bool = False
 
 
 class Reader(Protocol):
@@ -236,11 +240,35 @@ def expand_paths(paths: Sequence[str | Path] | str | Path) -> list[Path]:
 
 
 def sha256_file(path: Path) -> str:
+    return digest_file(path)[0]
+
+
+def digest_file(path: Path) -> tuple[str, int | None]:
+    """The file's SHA-256 and its number of lines (newlines, plus a last line without one),
+    counted in the same read: a row count's upper bound for a one-row-per-line file. The
+    count is None when a carriage return stands alone (a CSV reader may end lines there).
+
+    The count runs in a worker thread while this one hashes (hashlib releases the GIL),
+    so it costs next to nothing on a machine with two cores.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
     h = hashlib.sha256()
-    with path.open("rb") as fh:
+    newlines = returns = crlf = 0
+    last = b""
+    with path.open("rb") as fh, ThreadPoolExecutor(1) as pool:
         for chunk in iter(lambda: fh.read(1 << 22), b""):
+            # the count holds the GIL, so it is the one in the worker: it runs while this
+            # thread is inside update(), which lets the GIL go
+            counted = pool.submit(chunk.count, b"\n")
             h.update(chunk)
-    return h.hexdigest()
+            if b"\r" in chunk or last == b"\r":
+                returns += chunk.count(b"\r")
+                crlf += chunk.count(b"\r\n") + (last == b"\r" and chunk[:1] == b"\n")
+            last = chunk[-1:]
+            newlines += counted.result()
+    lines = newlines + (1 if last not in (b"", b"\n") else 0)
+    return h.hexdigest(), lines if returns == crlf else None
 
 
 def ingest(
@@ -273,7 +301,7 @@ def ingest_file(
 ) -> IngestResult:
     t0 = time.perf_counter()
     uri = str(path)
-    digest = sha256_file(path)
+    digest, lines = digest_file(path)
     seen = first_row(
         store.con,
         "SELECT source_id FROM sources WHERE sha256 = ? AND format = ? ORDER BY source_id LIMIT 1",
@@ -302,8 +330,9 @@ def ingest_file(
             _load_batch(con, _target(side_kind, path), frame, source_id, path, side=True)
         if staged.relation is not None:
             got = _load_relation(
-                con, target, staged.relation, source_id, path, row_base=staged.row_base
-            )
+                con, target, staged.relation, source_id, path, row_base=staged.row_base,
+                max_rows=lines - 1 if staged.one_row_per_line and lines else None,
+            )  # fmt: skip
             for k, v in got.items():
                 counts[k] += v
             if progress is not None:
@@ -357,7 +386,11 @@ def text_sql(col: str) -> str:
 
 
 def build_stage_sql(
-    target: Target, schema: dict[str, pl.DataType], *, without_lookup: bool = False
+    target: Target,
+    schema: dict[str, pl.DataType],
+    *,
+    without_lookup: bool = False,
+    rows: str = "_in",
 ) -> str:
     """The SELECT that validates the reader's rows (relation ``_in``) for ``target``.
 
@@ -391,16 +424,18 @@ def build_stage_sql(
     # in a bottom layer and let the rules read that.
     body = f"{outs}\0{reason}\0{prep}\0{joins}\0{needs}"
     cleaned = []
-    # only text columns: a typed column's text is needed only in a rare reject message, so
-    # it stays inline where DuckDB evaluates it for those rows alone
+    # Only text columns that every row needs (outputs, joins, the lookup test): a column
+    # whose text appears only in a rule's rare branch (a cast that failed, a reject
+    # message) stays inline, where DuckDB evaluates it for those rows alone.
+    eager = f"{outs}\0{joins}\0{needs}"
     for c in (c for c in inputs if schema[c] == pl.String):
         expr = text_sql(c)
-        if expr in body:
+        if expr in eager:
             body = body.replace(expr, _quote(f"_t_{c}"))
             cleaned.append(f"{expr} AS {_quote(f'_t_{c}')}")
     outs, reason, prep, joins, needs = body.split("\0")
     added = ", ".join(cleaned) + nulls if cleaned else nulls.lstrip(", ")
-    source = f"(SELECT *, {added} FROM _in) _in" if added else "_in"
+    source = f"(SELECT *, {added} FROM {rows}) _in" if added else f"{rows} _in"
     return (
         f"SELECT {outs}, {row}, _reason, CASE WHEN _reason IS NOT NULL THEN {raw} END AS _raw"
         f"{needs} FROM (SELECT *, {reason} AS _reason FROM (SELECT *{prep} FROM {source}{joins}))"
@@ -449,8 +484,11 @@ def _load_relation(
     source_id: int,
     path: Path,
     row_base: int | None = None,
+    max_rows: int | None = None,
 ) -> dict[str, int]:
-    """Validate and load the rows of a DuckDB SELECT over the file (see ``Staged.relation``)."""
+    """Validate and load the rows of a DuckDB SELECT over the file (see ``Staged.relation``).
+
+    ``max_rows``: an upper bound on the file's rows (see ``Staged.one_row_per_line``)."""
     with wrap_errors(f"reading {target.kind} rows", path=path):
         described = con.execute(f"DESCRIBE {relation}").fetchall()
     schema = {str(r[0]): _polars_type(str(r[1])) for r in described}
@@ -468,7 +506,7 @@ def _load_relation(
             if target.joins is None or target.lookup_needed is not None:
                 if target.mode == "insert":
                     # Fastest: straight into the table, kept when the file is clean
-                    got = _direct_load(con, target, schema, source_id, path)
+                    got = _direct_load(con, target, schema, source_id, path, max_rows)
                     if got is not None:
                         return got
                 # Fast path: validate in one ordered, parallel pass without the lookup join;
@@ -489,42 +527,57 @@ def _load_relation(
                 con.execute(f"DROP VIEW IF EXISTS {view}")
 
 
+#: how many of a file's first rows tell whether its times are expected to carry offsets
+NAIVE_SAMPLE = 2048
+
+
 def _direct_load(
     con: duckdb.DuckDBPyConnection,
     target: Target,
     schema: dict[str, pl.DataType],
     source_id: int,
     path: Path,
+    max_rows: int | None = None,
 ) -> dict[str, int] | None:
     """Load a clean file (relation ``_in``) straight into the target table, or change
     nothing and return None so that the caller stages it.
 
     The common case is a file whose every row is valid and complete: validating into a
     staging table and copying that into the table writes every row twice. Here the valid
-    rows go straight in (in parallel, unordered) and a count over the file then tells
-    whether that was all of it. The load is kept when every row went in, or when the rows
-    left out were all valid keys already stored (duplicates of earlier sources); repeats
-    of a key within the file are kept once when they are identical rows. Anything else
-    (a rejected row, a row that needs the catalog lookup, repeats that differ, a failed
-    file-level check) needs row numbers or a defined "first row" and is undone here: the
-    caller then validates through the ordered staging path, which records them.
+    rows go straight in (in parallel, unordered), and the load is kept when it took every
+    row of the file, or when the rows it left out were all valid keys already stored
+    (duplicates of earlier sources); repeats of a key within the file are kept once when
+    they are identical rows. Anything else (a rejected row, a row that needs the catalog
+    lookup, repeats that differ, a failed file-level check) needs row numbers or a defined
+    "first row": the load is undone and the caller validates through the ordered staging
+    path, which records them.
+
+    Whether every row went in is known without another pass over the file when
+    ``max_rows`` (the file's lines after the header) equals the rows inserted. Rows whose
+    time has no UTC offset are counted, so when the file's first rows have none, such rows
+    are held out of the first insert (a count would cost a pass) and added by a second one
+    if the file turns out to have some after all.
     """
     sql = build_stage_sql(target, schema, without_lookup=True)
     cols = [c for c in _table_columns(con, target.table) if c != "source_id"]
     collist = ", ".join(_quote(c) for c in [*cols, "source_id"])
     sel = ", ".join(f"s.{_quote(c)}" for c in cols)
-    where = "s._reason IS NULL AND NOT s._needs"
+    # one condition, not two: DuckDB would push the second below the validation and
+    # compute its inputs twice
+    ok = "coalesce(s._reason, CASE WHEN s._needs THEN 'lookup' END) IS NULL"
     if scalar(con, f"SELECT count(*) FROM (SELECT 1 FROM {target.table} LIMIT 1)"):
+        # keys stored by other sources (a second insert below must not see the first's)
         match = _match("t", "s", target.key)
-        where += f" AND NOT EXISTS (SELECT 1 FROM {target.table} t WHERE {match})"
-    naive = "count(*) FILTER (WHERE _naive)" if _has_naive(target) else "0"
+        ok += (
+            f" AND NOT EXISTS (SELECT 1 FROM {target.table} t WHERE {match} "
+            f"AND t.source_id <> {int(source_id)})"
+        )
+    has_naive = _has_naive(target)
     mine = f"{target.table} WHERE source_id = {int(source_id)}"
     keys = ", ".join(_quote(k) for k in target.key)
-    with wrap_errors(f"loading {target.kind} rows", path=path):
-        # unordered: no row number is needed unless a row is rejected, and then the
-        # ordered path runs instead
-        con.execute("SET preserve_insertion_order = false")
-        inserted = int(
+
+    def insert(where: str) -> int:
+        return int(
             scalar(
                 con,
                 f"INSERT INTO {target.table} ({collist}) SELECT {sel}, {int(source_id)} "
@@ -532,22 +585,38 @@ def _direct_load(
             )
             or 0
         )
-        read, n_naive = (
-            int(v or 0) for v in first_row(con, f"SELECT count(*), {naive} FROM ({sql})") or (0, 0)
+
+    def undo() -> None:
+        con.execute(f"DELETE FROM {mine}")
+        con.execute("SET preserve_insertion_order = true")  # the staged path numbers rows
+
+    with wrap_errors(f"loading {target.kind} rows", path=path):
+        head = build_stage_sql(
+            target, schema, without_lookup=True, rows=f"(SELECT * FROM _in LIMIT {NAIVE_SAMPLE})"
         )
-
-        def undo() -> None:
-            con.execute(f"DELETE FROM {mine}")
-            con.execute("SET preserve_insertion_order = true")  # the staged path numbers rows
-
+        hold_naive = has_naive and not scalar(
+            con, f"SELECT count(*) FILTER (WHERE _naive) FROM ({head})"
+        )
+        # unordered: no row number is needed unless a row is rejected, and then the
+        # ordered path runs instead
+        con.execute("SET preserve_insertion_order = false")
+        inserted = insert(f"{ok} AND NOT s._naive" if hold_naive else ok)
+        if inserted and inserted == max_rows and (hold_naive or not has_naive):
+            read, n_naive = inserted, 0
+        else:
+            naive = "count(*) FILTER (WHERE _naive)" if has_naive else "0"
+            row = first_row(con, f"SELECT count(*), {naive} FROM ({sql})") or (0, 0)
+            read, n_naive = int(row[0] or 0), int(row[1] or 0)
         if inserted < read:
-            # were the rows left out all duplicates of stored keys? (one validation pass)
-            bad = first_row(
+            # were the rows left out all stored keys or held-out times? (one more pass)
+            bad = scalar(
                 con, f"SELECT count(_reason) + count(*) FILTER (WHERE _needs) FROM ({sql})"
             )
-            if bad is None or int(bad[0] or 0):
+            if bad:
                 undo()
                 return None
+            if hold_naive and n_naive:
+                inserted += insert(f"{ok} AND s._naive")
         # repeats of a key within the file: one hash aggregate over the new rows, then an
         # exact look at the rows whose hash repeats
         repeated = 0
@@ -578,10 +647,14 @@ def _direct_load(
             )
         con.execute("DROP TABLE _cand")
         if target.checks is not None:
-            con.execute(
-                f"CREATE OR REPLACE TEMP VIEW _stage AS SELECT *, NULL::VARCHAR AS _reason, "
-                f"NULL::BIGINT AS _row, rowid AS _rid FROM {mine}"
+            # the checks see every valid row of the file: the inserted ones, or, when some
+            # were left out as stored keys, the file itself (they may clash with the store)
+            rows = (
+                f"SELECT *, NULL::VARCHAR AS _reason, NULL::BIGINT AS _row FROM {mine}"
+                if inserted == read
+                else f"SELECT * FROM ({sql}) WHERE _reason IS NULL"
             )
+            con.execute(f"CREATE OR REPLACE TEMP VIEW _stage AS {rows}")
             try:
                 target.checks(con, str(path), source_id)
             except IngestError:

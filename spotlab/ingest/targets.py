@@ -39,7 +39,8 @@ def number(col: str, schema: dict[str, pl.DataType]) -> str:
         return "NULL::DOUBLE"
     if schema[col].is_numeric():
         return f"CAST({_q(col)} AS DOUBLE)"
-    return f"try_cast({text(col)} AS DOUBLE)"
+    # a cast skips surrounding spaces and gives NULL for '': no trimmed copy is needed
+    return f"try_cast({_q(col)} AS DOUBLE)"
 
 
 def timestamp(col: str, schema: dict[str, pl.DataType]) -> tuple[str, str]:
@@ -53,14 +54,16 @@ def timestamp(col: str, schema: dict[str, pl.DataType]) -> tuple[str, str]:
         naive = "FALSE" if dtype.time_zone else f"{_q(col)} IS NOT NULL"
         return f"CAST({_q(col)} AS TIMESTAMPTZ)", naive
     t = text(col)
+    raw = f"CAST({_q(col)} AS VARCHAR)"
     compact = (
         f"regexp_replace({t}, '^(\\d{{4}})(\\d{{2}})(\\d{{2}})T(\\d{{2}})(\\d{{2}})(\\d{{2}})', "
         f"'\\1-\\2-\\3T\\4:\\5:\\6')"
     )
-    parsed = f"coalesce(try_cast({t} AS TIMESTAMPTZ), try_cast({compact} AS TIMESTAMPTZ))"
+    # the cast skips surrounding spaces; the trimmed text is needed only when it fails
+    parsed = f"coalesce(try_cast({raw} AS TIMESTAMPTZ), try_cast({compact} AS TIMESTAMPTZ))"
     # a trailing Z (the usual case) settles it without the regular expression
     naive = (
-        f"CASE WHEN ends_with({t}, 'Z') THEN FALSE "
+        f"CASE WHEN ends_with({raw}, 'Z') THEN FALSE "
         f"ELSE NOT regexp_matches({t}, '(?i)(z|[+-]\\d{{2}}(:?\\d{{2}})?)$') END"
     )
     return parsed, naive
@@ -89,7 +92,8 @@ def family_of_spec(spec_sql: str) -> str:
 
 def _positive_reasons(name: str, raw: str, parsed: str) -> list[tuple[str, str]]:
     return [
-        (f"{raw} IS NOT NULL AND {parsed} IS NULL", f"'unparsable {name}: ' || {raw}"),
+        # parsed first: the text is looked at only for the rows that did not parse
+        (f"{parsed} IS NULL AND {raw} IS NOT NULL", f"'unparsable {name}: ' || {raw}"),
         (f"isnan({parsed})", f"'{name} is NaN'"),
         (f"{parsed} <= 0", f"'{name} must be positive, got ' || {parsed}"),
     ]
