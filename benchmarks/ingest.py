@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/ingest.py            # 10 M rows (about 1 GB of CSV)
     .venv/bin/python benchmarks/ingest.py --rows 1000000
+    .venv/bin/python benchmarks/ingest.py --repeat 3 --rejects 100000
 
 Generates SYNTHETIC canonical price rows (:func:`spotlab.datasets.canonical_prices`) as CSV
 and Parquet under ``benchmarks/_work/`` (kept between runs), then times, each in a fresh
@@ -10,7 +11,11 @@ subprocess writing a fresh DuckDB file:
 - baseline: ``CREATE TABLE t AS SELECT * FROM read_csv(...)`` (``read_parquet``) of the file;
 - spotlab: ``spotlab.ingest(Store(file), path)``: validation, de-duplication, row accounting.
 
-It prints rows/s for both, the ratio spotlab ÷ baseline and each side's peak RSS (ru_maxrss).
+A clean file takes spotlab's direct path (validated rows straight into ``spot_prices``);
+``--rejects N`` adds a copy of the CSV with every N-th row rejected, which takes the
+validating path (staging table, row numbers, rejects) and shows what that costs.
+
+It prints rows/s for both, the ratio spotlab ÷ baseline and each side's peak RSS (VmHWM).
 Targets: ratio >= 0.5, spotlab's peak RSS <= 2 GB.
 """
 
@@ -98,6 +103,26 @@ def _inputs(rows: int, series: int) -> tuple[Path, Path]:
     return csv, parquet
 
 
+def _with_rejects(csv: Path, every: int) -> Path:
+    """The same file with every ``every``-th row's spot price made negative (a reject):
+    spotlab then takes its validating path, which numbers rows and records rejects."""
+    out = csv.with_name(csv.stem + f"_rejects{every}.csv")
+    if not out.exists():
+        import duckdb
+
+        con = duckdb.connect()
+        # one thread keeps the file's order (the rows stay as generated)
+        con.execute("SET threads = 1")
+        con.execute(
+            "COPY (SELECT * REPLACE (CASE WHEN (row_number() OVER ()) % ? = 0 THEN '-1' "
+            "ELSE spot_price END AS spot_price) FROM read_csv(?, all_varchar = true)) "
+            "TO ? (HEADER, DELIMITER ',')",
+            [every, str(csv), str(out)],
+        )
+        con.close()
+    return out
+
+
 def _machine() -> str:
     cpu = platform.processor() or platform.machine()
     try:
@@ -128,6 +153,14 @@ def main() -> None:
         help="run each side this many times, alternating, and keep each side's fastest run "
         "(other work on a shared machine only ever slows a run down)",
     )
+    ap.add_argument(
+        "--rejects",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also load a copy of the CSV in which every N-th row is rejected (the "
+        "validating path: row numbers, rejects); 0 skips it",
+    )
     ap.add_argument("--child", nargs=3, metavar=("MODE", "PATH", "DB"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
@@ -138,15 +171,22 @@ def main() -> None:
     print(
         f"input: {args.rows:,} SYNTHETIC canonical rows, {csv.stat().st_size / 2**20:,.0f} MiB CSV"
     )
-    for label, path in (("CSV", csv), ("Parquet", parquet)):
+    inputs = [("CSV", csv), ("Parquet", parquet)]
+    if args.rejects:
+        inputs.append(
+            (f"CSV, 1 row in {args.rejects:,} rejected", _with_rejects(csv, args.rejects))
+        )
+    for label, path in inputs:
         runs = [(_run("duckdb", path), _run("spotlab", path)) for _ in range(args.repeat)]
         base = min((b for b, _ in runs), key=lambda r: r["seconds"])
         ours = min((o for _, o in runs), key=lambda r: r["seconds"])
         assert ours["rows_read"] == args.rows, ours
+        if args.rejects and path.name.endswith(f"_rejects{args.rejects}.csv"):
+            assert ours["rows_rejected"] == args.rows // args.rejects, ours
         b_rate = base["rows"] / base["seconds"]
         s_rate = ours["rows"] / ours["seconds"]
         print(
-            f"{label:8s} bare DuckDB {b_rate:>12,.0f} rows/s ({base['seconds']:.2f} s, "
+            f"{label:8s}\n  bare DuckDB {b_rate:>12,.0f} rows/s ({base['seconds']:.2f} s, "
             f"RSS {base['rss_mib']:,.0f} MiB) | spotlab {s_rate:>12,.0f} rows/s "
             f"({ours['seconds']:.2f} s, RSS {ours['rss_mib']:,.0f} MiB) | "
             f"ratio {s_rate / b_rate:.2f}"

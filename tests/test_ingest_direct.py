@@ -105,13 +105,23 @@ def test_overlap_with_stored_rows_stays_direct(store: sl.Store, tmp_path: Path, 
     assert per_source["n"].to_list() == [4, 3]
 
 
-def test_a_reject_goes_staged_with_its_line(store: sl.Store, tmp_path: Path, spy: Spy) -> None:
-    rows = [_row(hour=0), _row(hour=1, price="-1"), _row(hour=2)]
+def test_rejects_get_their_lines(store: sl.Store, tmp_path: Path, spy: Spy) -> None:
+    rows = [_row(hour=h, price="-1" if h in (1, 4) else "1.5") for h in range(6)]
     (r,) = sl.ingest(store, _write(tmp_path / "bad.csv", rows))
-    assert not spy.kept and _counts(r) == (3, 2, 0, 1)
-    got = store.query("SELECT row_number, reason FROM rejects")
-    assert got["row_number"].to_list() == [3]
-    assert "positive" in got["reason"][0]
+    assert spy.kept and _counts(r) == (6, 4, 0, 2)
+    got = store.query("SELECT row_number, reason, raw FROM rejects ORDER BY row_number")
+    assert got["row_number"].to_list() == [3, 6]  # line 1 is the header
+    assert all("positive" in reason for reason in got["reason"])
+    assert got["raw"][0].startswith(_row(hour=1, price="-1").strip())
+
+
+def test_rejects_are_undone_with_the_rows(store: sl.Store, tmp_path: Path, spy: Spy) -> None:
+    """A reject recorded by the direct load, then repeats that differ: the staged path
+    records the reject again, once."""
+    rows = [_row(hour=0, price="-1"), _row(hour=1), _row(hour=1, price="2")]
+    (r,) = sl.ingest(store, _write(tmp_path / "both.csv", rows))
+    assert not spy.kept and _counts(r) == (3, 1, 1, 1)
+    assert store.query("SELECT row_number FROM rejects")["row_number"].to_list() == [2]
 
 
 def test_rows_needing_the_catalog_go_staged(store: sl.Store, tmp_path: Path, spy: Spy) -> None:

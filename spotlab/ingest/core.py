@@ -506,7 +506,7 @@ def _load_relation(
             if target.joins is None or target.lookup_needed is not None:
                 if target.mode == "insert":
                     # Fastest: straight into the table, kept when the file is clean
-                    got = _direct_load(con, target, schema, source_id, path, max_rows)
+                    got = _direct_load(con, target, schema, source_id, path, row_base, max_rows)
                     if got is not None:
                         return got
                 # Fast path: validate in one ordered, parallel pass without the lookup join;
@@ -537,28 +537,43 @@ def _direct_load(
     schema: dict[str, pl.DataType],
     source_id: int,
     path: Path,
+    row_base: int,
     max_rows: int | None = None,
 ) -> dict[str, int] | None:
-    """Load a clean file (relation ``_in``) straight into the target table, or change
-    nothing and return None so that the caller stages it.
+    """Load a file (relation ``_in``) straight into the target table, or change nothing
+    and return None so that the caller stages it.
 
-    The common case is a file whose every row is valid and complete: validating into a
-    staging table and copying that into the table writes every row twice. Here the valid
-    rows go straight in (in parallel, unordered), and the load is kept when it took every
-    row of the file, or when the rows it left out were all valid keys already stored
-    (duplicates of earlier sources); repeats of a key within the file are kept once when
-    they are identical rows. Anything else (a rejected row, a row that needs the catalog
-    lookup, repeats that differ, a failed file-level check) needs row numbers or a defined
-    "first row": the load is undone and the caller validates through the ordered staging
-    path, which records them.
+    Validating into a staging table and copying that into the table writes every row
+    twice. Here the valid rows go straight in (in parallel, unordered). Whether that was
+    every row is known without another pass when ``max_rows`` (the file's lines after the
+    header) equals the rows inserted: the usual case. Otherwise one narrow, ordered pass
+    (``_flags``: each row's reason, raw text and flags, by position) counts the rows and
+    gives the rejects their line numbers; the rows left out that are not rejects are keys
+    already stored (duplicates of earlier sources). Repeats of a key within the file are
+    kept once when they are identical rows.
 
-    Whether every row went in is known without another pass over the file when
-    ``max_rows`` (the file's lines after the header) equals the rows inserted. Rows whose
-    time has no UTC offset are counted, so when the file's first rows have none, such rows
-    are held out of the first insert (a count would cost a pass) and added by a second one
-    if the file turns out to have some after all.
+    Undone, for the staged path: rows that need the catalog lookup (seen in the first
+    rows, nothing is tried), repeats of a key that differ (the first in the file must win,
+    and this insert has no order) and a failed file-level check (the staged path names the
+    row).
+
+    Times without a UTC offset are counted, so when the first rows have none such rows are
+    held out of the first insert (counting them would cost a pass) and added by a second
+    one if the file has some after all.
     """
     sql = build_stage_sql(target, schema, without_lookup=True)
+    head = build_stage_sql(
+        target, schema, without_lookup=True, rows=f"(SELECT * FROM _in LIMIT {NAIVE_SAMPLE})"
+    )
+    has_naive = _has_naive(target)
+    naive = "count(*) FILTER (WHERE _naive)" if has_naive else "0"
+    with wrap_errors(f"loading {target.kind} rows", path=path):
+        needs, head_naive = first_row(
+            con, f"SELECT count(*) FILTER (WHERE _needs), {naive} FROM ({head})"
+        ) or (0, 0)
+    if needs:
+        return None  # the catalog lookup: the staged path joins it
+    hold_naive = has_naive and not head_naive
     cols = [c for c in _table_columns(con, target.table) if c != "source_id"]
     collist = ", ".join(_quote(c) for c in [*cols, "source_id"])
     sel = ", ".join(f"s.{_quote(c)}" for c in cols)
@@ -572,7 +587,6 @@ def _direct_load(
             f" AND NOT EXISTS (SELECT 1 FROM {target.table} t WHERE {match} "
             f"AND t.source_id <> {int(source_id)})"
         )
-    has_naive = _has_naive(target)
     mine = f"{target.table} WHERE source_id = {int(source_id)}"
     keys = ", ".join(_quote(k) for k in target.key)
 
@@ -588,33 +602,39 @@ def _direct_load(
 
     def undo() -> None:
         con.execute(f"DELETE FROM {mine}")
+        con.execute("DELETE FROM rejects WHERE source_id = ?", [source_id])
+        con.execute("DROP TABLE IF EXISTS _flags")
+        con.execute("DROP TABLE IF EXISTS _cand")
         con.execute("SET preserve_insertion_order = true")  # the staged path numbers rows
 
     with wrap_errors(f"loading {target.kind} rows", path=path):
-        head = build_stage_sql(
-            target, schema, without_lookup=True, rows=f"(SELECT * FROM _in LIMIT {NAIVE_SAMPLE})"
-        )
-        hold_naive = has_naive and not scalar(
-            con, f"SELECT count(*) FILTER (WHERE _naive) FROM ({head})"
-        )
-        # unordered: no row number is needed unless a row is rejected, and then the
-        # ordered path runs instead
+        # unordered: rows are numbered, when needed, by the ordered _flags pass
         con.execute("SET preserve_insertion_order = false")
         inserted = insert(f"{ok} AND NOT s._naive" if hold_naive else ok)
-        if inserted and inserted == max_rows and (hold_naive or not has_naive):
-            read, n_naive = inserted, 0
-        else:
-            naive = "count(*) FILTER (WHERE _naive)" if has_naive else "0"
-            row = first_row(con, f"SELECT count(*), {naive} FROM ({sql})") or (0, 0)
-            read, n_naive = int(row[0] or 0), int(row[1] or 0)
-        if inserted < read:
-            # were the rows left out all stored keys or held-out times? (one more pass)
-            bad = scalar(
-                con, f"SELECT count(_reason) + count(*) FILTER (WHERE _needs) FROM ({sql})"
+        read, rejected, n_naive = inserted, 0, 0
+        if not (inserted and inserted == max_rows and (hold_naive or not has_naive)):
+            con.execute("SET preserve_insertion_order = true")
+            con.execute(
+                "CREATE OR REPLACE TEMP TABLE _flags AS SELECT _reason, _raw, _needs"
+                f"{', _naive' if has_naive else ''} FROM ({sql})"
             )
-            if bad:
+            con.execute("SET preserve_insertion_order = false")
+            row = first_row(
+                con,
+                "SELECT count(*), count(_reason), count(*) FILTER (WHERE _needs), "
+                f"{naive}, coalesce(min(rowid), 0) FROM _flags",
+            )
+            read, rejected, needs, n_naive, first = (int(v or 0) for v in row or (0,) * 5)
+            if needs:
                 undo()
                 return None
+            if rejected:
+                con.execute(
+                    "INSERT INTO rejects SELECT ?, rowid - ? + ?, _reason, _raw FROM _flags "
+                    "WHERE _reason IS NOT NULL",
+                    [source_id, first, row_base],
+                )
+            con.execute("DROP TABLE _flags")
             if hold_naive and n_naive:
                 inserted += insert(f"{ok} AND s._naive")
         # repeats of a key within the file: one hash aggregate over the new rows, then an
@@ -633,7 +653,6 @@ def _direct_load(
                 f"HAVING count(DISTINCT ({every})) > 1)",
             )
             if differing:
-                con.execute("DROP TABLE _cand")
                 undo()
                 return None
             repeated = int(
@@ -651,7 +670,7 @@ def _direct_load(
             # were left out as stored keys, the file itself (they may clash with the store)
             rows = (
                 f"SELECT *, NULL::VARCHAR AS _reason, NULL::BIGINT AS _row FROM {mine}"
-                if inserted == read
+                if inserted + rejected == read
                 else f"SELECT * FROM ({sql}) WHERE _reason IS NULL"
             )
             con.execute(f"CREATE OR REPLACE TEMP VIEW _stage AS {rows}")
@@ -663,7 +682,7 @@ def _direct_load(
                 undo()
                 return None
             con.execute("DROP VIEW _stage")
-    return {"read": read, "loaded": inserted - repeated, "rejected": 0, "naive": n_naive}
+    return {"read": read, "loaded": inserted - repeated, "rejected": rejected, "naive": n_naive}
 
 
 def _table_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
