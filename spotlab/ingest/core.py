@@ -177,6 +177,8 @@ class Target:
     #: only run through the join when some row needs it.
     lookup_columns: tuple[tuple[str, str], ...] = ()
     lookup_needed: str | None = None
+    #: the output columns ``checks`` read from ``_stage`` (besides ``_reason``, ``_row``)
+    check_columns: tuple[str, ...] = ()
 
 
 TARGETS: dict[str, Target] = {}
@@ -580,7 +582,8 @@ def _direct_load(
     # one condition, not two: DuckDB would push the second below the validation and
     # compute its inputs twice
     ok = "coalesce(s._reason, CASE WHEN s._needs THEN 'lookup' END) IS NULL"
-    if scalar(con, f"SELECT count(*) FROM (SELECT 1 FROM {target.table} LIMIT 1)"):
+    stored = bool(scalar(con, f"SELECT count(*) FROM (SELECT 1 FROM {target.table} LIMIT 1)"))
+    if stored:
         # keys stored by other sources (a second insert below must not see the first's)
         match = _match("t", "s", target.key)
         ok += (
@@ -611,12 +614,16 @@ def _direct_load(
         # unordered: rows are numbered, when needed, by the ordered _flags pass
         con.execute("SET preserve_insertion_order = false")
         inserted = insert(f"{ok} AND NOT s._naive" if hold_naive else ok)
-        read, rejected, n_naive = inserted, 0, 0
+        read, rejected, n_naive, numbered = inserted, 0, 0, ""
         if not (inserted and inserted == max_rows and (hold_naive or not has_naive)):
             con.execute("SET preserve_insertion_order = true")
+            # narrow unless rows may have been left out as stored keys: then the checks
+            # read their columns here rather than in two more passes over the file
+            flagged = ["_reason", "_raw", "_needs", *(["_naive"] if has_naive else [])]
+            if stored and target.checks is not None:
+                flagged += [_quote(c) for c in target.check_columns]
             con.execute(
-                "CREATE OR REPLACE TEMP TABLE _flags AS SELECT _reason, _raw, _needs"
-                f"{', _naive' if has_naive else ''} FROM ({sql})"
+                f"CREATE OR REPLACE TEMP TABLE _flags AS SELECT {', '.join(flagged)} FROM ({sql})"
             )
             con.execute("SET preserve_insertion_order = false")
             row = first_row(
@@ -625,16 +632,16 @@ def _direct_load(
                 f"{naive}, coalesce(min(rowid), 0) FROM _flags",
             )
             read, rejected, needs, n_naive, first = (int(v or 0) for v in row or (0,) * 5)
+            numbered = f"rowid - {first} + {int(row_base)}"
             if needs:
                 undo()
                 return None
             if rejected:
                 con.execute(
-                    "INSERT INTO rejects SELECT ?, rowid - ? + ?, _reason, _raw FROM _flags "
+                    f"INSERT INTO rejects SELECT ?, {numbered}, _reason, _raw FROM _flags "
                     "WHERE _reason IS NOT NULL",
-                    [source_id, first, row_base],
+                    [source_id],
                 )
-            con.execute("DROP TABLE _flags")
             if hold_naive and n_naive:
                 inserted += insert(f"{ok} AND s._naive")
         # repeats of a key within the file: one hash aggregate over the new rows, then an
@@ -667,12 +674,14 @@ def _direct_load(
         con.execute("DROP TABLE _cand")
         if target.checks is not None:
             # the checks see every valid row of the file: the inserted ones, or, when some
-            # were left out as stored keys, the file itself (they may clash with the store)
-            rows = (
-                f"SELECT *, NULL::VARCHAR AS _reason, NULL::BIGINT AS _row FROM {mine}"
-                if inserted + rejected == read
-                else f"SELECT * FROM ({sql}) WHERE _reason IS NULL"
-            )
+            # were left out as stored keys (they may clash with the store), _flags's
+            if inserted + rejected == read:
+                rows = f"SELECT *, NULL::VARCHAR AS _reason, NULL::BIGINT AS _row FROM {mine}"
+            elif not stored:  # cannot happen: only stored keys are left out unrecorded
+                undo()
+                return None
+            else:
+                rows = f"SELECT *, {numbered} AS _row FROM _flags"
             con.execute(f"CREATE OR REPLACE TEMP VIEW _stage AS {rows}")
             try:
                 target.checks(con, str(path), source_id)
@@ -682,6 +691,7 @@ def _direct_load(
                 undo()
                 return None
             con.execute("DROP VIEW _stage")
+        con.execute("DROP TABLE IF EXISTS _flags")
     return {"read": read, "loaded": inserted - repeated, "rejected": rejected, "naive": n_naive}
 
 

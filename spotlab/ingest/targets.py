@@ -187,6 +187,7 @@ PRICES = register_target(
             ),
         ),
         checks=lambda con, path, source_id: _check_one_currency_per_series(con, path, source_id),
+        check_columns=("provider", "zone", "spec", "currency"),
     )
 )
 
