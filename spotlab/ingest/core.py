@@ -10,10 +10,12 @@ an ordered load, and no row passes through Python.
 
 A *target* (one per table) validates those rows in DuckDB, vectorised: every row gets either
 no reason (it is loaded or is a duplicate of a key already there) or the first reason it
-fails. Each file is loaded in one transaction and recorded in ``sources`` with
-``rows_read = rows_loaded + rows_duplicate + rows_rejected``; rejected rows go to ``rejects``
-with their reason and raw text. A file-level problem raises :class:`FormatError` or
-:class:`IngestError` and leaves the database as it was.
+fails. Rows are staged (validated into a temporary table, then inserted), except that a
+``Staged.relation`` goes straight into its table when it can (:func:`_direct_load`), the
+staged path being its fallback. Each file is loaded in one transaction and recorded in
+``sources`` with ``rows_read = rows_loaded + rows_duplicate + rows_rejected``; rejected rows
+go to ``rejects`` with their reason and raw text. A file-level problem raises
+:class:`FormatError` or :class:`IngestError` and leaves the database as it was.
 """
 
 from __future__ import annotations
@@ -707,7 +709,8 @@ def _table_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
 
 
 #: DuckDB's memory cap while a file-backed store loads a file through ``Staged.relation``:
-#: staging beyond it spills to ``<db>.tmp``, so a 10 M-row file peaks near 1.3 GB RSS.
+#: work beyond it spills to ``<db>.tmp``, so a 10 M-row file peaks under 1 GB RSS (direct
+#: load) or near 1.3 GB (staged).
 RELATION_MEMORY_LIMIT = "1GB"
 _UNITS = {"": 1, "B": 1, "KB": 1e3, "MB": 1e6, "GB": 1e9, "TB": 1e12}
 _UNITS |= {"KIB": 2**10, "MIB": 2**20, "GIB": 2**30, "TIB": 2**40}
