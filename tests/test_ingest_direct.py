@@ -112,7 +112,7 @@ def test_rejects_get_their_lines(store: sl.Store, tmp_path: Path, spy: Spy) -> N
     got = store.query("SELECT row_number, reason, raw FROM rejects ORDER BY row_number")
     assert got["row_number"].to_list() == [3, 6]  # line 1 is the header
     assert all("positive" in reason for reason in got["reason"])
-    assert got["raw"][0].startswith(_row(hour=1, price="-1").strip())
+    assert got["raw"][0] == _row(hour=1, price="-1").strip()  # the file's columns only
 
 
 def test_rejects_are_undone_with_the_rows(store: sl.Store, tmp_path: Path, spy: Spy) -> None:

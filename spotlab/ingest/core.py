@@ -412,7 +412,11 @@ def build_stage_sql(
     else:
         raw = (
             "concat_ws(',', "
-            + ", ".join(f"coalesce(CAST({_quote(c)} AS VARCHAR), '')" for c in inputs)
+            + ", ".join(
+                f"coalesce(CAST({_quote(c)} AS VARCHAR), '')"
+                for c in inputs
+                if schema[c] != pl.Null
+            )
             + ")"
         )
     outs = ", ".join(f"{expr} AS {_quote(col)}" for col, expr in target.outputs)
@@ -501,7 +505,9 @@ def _load_relation(
     if absent:
         nulls = ", ".join(f"NULL::VARCHAR AS {_quote(c)}" for c in absent)
         relation = f"SELECT *, {nulls} FROM ({relation})"
-        schema |= {c: pl.String() for c in absent}
+        # typed Null in the schema: the rules read them as empty text, and a reject's raw
+        # text leaves them out (it holds the file's own columns)
+        schema |= {c: pl.Null() for c in absent}
     try:
         if row_base is not None:
             with wrap_errors(f"reading {target.kind} rows", path=path):
