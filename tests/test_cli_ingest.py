@@ -205,3 +205,37 @@ def test_real_entry_point_exit_codes(tmp_path: Path, fixtures: Path) -> None:
     )
     assert err.returncode == 2
     assert "truncated" in err.stderr and "Traceback" not in err.stderr
+
+
+def test_progress_shows_a_large_file_from_its_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file DuckDB reads in one go reports its rows only at the end: a large one gets its
+    spinner when it starts; a small one with few rows gets none."""
+    from spotlab.progress import Progress
+
+    big = tmp_path / "big.csv"
+    big.write_bytes(b"x" * 2048)
+    small = tmp_path / "small.csv"
+    small.write_bytes(b"x")
+    bar = Progress(min_bytes=1024)
+    bar.enabled = True  # as on a terminal
+    shown: list[str] = []
+
+    class Fake:
+        def add_task(self, description: str, total: object = None) -> str:
+            shown.append(description)
+            return description
+
+        def update(self, task: str, description: str) -> None:
+            shown.append(description)
+
+        def stop(self) -> None:
+            shown.append("stop")
+
+    bar._bar = Fake()
+    with bar:
+        bar.update(str(small), 0)
+        bar.update(str(big), 0)
+        bar.update(str(big), 5)
+    assert shown == [str(big), f"{big}: loading", f"{big}: 5 rows", "stop"]

@@ -215,6 +215,8 @@ class IngestResult:
         return asdict(self)
 
 
+#: ``progress(uri, rows_done)``: called as batches load; 0 when a file starts loading in one
+#: go (a large CSV or Parquet read by DuckDB), its rows then reported when done
 ProgressFn = Callable[[str, int], None]
 
 
@@ -333,6 +335,8 @@ def ingest_file(
         for side_kind, frame in staged.side.items():
             _load_batch(con, _target(side_kind, path), frame, source_id, path, side=True)
         if staged.relation is not None:
+            if progress is not None:
+                progress(uri, 0)  # DuckDB reads the whole file in one go: say it started
             got = _load_relation(
                 con, target, staged.relation, source_id, path, row_base=staged.row_base,
                 max_rows=lines - 1 if staged.one_row_per_line and lines else None,
