@@ -143,21 +143,27 @@ def test_mixed_currencies_name_the_row_after_the_direct_load(
     assert store.query("SELECT count(*) AS n FROM sources")["n"][0] == 0
 
 
+def _statements(monkeypatch: pytest.MonkeyPatch, helper: str, prefix: str) -> list[str]:
+    """The SQL starting with ``prefix`` that the ingest runs through ``core.<helper>``."""
+    seen: list[str] = []
+    real = getattr(core, helper)
+
+    def spy(con: Any, sql: str, *args: Any) -> Any:
+        if sql.startswith(prefix):
+            seen.append(sql)
+        return real(con, sql, *args)
+
+    monkeypatch.setattr(core, helper, spy)
+    return seen
+
+
 def test_late_naive_times_are_added_and_counted(
     store: sl.Store, tmp_path: Path, spy: Spy, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The first rows have offsets, so naive times are held out of the first insert; the
     file has some further down, so a second insert adds them."""
     monkeypatch.setattr(core, "NAIVE_SAMPLE", 8)
-    inserts: list[str] = []
-    real = core.scalar
-
-    def spy_scalar(con: Any, sql: str, *args: Any) -> Any:
-        if sql.startswith("INSERT INTO spot_prices"):
-            inserts.append(sql)
-        return real(con, sql, *args)
-
-    monkeypatch.setattr(core, "scalar", spy_scalar)
+    inserts = _statements(monkeypatch, "scalar", "INSERT INTO spot_prices")
     rows = [_row(hour=h % 24, zone="ab"[h // 24]) for h in range(48)]
     rows[-1] = _row(hour=23, zone="b", tz="")
     (r,) = sl.ingest(store, _write(tmp_path / "late.csv", rows))
@@ -171,15 +177,7 @@ def test_line_count_settles_a_plain_file(
 ) -> None:
     """A plain CSV with one row per line needs no count over the file; a gzip one, a file
     with a blank line or with bare carriage returns does, and all load the same rows."""
-    counts: list[str] = []
-    real = core.first_row
-
-    def spy_first_row(con: Any, sql: str, *args: Any) -> Any:
-        if sql.startswith("SELECT count(*), "):
-            counts.append(sql)
-        return real(con, sql, *args)
-
-    monkeypatch.setattr(core, "first_row", spy_first_row)
+    counts = _statements(monkeypatch, "first_row", "SELECT count(*), ")
     body = "".join(_row(hour=h) for h in range(6))
     plain = tmp_path / "plain.csv"
     plain.write_text(HEADER + body)
