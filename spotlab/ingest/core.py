@@ -603,7 +603,6 @@ def _direct_load(
             f"AND t.source_id <> {int(source_id)})"
         )
     mine = f"{target.table} WHERE source_id = {int(source_id)}"
-    keys = ", ".join(_quote(k) for k in target.key)
 
     def insert(where: str) -> int:
         return int(
@@ -619,7 +618,6 @@ def _direct_load(
         con.execute(f"DELETE FROM {mine}")
         con.execute("DELETE FROM rejects WHERE source_id = ?", [source_id])
         con.execute("DROP TABLE IF EXISTS _flags")
-        con.execute("DROP TABLE IF EXISTS _cand")
         con.execute("SET preserve_insertion_order = true")  # the staged path numbers rows
 
     with wrap_errors(f"loading {target.kind} rows", path=path):
@@ -656,34 +654,10 @@ def _direct_load(
                 )
             if hold_naive and n_naive:
                 inserted += insert(f"{ok} AND s._naive")
-        # repeats of a key within the file: one hash aggregate over the new rows, then an
-        # exact look at the rows whose hash repeats
-        repeated = 0
-        con.execute(
-            f"CREATE OR REPLACE TEMP TABLE _cand AS SELECT hash({keys}) AS _h FROM {mine} "
-            "GROUP BY ALL HAVING count(*) > 1"
-        )
-        if scalar(con, "SELECT count(*) FROM _cand"):
-            every = ", ".join(_quote(c) for c in cols)
-            differing = scalar(
-                con,
-                f"SELECT count(*) FROM (SELECT 1 FROM {mine} AND hash({keys}) IN "
-                f"(SELECT _h FROM _cand) GROUP BY {keys} "
-                f"HAVING count(DISTINCT ({every})) > 1)",
-            )
-            if differing:
-                undo()
-                return None
-            repeated = int(
-                scalar(
-                    con,
-                    f"DELETE FROM {mine} AND hash({keys}) IN (SELECT _h FROM _cand) "
-                    f"AND rowid NOT IN (SELECT min(rowid) FROM {mine} AND hash({keys}) IN "
-                    f"(SELECT _h FROM _cand) GROUP BY {keys})",
-                )
-                or 0
-            )
-        con.execute("DROP TABLE _cand")
+        repeated = _drop_identical_repeats(con, mine, target.key, cols)
+        if repeated is None:
+            undo()
+            return None
         if target.checks is not None:
             # the checks see every valid row of the file: the inserted ones, or, when some
             # were left out as stored keys (they may clash with the store), _flags's
@@ -705,6 +679,47 @@ def _direct_load(
             con.execute("DROP VIEW _stage")
         con.execute("DROP TABLE IF EXISTS _flags")
     return {"read": read, "loaded": inserted - repeated, "rejected": rejected, "naive": n_naive}
+
+
+def _drop_identical_repeats(
+    con: duckdb.DuckDBPyConnection, rows: str, key: Sequence[str], cols: Sequence[str]
+) -> int | None:
+    """Delete all but one of each group of identical rows sharing a key among ``rows``
+    (``TABLE WHERE ...``) and return how many went, or None, deleting nothing, when rows
+    of one key differ (then which one is kept depends on the file's order).
+
+    One hash aggregate over the rows finds candidate keys; only rows whose hash repeats
+    are compared exactly."""
+    keys = ", ".join(_quote(k) for k in key)
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE _cand AS SELECT hash({keys}) AS _h FROM {rows} "
+        "GROUP BY ALL HAVING count(*) > 1"
+    )
+    try:
+        if not scalar(con, "SELECT count(*) FROM _cand"):
+            return 0
+        repeats = f"{rows} AND hash({keys}) IN (SELECT _h FROM _cand)"
+        every = ", ".join(_quote(c) for c in cols)
+        differing = scalar(
+            con,
+            f"SELECT count(*) FROM (SELECT 1 FROM {repeats} GROUP BY {keys} "
+            f"HAVING count(DISTINCT ({every})) > 1)",
+        )
+        if differing:
+            return None
+        return int(
+            scalar(
+                con,
+                f"DELETE FROM {repeats} AND rowid NOT IN "
+                f"(SELECT min(rowid) FROM {repeats} GROUP BY {keys})",
+            )
+            or 0
+        )
+    finally:
+        # after a failed statement the transaction is aborted and this fails too: let the
+        # first error, the one naming the cause, surface
+        with contextlib.suppress(duckdb.Error):
+            con.execute("DROP TABLE _cand")
 
 
 def _table_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
