@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
 
-from spotlab.cli import main
 from spotlab.notebook import BUNDLED_DATA
+from tests.conftest import run_cli
 
 
 @pytest.fixture(scope="module")
@@ -23,14 +22,7 @@ def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def run(db: Path, monkeypatch, capsys, *args: str) -> tuple[int, str, str]:
-    monkeypatch.setattr(sys, "argv", ["spotlab", "--db", str(db), *args])
-    try:
-        main()
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 2
-    out, err = capsys.readouterr()
-    return code, out, err
+    return run_cli(monkeypatch, capsys, "--db", db, *args)
 
 
 def test_bids_json(db, monkeypatch, capsys):

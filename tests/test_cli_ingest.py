@@ -5,13 +5,10 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import zstandard
-
-from spotlab.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULT_KEYS = {
@@ -23,24 +20,6 @@ RESULT_KEYS = {
     "rows_rejected",
     "skipped_as_duplicate_file",
 }
-
-
-@pytest.fixture
-def cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path):
-    """Run ``spotlab --db <tmp> ARGS`` in-process; return (exit code, stdout, stderr)."""
-    db = tmp_path / "cli.duckdb"
-
-    def run(*args: str | Path) -> tuple[int, str, str]:
-        monkeypatch.setattr(sys, "argv", ["spotlab", "--db", str(db), *map(str, args)])
-        try:
-            main()
-            code = 0
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return run
 
 
 def test_ingest_json_shape(cli, fixtures: Path) -> None:

@@ -3,34 +3,12 @@
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
 
 import pytest
 
 import spotlab as sl
 from spotlab.advise import coldstart as cs
-from spotlab.cli import main
 from tests.conftest import BUNDLED
-
-
-@pytest.fixture
-def cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path):
-    """Run ``spotlab --db <tmp> ARGS`` in-process; return (exit code, stdout, stderr)."""
-    db = tmp_path / "cli.duckdb"
-
-    def run(*args: str | Path) -> tuple[int, str, str]:
-        monkeypatch.setattr(sys, "argv", ["spotlab", "--db", str(db), *map(str, args)])
-        try:
-            main()
-            code = 0
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else 2
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    run.db = db  # type: ignore[attr-defined]
-    return run
 
 
 def test_acceptance_command_shows_setups_and_fits(cli) -> None:

@@ -25,6 +25,7 @@ from spotlab.eas import facts
 from spotlab.eas.lint import RULES, cron_problem, errors, lint
 from spotlab.eas.model import ConfigBundle, load_autoscaler, load_cronscale, load_service
 from spotlab.ingest import ingest
+from tests.conftest import run_cli
 
 FIX = Path(__file__).resolve().parent / "fixtures"
 ROOT = Path(__file__).resolve().parents[1]
@@ -342,19 +343,6 @@ def test_domain_example_lints_without_errors(eas_store: Store) -> None:
     assert errors(lint(FIX / "eas_config_domain_inline_autoscaler.json", eas_store)) == []
     if facts.BUNDLED_CATALOG.exists():  # and against the bundled catalog, without a store
         assert errors(lint(folder)) == []
-
-
-def run_cli(monkeypatch: pytest.MonkeyPatch, capsys: Any, *args: str) -> tuple[int, str, str]:
-    """Run ``spotlab ARGS`` in-process through ``main()`` (its real exit-code mapping)."""
-    from spotlab.cli import main
-
-    capsys.readouterr()
-    monkeypatch.setattr(sys, "argv", ["spotlab", *args])
-    with pytest.raises(SystemExit) as exc:
-        main()
-        raise SystemExit(0)
-    out = capsys.readouterr()
-    return int(exc.value.code or 0), out.out, out.err
 
 
 def test_acceptance_cli_lint_shows_three_errors_and_exits_1(

@@ -11,16 +11,7 @@ from hypothesis import strategies as st
 
 import spotlab as sl
 from spotlab.advise import interruptions as it
-from tests.conftest import accounted
-
-
-def counts(r: sl.IngestResult) -> tuple[int, int, int, int]:
-    return (r.rows_read, r.rows_loaded, r.rows_duplicate, r.rows_rejected)
-
-
-def reasons(store: sl.Store) -> dict[int, str]:
-    rows = store.query("SELECT row_number, reason FROM rejects ORDER BY row_number")
-    return dict(zip(rows["row_number"], rows["reason"], strict=True))
+from tests.conftest import accounted, ingest_counts, reject_reasons
 
 
 def test_cloudmonitor_events_compact_time_and_rejects(store, fixtures) -> None:
@@ -28,8 +19,8 @@ def test_cloudmonitor_events_compact_time_and_rejects(store, fixtures) -> None:
     assert r.format == "alibaba-events"
     # 6 items: 2 Running, 1 interruption, 1 Deleted, 1 interruption of an unknown
     # instance (kept), 1 maintenance event (not a lifecycle event: rejected)
-    assert counts(r) == (6, 5, 0, 1)
-    assert reasons(store) == {
+    assert ingest_counts(r) == (6, 5, 0, 1)
+    assert reject_reasons(store) == {
         6: "not a lifecycle event spotlab keeps: Instance:SystemMaintenance.Reboot"
     }
     ev = store.query(
@@ -51,8 +42,8 @@ def test_cloudmonitor_events_compact_time_and_rejects(store, fixtures) -> None:
 def test_eventbridge_cloudevents_as_json_lines(store, fixtures) -> None:
     (r,) = sl.ingest(store, fixtures / "events_alibaba_eventbridge.jsonl")
     assert r.format == "alibaba-events"
-    assert counts(r) == (3, 2, 0, 1)
-    assert reasons(store)[3] == (
+    assert ingest_counts(r) == (3, 2, 0, 1)
+    assert reject_reasons(store)[3] == (
         "not a lifecycle event spotlab keeps: Instance:StateChange state stopping"
     )
     ev = store.query("SELECT instance_id, event, ts FROM instance_events ORDER BY ts")
@@ -65,8 +56,8 @@ def test_eventbridge_cloudevents_as_json_lines(store, fixtures) -> None:
 def test_aws_eventbridge_events(store, fixtures) -> None:
     (r,) = sl.ingest(store, fixtures / "events_aws_eventbridge.json")
     assert r.format == "aws-events"
-    assert counts(r) == (7, 6, 0, 1)
-    assert "state stopping" in reasons(store)[7]
+    assert ingest_counts(r) == (7, 6, 0, 1)
+    assert "state stopping" in reject_reasons(store)[7]
     ev = store.query("SELECT event, count(*) AS n FROM instance_events GROUP BY ALL")
     assert dict(ev.rows()) == {
         "launched": 1,
@@ -82,8 +73,8 @@ def test_lifecycle_csv_duplicates_and_rejects(store, fixtures) -> None:
     assert r.format == "lifecycle-csv"
     # 15 rows: row 14 'preempted' is no event, row 15 'yesterday' no time, and row 16
     # repeats eas-sd-1's launch (same key) → a duplicate
-    assert counts(r) == (15, 12, 1, 2)
-    why = reasons(store)
+    assert ingest_counts(r) == (15, 12, 1, 2)
+    why = reject_reasons(store)
     assert why[14].startswith("unknown event preempted")
     assert why[15] == "unparsable time: yesterday"
     # the +08:00 warning of eas-sd-2 is 12:00 UTC
@@ -99,8 +90,8 @@ def test_inventory_and_exposure_rejects(store, fixtures) -> None:
         store, [fixtures / "events_inventory.csv", fixtures / "events_exposure.csv"]
     )
     assert (inv.format, exp.format) == ("inventory-csv", "exposure-csv")
-    assert counts(inv) == (6, 4, 0, 2)
-    assert counts(exp) == (2, 1, 0, 1)
+    assert ingest_counts(inv) == (6, 4, 0, 2)
+    assert ingest_counts(exp) == (2, 1, 0, 1)
     rej = store.query("SELECT source_id, row_number, reason FROM rejects ORDER BY ALL").rows()
     assert rej == [
         (inv.source_id, 6, "unparsable is_spot (use true/false): maybe"),
@@ -148,7 +139,7 @@ def test_parcae_trace_end_to_end(store, fixtures) -> None:
         start="2023-01-01T00:00:00Z",
     )
     assert r.format == "addremove-trace"
-    assert counts(r) == (344, 344, 0, 0)
+    assert ingest_counts(r) == (344, 344, 0, 0)
     ev = store.query("SELECT event, count(*) AS n FROM instance_events GROUP BY ALL")
     assert dict(ev.rows()) == {"launched": 177, "reclaimed": 167}
     lives = it.lifecycles(store)
@@ -164,7 +155,7 @@ def test_parcae_trace_end_to_end(store, fixtures) -> None:
 
 def test_parcae_without_spec_is_kept_unattributed(store, fixtures) -> None:
     (r,) = sl.ingest(store, fixtures / "events_parcae_p3trace.csv")
-    assert counts(r) == (344, 344, 0, 0)
+    assert ingest_counts(r) == (344, 344, 0, 0)
     assert any("no spec given" in n for n in r.notes)
     assert any("1970-01-01" in n for n in r.notes)
     assert it.unattributed_events(store).height == 344
@@ -181,8 +172,8 @@ def test_addremove_bad_lines(store, tmp_path) -> None:
         "0,add,node1\nx,add,node2\n60000,reboot,node1\n-5,add,node3\n120000,remove,node1\n"
     )
     (r,) = sl.ingest(store, f, spec="p3.2xlarge")
-    assert counts(r) == (5, 2, 0, 3)
-    assert list(reasons(store).values()) == [
+    assert ingest_counts(r) == (5, 2, 0, 3)
+    assert list(reject_reasons(store).values()) == [
         "unparsable time_ms: x",
         "unknown action (add or remove): reboot",
         "negative time_ms: -5",
@@ -198,7 +189,7 @@ def test_bad_start_option_leaves_db_unchanged(store, fixtures) -> None:
 def test_aws_advisor_excerpt(store, fixtures) -> None:
     (r,) = sl.ingest(store, fixtures / "bands_aws_spot_advisor_2025-07-28_excerpt.json")
     assert r.format == "aws-spot-advisor"
-    assert counts(r) == (18, 18, 0, 0)
+    assert ingest_counts(r) == (18, 18, 0, 0)
     row = store.query(
         "SELECT * FROM interruption_bands WHERE region = 'eu-west-1' AND os = 'Linux' "
         "AND spec = 'g4dn.xlarge'"
@@ -224,7 +215,7 @@ def test_aws_advisor_excerpt(store, fixtures) -> None:
 )
 def test_aws_advisor_snapshots(store, shared_data, name, rows, regions, types) -> None:
     (r,) = sl.ingest(store, shared_data / "aws-spot-advisor" / name)
-    assert counts(r) == (rows, rows, 0, 0)
+    assert ingest_counts(r) == (rows, rows, 0, 0)
     got = store.query(
         "SELECT count(DISTINCT region) AS regions, count(DISTINCT spec) AS types, "
         "count(*) FILTER (band_label IS NULL) AS unlabelled FROM interruption_bands"
@@ -237,8 +228,8 @@ def test_aws_advisor_snapshots(store, shared_data, name, rows, regions, types) -
 def test_alibaba_spot_advice(store, fixtures) -> None:
     (r,) = sl.ingest(store, fixtures / "bands_alibaba_spot_advice.json", observed_at="2024-04-01")
     assert r.format == "alibaba-spot-advice"
-    assert counts(r) == (4, 3, 0, 1)
-    assert reasons(store) == {4: "unparsable rate_pct: n/a"}
+    assert ingest_counts(r) == (4, 3, 0, 1)
+    assert reject_reasons(store) == {4: "unparsable rate_pct: n/a"}
     row = store.query("SELECT * FROM interruption_bands WHERE zone = 'cn-hangzhou-i'").row(
         0, named=True
     )
@@ -346,7 +337,7 @@ def test_bundled_parcae_lifecycle_is_the_trace(store, fixtures) -> None:
     sl.ingest(store, fixtures / "events_parcae_p3trace.csv", spec="p3.2xlarge")
     with sl.Store(":memory:") as bundled:
         (r,) = sl.ingest(bundled, root / "data" / "parcae_p3trace_lifecycle.csv")
-        assert r.format == "lifecycle-csv" and counts(r) == (344, 344, 0, 0)
+        assert r.format == "lifecycle-csv" and ingest_counts(r) == (344, 344, 0, 0)
         cols = "provider, spec, instance_id, is_spot, event, ts"
         q = f"SELECT {cols} FROM instance_events ORDER BY instance_id, event"
         assert bundled.query(q).rows() == store.query(q).rows()

@@ -27,6 +27,7 @@ from spotlab.fleet.evaluate import (
     replay_store,
 )
 from spotlab.ingest import ingest
+from tests.conftest import run_cli
 
 ROOT = Path(__file__).resolve().parents[1]
 BAMBOO = (
@@ -99,12 +100,9 @@ def test_cli_simulate_and_scale(
         ingest(store, [BAMBOO, ROOT / "data" / "traffic_sample.csv"])
 
     def run(*args: str) -> str:
-        monkeypatch.setattr(sys, "argv", ["spotlab", "--db", str(db), *args])
-        try:
-            main()
-        except SystemExit as exc:
-            assert exc.code in (0, None), capsys.readouterr().err
-        return capsys.readouterr().out
+        code, out, err = run_cli(monkeypatch, capsys, "--db", db, *args)
+        assert code == 0, err
+        return out
 
     rows = json.loads(
         run("simulate", "g4dn.xlarge", "--spot-price", "0.1578", "--regular-price", "0.526",

@@ -10,18 +10,7 @@ import zstandard
 
 import spotlab as sl
 from spotlab.ingest.aws_spot import AZ_ID_REGIONS, normalise_product
-
-
-def _reasons(store: sl.Store, source_id: int) -> dict[int, str]:
-    rows = store.query(
-        "SELECT row_number, reason FROM rejects WHERE source_id = ? ORDER BY row_number",
-        [source_id],
-    )
-    return dict(zip(rows["row_number"].to_list(), rows["reason"].to_list(), strict=True))
-
-
-def _counts(r: sl.IngestResult) -> tuple[int, int, int, int]:
-    return (r.rows_read, r.rows_loaded, r.rows_duplicate, r.rows_rejected)
+from tests.conftest import ingest_counts, reject_reasons
 
 
 @pytest.fixture
@@ -41,9 +30,9 @@ def test_json_response_accounts_for_every_item(store: sl.Store, fixtures: Path) 
     assert r.format == "aws-spot-history"
     # items 1, 2 (Amazon VPC counts as Linux/UNIX), 4, 7 load; 5 repeats 4's key;
     # 3 is Windows; 6 has an empty SpotPrice
-    assert _counts(r) == (7, 4, 1, 2)
+    assert ingest_counts(r) == (7, 4, 1, 2)
     assert r.naive_timestamps == 1  # item 7: "2024-04-10 08:00:00"
-    reasons = _reasons(store, r.source_id)
+    reasons = reject_reasons(store, r.source_id)
     assert sorted(reasons) == [3, 6]
     assert reasons[3].startswith("product 'Windows' not loaded")
     assert "product='Windows'" in reasons[3] and "--db" in reasons[3]
@@ -61,8 +50,8 @@ def test_json_pages_and_overlap_deduplicate(store: sl.Store, fixtures: Path) -> 
     sl.ingest(store, fixtures / "aws_describe_spot_price_history.json")
     (r,) = sl.ingest(store, fixtures / "aws_spot_price_history_pages.json")
     # page 0 item 1 repeats the first file's first point; item 3 is SUSE Linux
-    assert _counts(r) == (4, 2, 1, 1)
-    assert list(_reasons(store, r.source_id)) == [3]  # items are numbered across pages
+    assert ingest_counts(r) == (4, 2, 1, 1)
+    assert list(reject_reasons(store, r.source_id)) == [3]  # items are numbered across pages
     tokyo = store.query("SELECT region FROM spot_prices WHERE zone = 'ap-northeast-1a'")
     assert tokyo["region"].to_list() == ["ap-northeast-1"]
     assert store.query("SELECT count(*) AS n FROM spot_prices")["n"][0] == 6
@@ -70,14 +59,14 @@ def test_json_pages_and_overlap_deduplicate(store: sl.Store, fixtures: Path) -> 
 
 def test_json_pages_alone(store: sl.Store, fixtures: Path) -> None:
     (r,) = sl.ingest(store, fixtures / "aws_spot_price_history_pages.json")
-    assert _counts(r) == (4, 3, 0, 1)
+    assert ingest_counts(r) == (4, 3, 0, 1)
 
 
 def test_json_other_product_on_request(store: sl.Store, fixtures: Path) -> None:
     (r,) = sl.ingest(store, fixtures / "aws_describe_spot_price_history.json", product="Windows")
-    assert _counts(r) == (7, 1, 0, 6)
+    assert ingest_counts(r) == (7, 1, 0, 6)
     assert store.query("SELECT spot_price FROM spot_prices")["spot_price"].to_list() == [0.3904]
-    assert "this ingest loads 'Windows'" in _reasons(store, r.source_id)[1]
+    assert "this ingest loads 'Windows'" in reject_reasons(store, r.source_id)[1]
 
 
 def test_json_wrong_shape_names_the_json_path(store: sl.Store, tmp_path: Path) -> None:
@@ -118,8 +107,8 @@ def test_tsv_zst_accounts_for_every_line(store: sl.Store, tsv_zst: Path) -> None
     assert r.format == "aws-spot-tsv"
     # lines 1, 3, 4, 10 load; 6 repeats 1; 2 Windows, 5 unknown AZ id prefix, 7 negative
     # price, 8 bad time, 9 an AZ name where an AZ id belongs
-    assert _counts(r) == (10, 4, 1, 5)
-    reasons = _reasons(store, r.source_id)
+    assert ingest_counts(r) == (10, 4, 1, 5)
+    reasons = reject_reasons(store, r.source_id)
     assert sorted(reasons) == [2, 5, 7, 8, 9]
     assert reasons[2].startswith("product 'Windows' not loaded")
     assert reasons[5].startswith("unknown AWS AZ id prefix 'zzz9' (in 'zzz9-az1')")
@@ -140,7 +129,7 @@ def test_tsv_zst_accounts_for_every_line(store: sl.Store, tsv_zst: Path) -> None
 def test_tsv_same_bytes_twice_is_skipped(store: sl.Store, tsv_zst: Path) -> None:
     sl.ingest(store, tsv_zst)
     (again,) = sl.ingest(store, tsv_zst)
-    assert again.skipped_as_duplicate_file and _counts(again) == (0, 0, 0, 0)
+    assert again.skipped_as_duplicate_file and ingest_counts(again) == (0, 0, 0, 0)
 
 
 def test_tsv_plain_and_gzip_sniffed(store: sl.Store, fixtures: Path, tmp_path: Path) -> None:
@@ -151,7 +140,7 @@ def test_tsv_plain_and_gzip_sniffed(store: sl.Store, fixtures: Path, tmp_path: P
     (r1,) = sl.ingest(store, fixtures / "aws_spot_prices.tsv")
     (r2,) = sl.ingest(store, gz)
     assert r1.format == r2.format == "aws-spot-tsv"
-    assert _counts(r2) == (10, 0, 5, 5)  # everything r1 loaded is a duplicate now
+    assert ingest_counts(r2) == (10, 0, 5, 5)  # everything r1 loaded is a duplicate now
 
 
 def test_tsv_truncated_zstd_is_a_format_error(store: sl.Store, tsv_zst: Path) -> None:
@@ -193,7 +182,7 @@ def test_shared_may_2022_dump_accounts_for_all_rows(store: sl.Store, shared_data
     assert r.rows_read == 33_362
     assert r.rows_read == r.rows_loaded + r.rows_duplicate + r.rows_rejected
     # 9,281 Linux/UNIX points; the other three products are rejects that say how to load them
-    assert _counts(r) == (33_362, 9_281, 0, 24_081)
+    assert ingest_counts(r) == (33_362, 9_281, 0, 24_081)
     by_reason = store.query(
         "SELECT regexp_extract(reason, '^product ''([^'']+)''', 1) AS product, count(*) AS n "
         "FROM rejects GROUP BY ALL ORDER BY product"

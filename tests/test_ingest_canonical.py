@@ -8,6 +8,7 @@ import polars as pl
 import pytest
 
 import spotlab as sl
+from tests.conftest import ingest_counts
 
 MAP = {
     "cloud": "provider",
@@ -20,10 +21,6 @@ MAP = {
 HEADER = "provider,zone,spec,ts,spot_price,currency\n"
 
 
-def _counts(r: sl.IngestResult) -> tuple[int, int, int, int]:
-    return (r.rows_read, r.rows_loaded, r.rows_duplicate, r.rows_rejected)
-
-
 def _tables(store: sl.Store) -> dict[str, int]:
     names = ("sources", "rejects", "spot_prices", "specs")
     return {t: int(store.query(f"SELECT count(*) AS n FROM {t}")["n"][0]) for t in names}
@@ -33,7 +30,7 @@ def test_map_renames_columns(store: sl.Store, fixtures: Path) -> None:
     (r,) = sl.ingest(store, fixtures / "canonical_mapped.csv", map=MAP)
     assert r.format == "canonical-csv"
     # lines 2-4 load (line 4 has no offset: taken as UTC, counted); 5: price 0; 6: XYZ
-    assert _counts(r) == (5, 3, 0, 2)
+    assert ingest_counts(r) == (5, 3, 0, 2)
     assert r.naive_timestamps == 1
     rejects = store.query("SELECT row_number, reason FROM rejects ORDER BY row_number")
     assert rejects.rows() == [
@@ -73,8 +70,8 @@ def test_overlapping_files_deduplicate(store: sl.Store, tmp_path: Path) -> None:
     b.write_text(HEADER + "".join(row.format(h=f"{h:02d}", p=1 + h / 100) for h in range(3, 9)))
     (ra,) = sl.ingest(store, a)
     (rb,) = sl.ingest(store, b)
-    assert _counts(ra) == (6, 6, 0, 0)
-    assert _counts(rb) == (6, 3, 3, 0)  # hours 03-05 were in a.csv
+    assert ingest_counts(ra) == (6, 6, 0, 0)
+    assert ingest_counts(rb) == (6, 3, 3, 0)  # hours 03-05 were in a.csv
     assert store.query("SELECT count(*) AS n FROM spot_prices")["n"][0] == 9
     (again,) = sl.ingest(store, b)
     assert again.skipped_as_duplicate_file
@@ -111,7 +108,7 @@ def test_naive_and_offset_timestamps(store: sl.Store, tmp_path: Path) -> None:
         + "alibaba,cn-hangzhou-h,ecs.gn7i-c8g1.2xlarge,20240410T020000+0000,1.4,CNY\n"
     )
     (r,) = sl.ingest(store, f)
-    assert _counts(r) == (3, 3, 0, 0) and r.naive_timestamps == 1
+    assert ingest_counts(r) == (3, 3, 0, 0) and r.naive_timestamps == 1
     assert any("taken as UTC" in n for n in r.notes)
     hours = store.query("SELECT hour(ts) AS h FROM spot_prices ORDER BY ts")["h"].to_list()
     assert hours == [0, 1, 2]
@@ -123,7 +120,7 @@ def test_parquet_roundtrip_and_map(store: sl.Store, fixtures: Path, tmp_path: Pa
     frame.write_parquet(pq)
     (r,) = sl.ingest(store, pq, map=MAP)
     assert r.format == "canonical-parquet"
-    assert _counts(r) == (5, 3, 0, 2)
+    assert ingest_counts(r) == (5, 3, 0, 2)
     # rows of a Parquet file are numbered from 1 (no header line)
     assert store.query("SELECT row_number FROM rejects ORDER BY 1")["row_number"].to_list() == [
         4,
@@ -147,5 +144,5 @@ def test_typed_parquet(store: sl.Store, tmp_path: Path) -> None:
     pq = tmp_path / "typed.parquet"
     frame.write_parquet(pq)
     (r,) = sl.ingest(store, pq)
-    assert _counts(r) == (2, 1, 0, 1)
+    assert ingest_counts(r) == (2, 1, 0, 1)
     assert store.query("SELECT reason FROM rejects")["reason"][0] == "spot price is NaN"

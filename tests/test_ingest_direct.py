@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import spotlab as sl
+from tests.conftest import ingest_counts
 
 core = importlib.import_module("spotlab.ingest.core")
 
@@ -59,10 +60,6 @@ def spy(monkeypatch: pytest.MonkeyPatch) -> Spy:
     return Spy(monkeypatch)
 
 
-def _counts(r: sl.IngestResult) -> tuple[int, int, int, int]:
-    return (r.rows_read, r.rows_loaded, r.rows_duplicate, r.rows_rejected)
-
-
 def _write(path: Path, rows: list[str]) -> Path:
     path.write_text(HEADER + "".join(rows))
     return path
@@ -71,7 +68,7 @@ def _write(path: Path, rows: list[str]) -> Path:
 def test_a_clean_file_loads_directly(store: sl.Store, tmp_path: Path, spy: Spy) -> None:
     f = _write(tmp_path / "clean.csv", [_row(hour=h) for h in range(5)])
     (r,) = sl.ingest(store, f)
-    assert spy.kept and _counts(r) == (5, 5, 0, 0)
+    assert spy.kept and ingest_counts(r) == (5, 5, 0, 0)
     got = store.query("SELECT region, discount, source_id FROM spot_prices")
     assert set(got["region"]) == {"cn-hangzhou"} and set(got["discount"]) == {0.15}
     assert set(got["source_id"]) == {r.source_id}
@@ -80,7 +77,7 @@ def test_a_clean_file_loads_directly(store: sl.Store, tmp_path: Path, spy: Spy) 
 def test_identical_repeats_are_kept_once(store: sl.Store, tmp_path: Path, spy: Spy) -> None:
     rows = [_row(hour=0), _row(hour=1), _row(hour=0), _row(hour=0), _row(hour=2)]
     (r,) = sl.ingest(store, _write(tmp_path / "rep.csv", rows))
-    assert spy.kept and _counts(r) == (5, 3, 2, 0)
+    assert spy.kept and ingest_counts(r) == (5, 3, 2, 0)
     assert store.query("SELECT count(*) AS n FROM spot_prices")["n"][0] == 3
 
 
@@ -89,7 +86,7 @@ def test_differing_repeats_go_staged_and_the_first_wins(
 ) -> None:
     rows = [_row(hour=0, price="2.5"), _row(hour=1), _row(hour=0, price="3.5")]
     (r,) = sl.ingest(store, _write(tmp_path / "rep.csv", rows))
-    assert not spy.kept and _counts(r) == (3, 2, 1, 0)
+    assert not spy.kept and ingest_counts(r) == (3, 2, 1, 0)
     price = store.query("SELECT spot_price FROM spot_prices WHERE hour(ts) = 0")["spot_price"]
     assert price.to_list() == [2.5]
 
@@ -97,7 +94,7 @@ def test_differing_repeats_go_staged_and_the_first_wins(
 def test_overlap_with_stored_rows_stays_direct(store: sl.Store, tmp_path: Path, spy: Spy) -> None:
     sl.ingest(store, _write(tmp_path / "a.csv", [_row(hour=h) for h in range(4)]))
     (r,) = sl.ingest(store, _write(tmp_path / "b.csv", [_row(hour=h) for h in range(2, 7)]))
-    assert spy.kept and _counts(r) == (5, 3, 2, 0)
+    assert spy.kept and ingest_counts(r) == (5, 3, 2, 0)
     # the stored rows keep their source: nothing was replaced
     per_source = store.query(
         "SELECT source_id, count(*) AS n FROM spot_prices GROUP BY 1 ORDER BY 1"
@@ -108,7 +105,7 @@ def test_overlap_with_stored_rows_stays_direct(store: sl.Store, tmp_path: Path, 
 def test_rejects_get_their_lines(store: sl.Store, tmp_path: Path, spy: Spy) -> None:
     rows = [_row(hour=h, price="-1" if h in (1, 4) else "1.5") for h in range(6)]
     (r,) = sl.ingest(store, _write(tmp_path / "bad.csv", rows))
-    assert spy.kept and _counts(r) == (6, 4, 0, 2)
+    assert spy.kept and ingest_counts(r) == (6, 4, 0, 2)
     got = store.query("SELECT row_number, reason, raw FROM rejects ORDER BY row_number")
     assert got["row_number"].to_list() == [3, 6]  # line 1 is the header
     assert all("positive" in reason for reason in got["reason"])
@@ -120,14 +117,14 @@ def test_rejects_are_undone_with_the_rows(store: sl.Store, tmp_path: Path, spy: 
     records the reject again, once."""
     rows = [_row(hour=0, price="-1"), _row(hour=1), _row(hour=1, price="2")]
     (r,) = sl.ingest(store, _write(tmp_path / "both.csv", rows))
-    assert not spy.kept and _counts(r) == (3, 1, 1, 1)
+    assert not spy.kept and ingest_counts(r) == (3, 1, 1, 1)
     assert store.query("SELECT row_number FROM rejects")["row_number"].to_list() == [2]
 
 
 def test_rows_needing_the_catalog_go_staged(store: sl.Store, tmp_path: Path, spy: Spy) -> None:
     rows = [_row(hour=0), _row(hour=1, od="")]
     (r,) = sl.ingest(store, _write(tmp_path / "od.csv", rows))
-    assert not spy.kept and _counts(r) == (2, 2, 0, 0)
+    assert not spy.kept and ingest_counts(r) == (2, 2, 0, 0)
     od = store.query("SELECT on_demand_price FROM spot_prices ORDER BY ts")["on_demand_price"]
     assert od.to_list() == [10.0, None]  # no catalog entry: the price stays unknown
 
@@ -167,7 +164,7 @@ def test_late_naive_times_are_added_and_counted(
     rows = [_row(hour=h % 24, zone="ab"[h // 24]) for h in range(48)]
     rows[-1] = _row(hour=23, zone="b", tz="")
     (r,) = sl.ingest(store, _write(tmp_path / "late.csv", rows))
-    assert spy.kept and _counts(r) == (48, 48, 0, 0) and r.naive_timestamps == 1
+    assert spy.kept and ingest_counts(r) == (48, 48, 0, 0) and r.naive_timestamps == 1
     assert len(inserts) == 2 and "NOT s._naive" in inserts[0]
     assert store.query("SELECT count(*) AS n FROM spot_prices")["n"][0] == 48
 
@@ -192,7 +189,7 @@ def test_line_count_settles_a_plain_file(
         with sl.Store(":memory:") as s:
             before = len(counts)
             (r,) = sl.ingest(s, f)
-            results.append((f.name, _counts(r), len(counts) > before))
+            results.append((f.name, ingest_counts(r), len(counts) > before))
     assert results == [
         ("plain.csv", (6, 6, 0, 0), False),
         ("blank.csv", (6, 6, 0, 0), True),
@@ -269,7 +266,7 @@ def _run(files: list[list[str]], tmp: Path, direct: bool) -> Iterator[Any]:
             for i, rows in enumerate(files):
                 path = _write(tmp / f"{'d' if direct else 's'}{i}.csv", rows)
                 try:
-                    yield _counts(sl.ingest(store, path)[0])
+                    yield ingest_counts(sl.ingest(store, path)[0])
                 except sl.SpotlabError as exc:
                     yield type(exc).__name__, str(exc).replace(str(path), "<file>")
             yield _snapshot(store)

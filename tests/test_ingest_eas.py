@@ -8,27 +8,16 @@ from pathlib import Path
 import pytest
 
 import spotlab as sl
+from tests.conftest import ingest_counts, reject_reasons
 
 EAS = "eas_spot_discount_history.json"
-
-
-def _counts(r: sl.IngestResult) -> tuple[int, int, int, int]:
-    return (r.rows_read, r.rows_loaded, r.rows_duplicate, r.rows_rejected)
-
-
-def _reasons(store: sl.Store, source_id: int | None) -> dict[int, str]:
-    rows = store.query(
-        "SELECT row_number, reason FROM rejects WHERE source_id = ? ORDER BY row_number",
-        [source_id],
-    )
-    return dict(zip(rows["row_number"].to_list(), rows["reason"].to_list(), strict=True))
 
 
 def test_specs_catalog_fixture(store: sl.Store, fixtures: Path) -> None:
     (r,) = sl.ingest(store, fixtures / "specs_catalog.csv")
     assert r.format == "specs-csv"
-    assert _counts(r) == (5, 3, 0, 2)
-    assert _reasons(store, r.source_id) == {5: "unparsable vcpu: four", 6: "missing region"}
+    assert ingest_counts(r) == (5, 3, 0, 2)
+    assert reject_reasons(store, r.source_id) == {5: "unparsable vcpu: four", 6: "missing region"}
     est = store.query("SELECT bool_and(price_is_estimate) AS e FROM specs")["e"][0]
     assert est is True
 
@@ -39,8 +28,8 @@ def test_with_catalog_fills_spot_price(store: sl.Store, fixtures: Path) -> None:
     assert r.format == "eas-spot-discount"
     # items 1, 2, 4 load; 3 repeats 2; 5 discount 1.8, 6 "abc", 7 a spec the catalog lacks
     # in cn-shanghai (so no currency), 8 no InstanceType
-    assert _counts(r) == (8, 3, 1, 4)
-    reasons = _reasons(store, r.source_id)
+    assert ingest_counts(r) == (8, 3, 1, 4)
+    reasons = reject_reasons(store, r.source_id)
     assert reasons[5] == "discount 1.8 outside (0, 1.5]"
     assert reasons[6] == "unparsable discount: abc"
     assert reasons[7].startswith("missing currency (pass currency=")
@@ -65,14 +54,14 @@ def test_with_catalog_fills_spot_price(store: sl.Store, fixtures: Path) -> None:
 def test_without_catalog_needs_a_currency(store: sl.Store, fixtures: Path) -> None:
     (r,) = sl.ingest(store, fixtures / EAS)
     # without a catalog nothing gives a currency: every valid row says so
-    assert _counts(r) == (8, 0, 0, 8)
-    missing = [n for n, why in _reasons(store, r.source_id).items() if "currency" in why]
+    assert ingest_counts(r) == (8, 0, 0, 8)
+    missing = [n for n, why in reject_reasons(store, r.source_id).items() if "currency" in why]
     assert missing == [1, 2, 3, 4, 7]
 
 
 def test_currency_option_stores_discount_only(store: sl.Store, fixtures: Path) -> None:
     (r,) = sl.ingest(store, fixtures / EAS, currency="CNY")
-    assert _counts(r) == (8, 4, 1, 3)
+    assert ingest_counts(r) == (8, 4, 1, 3)
     pts = store.query("SELECT discount, spot_price FROM spot_prices ORDER BY ts, spec")
     assert pts["spot_price"].null_count() == 4  # no on-demand price known
     assert sorted(pts["discount"].to_list()) == pytest.approx([0.1, 0.12, 0.15, 0.2])
@@ -90,8 +79,8 @@ def test_array_of_responses(store: sl.Store, fixtures: Path, tmp_path: Path) -> 
         )
     )
     (r,) = sl.ingest(store, pages, currency="CNY")
-    assert _counts(r) == (8, 4, 1, 3)
-    assert sorted(_reasons(store, r.source_id)) == [5, 6, 8]
+    assert ingest_counts(r) == (8, 4, 1, 3)
+    assert sorted(reject_reasons(store, r.source_id)) == [5, 6, 8]
 
 
 def test_wrong_shape_is_a_format_error(store: sl.Store, tmp_path: Path) -> None:
@@ -115,5 +104,5 @@ def test_item_that_is_not_an_object_is_a_reject(store: sl.Store, tmp_path: Path)
         ' "SpotDiscount": "0.1", "Timestamp": "2024-04-10T10:00:00Z"}, "oops"]}'
     )
     (r,) = sl.ingest(store, f, currency="CNY")
-    assert _counts(r) == (2, 1, 0, 1)
-    assert _reasons(store, r.source_id) == {2: "$.SpotDiscounts item is not a JSON object"}
+    assert ingest_counts(r) == (2, 1, 0, 1)
+    assert reject_reasons(store, r.source_id) == {2: "$.SpotDiscounts item is not a JSON object"}

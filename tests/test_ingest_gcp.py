@@ -12,28 +12,17 @@ import pytest
 
 import spotlab as sl
 from spotlab.ingest.gcp_changepoints import NO_PRICE, NO_SPOT_AFTER, NO_SPOT_BEFORE, NOT_GPU
+from tests.conftest import ingest_counts, reject_reasons
 
 EXCERPT = "gcp_changepoints_excerpt.csv"
-
-
-def _counts(r: sl.IngestResult) -> tuple[int, int, int, int]:
-    return (r.rows_read, r.rows_loaded, r.rows_duplicate, r.rows_rejected)
-
-
-def _reasons(store: sl.Store, source_id: int | None) -> dict[int, str]:
-    rows = store.query(
-        "SELECT row_number, reason FROM rejects WHERE source_id = ? ORDER BY row_number",
-        [source_id],
-    )
-    return dict(zip(rows["row_number"].to_list(), rows["reason"].to_list(), strict=True))
 
 
 def test_excerpt_accounts_for_every_line(store: sl.Store, fixtures: Path) -> None:
     (r,) = sl.ingest(store, fixtures / EXCERPT)
     assert r.format == "gcp-changepoints"
     # lines 5-8, 10, 13, 14 carry a spot price; the others are on-demand-only points
-    assert _counts(r) == (13, 7, 0, 6)
-    assert _reasons(store, r.source_id) == {
+    assert ingest_counts(r) == (13, 7, 0, 6)
+    assert reject_reasons(store, r.source_id) == {
         2: NO_SPOT_BEFORE,  # 2022-02-09, before spot prices appear in the history
         3: NO_SPOT_BEFORE,
         4: NO_SPOT_BEFORE,  # 2023-04-24
@@ -91,8 +80,8 @@ def test_newest_on_demand_facts_go_to_specs(store: sl.Store, fixtures: Path) -> 
 def test_gpu_only(store: sl.Store, fixtures: Path) -> None:
     (r,) = sl.ingest(store, fixtures / EXCERPT, gpu_only=True)
     # GPU lines: 2-8 and 14; of those 2, 3, 4 are on-demand only
-    assert _counts(r) == (13, 5, 0, 8)
-    reasons = _reasons(store, r.source_id)
+    assert ingest_counts(r) == (13, 5, 0, 8)
+    reasons = reject_reasons(store, r.source_id)
     assert [n for n, why in reasons.items() if why == NOT_GPU] == [9, 10, 11, 12, 13]
     assert store.query("SELECT count(*) AS n FROM specs WHERE gpu_model IS NULL")["n"][0] == 0
     assert store.query("SELECT count(*) AS n FROM specs")["n"][0] == 3
@@ -113,7 +102,7 @@ def test_gzip_and_overlap(store: sl.Store, fixtures: Path, tmp_path: Path) -> No
     (r,) = sl.ingest(store, gz)
     assert r.format == "gcp-changepoints"
     # lines 10, 13, 14 were loaded before (duplicates); 11, 12 rejected again; one new point
-    assert _counts(r) == (6, 1, 3, 2)
+    assert ingest_counts(r) == (6, 1, 3, 2)
 
 
 def test_missing_column_did_you_mean(store: sl.Store, fixtures: Path, tmp_path: Path) -> None:
@@ -166,7 +155,7 @@ def test_shared_full_file_every_reject_explained(store: sl.Store, shared_data: P
     # every reject is one of the explained cases; 8,845 rows have no spot price
     assert set(got) <= {NO_SPOT_BEFORE, NO_SPOT_AFTER, NO_PRICE}
     assert sum(got.values()) == r.rows_rejected == 8_845
-    assert _counts(r) == (267_754, 258_909, 0, 8_845)
+    assert ingest_counts(r) == (267_754, 258_909, 0, 8_845)
     assert store.query("SELECT count(*) AS n FROM specs")["n"][0] == 18_129
     gpu = store.query("SELECT count(DISTINCT spec) AS n FROM specs WHERE gpu_model IS NOT NULL")
     assert gpu["n"][0] > 20

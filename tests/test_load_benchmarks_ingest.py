@@ -13,13 +13,9 @@ from hypothesis import strategies as st
 import spotlab as sl
 from spotlab.ingest import sniff_format
 from spotlab.ingest.load_benchmarks import params_from_name, size_from_model_name
-from tests.conftest import BUNDLED, accounted
+from tests.conftest import BUNDLED, accounted, ingest_counts
 
 SEED = BUNDLED / "seed_load_times.csv"
-
-
-def _counts(r: sl.IngestResult) -> tuple[int, int, int, int]:
-    return (r.rows_read, r.rows_loaded, r.rows_duplicate, r.rows_rejected)
 
 
 def test_seed_table_is_sniffed_and_loads_without_rejects(store: sl.Store) -> None:
@@ -27,7 +23,7 @@ def test_seed_table_is_sniffed_and_loads_without_rejects(store: sl.Store) -> Non
     # canonical price reader (priority 90), which would reject the whole file.
     assert sniff_format(SEED).name == "load-benchmarks-csv"
     (r,) = sl.ingest(store, SEED)
-    assert _counts(r) == (18, 18, 0, 0)
+    assert ingest_counts(r) == (18, 18, 0, 0)
     rows = store.query(
         "SELECT path, count(*) AS n, sum(load_seconds) AS total FROM load_benchmarks "
         "GROUP BY path ORDER BY path"
@@ -49,7 +45,7 @@ def test_user_csv_accounts_for_every_row(store: sl.Store, fixtures: Path) -> Non
     csv = fixtures / "coldstart_my_load_times.csv"
     assert sniff_format(csv).name == "load-benchmarks-csv"
     (r,) = sl.ingest(store, csv)
-    assert _counts(r) == (8, 4, 0, 4) and accounted(r)
+    assert ingest_counts(r) == (8, 4, 0, 4) and accounted(r)
     reasons = store.query("SELECT row_number, reason FROM rejects ORDER BY row_number")
     assert reasons["row_number"].to_list() == [5, 6, 7, 8]  # header is line 1
     assert reasons["reason"].to_list() == [
@@ -78,7 +74,7 @@ def test_changed_file_loads_only_new_rows(store: sl.Store, fixtures: Path, tmp_p
     grown = tmp_path / "more.csv"
     grown.write_text(src + "sd-xl-base,6.9,oss_mount,64.2,my-gn7i,fourth\n")
     (r,) = sl.ingest(store, grown)
-    assert _counts(r) == (9, 1, 4, 4)
+    assert ingest_counts(r) == (9, 1, 4, 4)
     (again,) = sl.ingest(store, grown)
     assert again.skipped_as_duplicate_file
 
@@ -94,7 +90,7 @@ def test_explicit_run_column_and_bad_runs(store: sl.Store, tmp_path) -> None:
         "m,1,p,2.0,x\n"
     )
     (r,) = sl.ingest(store, f)
-    assert _counts(r) == (5, 1, 1, 3)
+    assert ingest_counts(r) == (5, 1, 1, 3)
     reasons = store.query("SELECT reason FROM rejects ORDER BY row_number")["reason"].to_list()
     assert reasons == [
         "run must be a whole number >= 1, got 0.0",
@@ -115,7 +111,7 @@ def test_serverlessllm_fixture_files(store: sl.Store, fixtures: Path) -> None:
     folder = fixtures / "coldstart_sllm"
     results = sl.ingest(store, folder)
     assert [r.format for r in results] == ["serverlessllm-json"] * 2
-    assert sorted(_counts(r) for r in results) == [(5, 5, 0, 0), (30, 30, 0, 0)]
+    assert sorted(ingest_counts(r) for r in results) == [(5, 5, 0, 0), (30, 30, 0, 0)]
     rows = store.query(
         "SELECT hardware, path, model, any_value(size_gb) AS size_gb, count(*) AS n, "
         "min(run) AS first, max(run) AS last, any_value(notes) AS notes, "
@@ -152,14 +148,14 @@ def test_serverlessllm_unknown_model_is_rejected_or_sized_by_option(
         " 7]"
     )
     (r,) = sl.ingest(store, f)
-    assert _counts(r) == (3, 0, 0, 3)
+    assert ingest_counts(r) == (3, 0, 0, 3)
     reasons = store.query("SELECT reason FROM rejects ORDER BY row_number")["reason"].to_list()
     assert reasons[0].startswith("model size unknown for 'acme/mystery'")
     assert reasons[2] == "$[] item is not a JSON object"
     other = tmp_path / "acme_mystery_sllm_1_cached.json"
     other.write_text('[{"model_name": "acme/mystery_0", "loading_time": 2.0}]')
     (r2,) = sl.ingest(store, other, model_size_gb="10")
-    assert _counts(r2) == (1, 1, 0, 0)
+    assert ingest_counts(r2) == (1, 1, 0, 0)
     assert store.query("SELECT size_gb FROM load_benchmarks")["size_gb"].to_list() == [10.0]
 
 
@@ -202,7 +198,7 @@ def test_sizes_with_units_parse_to_the_same_number(size: float, suffix: str, sec
         f = Path(d) / "one.csv"
         f.write_text(f"model,size_gb,path,load_seconds\nm,{size!r}{suffix},p,{secs!r}\n")
         (r,) = sl.ingest(s, f)
-        assert _counts(r) == (1, 1, 0, 0)
+        assert ingest_counts(r) == (1, 1, 0, 0)
         got = s.query("SELECT size_gb, load_seconds FROM load_benchmarks").row(0)
         assert got == (pytest.approx(size), pytest.approx(secs))
 
