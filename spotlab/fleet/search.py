@@ -57,6 +57,8 @@ from spotlab.fleet.simulate import FleetResult, simulate
 DEFAULT_TARGET = 0.995
 #: safety margins tried on the fit part, smallest first (shares of time)
 MARGINS: tuple[float, ...] = (0.0, 0.001, 0.0025, 0.004, 0.005)
+#: the most spare replicas (and dedicated slots) a search may try
+MAX_SPARE = 32
 #: the share of the training window held back to validate the margin
 VALIDATION_SHARE = 1.0 / 3.0
 #: how the exported ``spot_price_limit`` is set when no bid advice exists
@@ -162,6 +164,9 @@ class SearchSpace:
     ``max_spare`` (default: the demand) and ``max_dedicated`` (default: the demand; 0 or
     no dedicated price: none) bound the counts; ``regular_caps`` also tries a regular
     entry capped at the demand left after the dedicated group, and one below it.
+    ``prune`` skips settings with fewer resources than one that fell short (see
+    :meth:`_Search.best`; off: plain branch and bound, the same answer when availability
+    grows with every resource, as the property tests check).
     """
 
     max_spare: int | None = None
@@ -169,12 +174,13 @@ class SearchSpace:
     regular_caps: bool = True
     margins: tuple[float, ...] = MARGINS
     validation_share: float = VALIDATION_SHARE
+    prune: bool = True
 
     def __post_init__(self) -> None:
         for name in ("max_spare", "max_dedicated"):
             v = getattr(self, name)
-            if v is not None and not 0 <= v <= 1000:
-                raise AnalysisError(f"{name} must be in 0..1000, got {v}")
+            if v is not None and not 0 <= v <= MAX_SPARE:
+                raise AnalysisError(f"{name} must be in 0..{MAX_SPARE}, got {v}")
         if not 0.0 < self.validation_share < 1.0:
             raise AnalysisError(f"validation_share must be in (0, 1), got {self.validation_share}")
         if not self.margins or any(not 0.0 <= m < 1.0 for m in self.margins):
@@ -198,7 +204,7 @@ def candidates(
                     base = max(0, elastic - sum(c or 0 for c in caps)) if None not in caps else 0
                     for reg in _regular_caps(elastic, demand - ded, base, space.regular_caps):
                         spot_left = elastic - base > 0
-                        for reb in (False, True) if spot_left else (False,):
+                        for reb in (False, True) if spot_left else (True,):
                             yield EasSetting(tuple(order), caps, reg, spare, reb, ded)
 
 
@@ -214,7 +220,7 @@ def _regular_caps(elastic: int, need: int, base: int, tried: bool) -> list[int |
     out: list[int | None] = [None]
     if tried:
         for cap in (need, need - 1):
-            if base <= cap < elastic and cap not in out:
+            if max(base, 1) <= cap < elastic and cap not in out:
                 out.append(cap)
     return out
 
@@ -242,8 +248,11 @@ def replay_setting(
 
 @dataclass(frozen=True)
 class SearchStats:
+    """How much the search did: settings in the space, replayed, skipped as dominated."""
+
     candidates: int
     replayed: int
+    pruned: int
     seconds: float
 
 
@@ -287,6 +296,7 @@ class FleetChoice:
             "validation_availability": self.validation["availability"],
             "candidates": self.stats.candidates,
             "replayed": self.stats.replayed,
+            "pruned": self.stats.pruned,
             "search_seconds": round(self.stats.seconds, 3),
         }
 
@@ -302,7 +312,10 @@ class _Search:
     dedicated: Pool | None
     bounds: dict[str, np.ndarray]  # window -> per-tick cumulative price integrals
     parts: dict[str, tuple[int, int]]
+    prune: bool = True
+    max_spare: int = 0
     cache: dict[EasSetting, dict[str, dict[str, float]]] = field(default_factory=dict)
+    pruned: set[EasSetting] = field(default_factory=set)
 
     def figures(self, s: EasSetting) -> dict[str, dict[str, float]]:
         got = self.cache.get(s)
@@ -330,16 +343,82 @@ class _Search:
 
     def best(self, order: list[EasSetting], part: str, need: float) -> EasSetting | None:
         """The cheapest candidate with availability >= ``need`` on ``part`` (branch and
-        bound over ``order``; None when none qualifies)."""
+        bound over ``order``; None when none qualifies). With ``prune``, a candidate not
+        yet replayed is skipped when a replayed one with at least its resources (spares,
+        dedicated slots, regular base and regular capacity; same entries and rebalancing)
+        fell short: availability is taken to grow with each of them."""
         best: EasSetting | None = None
         best_cost = math.inf
-        for s in order:
-            if self.lower_bound(s, part) >= best_cost:
-                break
+        short: dict[tuple[Any, ...], list[tuple[int, int, int, float]]] = {}
+        probed: set[EasSetting] = set()
+        d = self.demand
+
+        def visit(s: EasSetting) -> bool:
+            nonlocal best, best_cost
             f = self.figures(s)[part]
-            if f["availability"] >= need - 1e-12 and f["cost_ratio"] < best_cost:
-                best, best_cost = s, f["cost_ratio"]
+            if f["availability"] >= need - _EPS:
+                cost = f["cost_ratio"]
+                tie = best is not None and abs(cost - best_cost) <= _EPS
+                if cost < best_cost - _EPS or (tie and safety(s, d) < safety(best, d)):  # type: ignore[arg-type]
+                    best, best_cost = s, cost
+                return True
+            short.setdefault(_group(s), []).append(_resources(s, self.demand))
+            return False
+
+        for s in order:
+            if self.lower_bound(s, part) > best_cost + _EPS:
+                break
+            dominated = short.get(_group(s), [])
+            res = _resources(s, self.demand)
+            if self.prune and s not in self.cache and any(_covers(o, res) for o in dominated):
+                self.pruned.add(s)
+                continue
+            if not visit(s) and self.prune:
+                # short: try the same entries with the most spares and an uncapped regular
+                # entry; if that falls short too, everything it covers is skipped
+                rich = self.richest(s)
+                if rich is not None and rich not in probed:
+                    probed.add(rich)
+                    visit(rich)
         return best
+
+    def richest(self, s: EasSetting) -> EasSetting | None:
+        """``s`` with the most spares and an uncapped regular entry (one spot spec only)."""
+        if len(s.spot) != 1 or s.dedicated >= self.demand:
+            return None
+        base = s.regular_base(self.demand)
+        elastic = self.demand + self.max_spare - s.dedicated
+        cap = (None,) if base == 0 else (elastic - base,)
+        return EasSetting(s.spot, cap, None, self.max_spare, s.rebalancing, s.dedicated)
+
+
+#: costs and availabilities closer than this are equal
+_EPS = 1e-9
+
+
+def safety(s: EasSetting, demand: int) -> tuple[int, int]:
+    """How a tie in cost is broken (smaller first). A short window that shows no outage
+    prices many settings alike; the tie goes to the one that fares best when an outage
+    comes: rebalancing on (no replica stays on regular once spot is back), then a regular
+    entry holding exactly the demand left after the dedicated group (an uncapped one pays
+    regular prices for the spares, a smaller one leaves the demand short)."""
+    need = demand - s.dedicated
+    cap = s.regular_capacity
+    exact = cap == need or (cap is None and s.spare == 0)
+    return (0 if s.rebalancing else 1, 0 if exact else 1 if cap is None else 2)
+
+
+def _covers(more: tuple[float, ...], less: tuple[float, ...]) -> bool:
+    return all(x >= y for x, y in zip(more, less, strict=True))
+
+
+def _group(s: EasSetting) -> tuple[Any, ...]:
+    return (s.spot, s.rebalancing, s.spot_capacity if len(s.spot) > 1 else ())
+
+
+def _resources(s: EasSetting, demand: int) -> tuple[int, int, int, float]:
+    cap = math.inf if s.regular_capacity is None else float(s.regular_capacity)
+    return (s.spare, s.dedicated, s.regular_base(demand), cap)
 
 
 def recommend_fleet(
@@ -392,7 +471,9 @@ def recommend_fleet(
         "dedicated": integral(np.full(n_ticks, dedicated_price or 0.0)),
     }
     parts = {"fit": (0, split), "validation": (split, n_ticks), "train": (0, n_ticks)}
-    search = _Search(market, demand, warning_seconds, dedicated, bounds, parts)
+    max_spare = demand if space.max_spare is None else space.max_spare
+    search = _Search(market, demand, warning_seconds, dedicated, bounds, parts, space.prune,
+                     max_spare)  # fmt: skip
     spot_specs = list(dict.fromkeys(market.pools[i].spec for i in spot_ix))
     cands = list(candidates(spot_specs, demand, space, dedicated is not None))
 
@@ -429,10 +510,13 @@ def recommend_fleet(
         ]
     ).sort("train_cost_ratio")  # fmt: skip
     hours = {p: (b - a) * step_h for p, (a, b) in parts.items()}
+    skipped = len(search.pruned - search.cache.keys())
+    stats = SearchStats(len(cands), len(search.cache), skipped, seconds)
     choice = FleetChoice(
         setting=chosen, demand=demand, target=target, margin=margin, margin_validated=validated,
         fit=figs["fit"], validation=figs["validation"], train=figs["train"], met=met,
-        hours=hours, stats=SearchStats(len(cands), len(search.cache), seconds), reasons=[],
+        hours=hours, stats=stats,
+        reasons=[],
         frontier=frontier, regular=regular_pool.spec, dedicated_price=dedicated_price,
     )  # fmt: skip
     choice.reasons.extend(_reasons(choice, search, tried))
