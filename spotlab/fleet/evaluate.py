@@ -33,7 +33,7 @@ import json
 import math
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -66,6 +66,8 @@ RESULTS_FILE = Path(__file__).resolve().parents[2] / "benchmarks" / "results" / 
 SHARED_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
 #: the name of the recommended policy in the tables
 RECOMMENDED = "spotlab recommended"
+#: the row of the setting chosen with hindsight on the held-out part (what a trace allows)
+HINDSIGHT = "EAS hindsight (chosen held out)"
 SPOTHEDGE_NOTE = (
     "reference, not expressible in EAS: on-demand sized to the current spot shortfall, zones "
     "picked by recent preemptions"
@@ -245,10 +247,23 @@ class Replay:
     floor: Pool  # the dedicated pool (slots set per policy)
     spothedge_k: tuple[int, ...]
     notes: list[str] = field(default_factory=list)
+    space: SearchSpace = field(default_factory=SearchSpace)
+    #: the cheapest setting meeting the target on the held-out part itself (hindsight)
+    hindsight: FleetChoice | None = None
 
     @property
     def target(self) -> float:
         return self.choice.target
+
+    def add_hindsight(self) -> FleetChoice:
+        """Search the held-out part itself (no margin): not a policy, since it is chosen
+        with the figures it is scored on, but what the trace allows an EAS config."""
+        space = replace(self.space, margins=(0.0,))
+        self.hindsight = recommend_fleet(
+            self.market, self.demand, self.warning_seconds, self.target,
+            self.floor.price_per_hour, space,
+        )  # fmt: skip
+        return self.hindsight
 
     def _rent(self, market: Market, slots: int) -> Market:
         if not slots:
@@ -272,6 +287,11 @@ class Replay:
         """Every policy's held-out result, by policy name."""
         out = {e.policy.name: self.run(e) for e in self.entries}
         out[RECOMMENDED] = self.recommended()
+        if self.hindsight is not None:
+            out[HINDSIGHT] = replay_setting(
+                self.market, self.hindsight.setting, self.demand, self.warning_seconds,
+                self.floor, name=HINDSIGHT,
+            )  # fmt: skip
         return out
 
     def table(self, results: dict[str, FleetResult] | None = None) -> pl.DataFrame:
@@ -279,6 +299,9 @@ class Replay:
         results = results or self.results()
         eas = {e.policy.name: (e.eas, e.note) for e in self.entries}
         eas[RECOMMENDED] = (True, self.choice.setting.describe(self.demand))
+        if self.hindsight is not None:
+            eas[HINDSIGHT] = (True, "not a policy (chosen on the part it is scored on): "
+                              + self.hindsight.setting.describe(self.demand))  # fmt: skip
         rows = []
         for name, r in results.items():
             expressible, note = eas[name]
@@ -409,6 +432,14 @@ def _goal_note(g: dict[str, Any], diag: dict[str, Any]) -> str:
         f"for start-up − warning = {gap:.0f} s unless replicas off spot cover it"
         if falls is not None and gap is not None else ""
     )  # fmt: skip
+    need_startup = ""
+    if falls and gap is not None and diag.get("falls_per_day_train"):
+        per_fall = (1.0 - t) * 86400.0 / diag["falls_per_day_train"]
+        need_startup = (
+            f"; at the training window's {diag['falls_per_day_train']:.2f} falls a day the target "
+            f"allows {per_fall:.0f} s short per fall: a start-up within "
+            f"{diag['warning_seconds'] + per_fall:.0f} s"
+        )
     parts = []
     if not g["meets_target"]:
         parts.append(
@@ -428,7 +459,7 @@ def _goal_note(g: dict[str, Any], diag: dict[str, Any]) -> str:
             parts.append(
                 f"meets the target at {rc:.3f} x; no replayed policy reached "
                 f"{100 * t:.1f} % at <= {PUBLISHED_RATIO} x held out"
-                + (f" ({why_falls})" if why_falls else "")
+                + (f" ({why_falls}{need_startup})" if why_falls else "")
             )
     return "; ".join(parts) if parts else f"goal met: {100 * ra:.2f} % at {rc:.3f} x"
 
@@ -503,7 +534,7 @@ def prepare_replay(
         "spot cannot (not sized to the shortfall as SpotHedge's on-demand fallback is); the "
         "rebalancing probe period is not documented: 300 s assumed",
     ]
-    return Replay(test, train, choice, entries, demand, warning, floor, ks, notes)
+    return Replay(test, train, choice, entries, demand, warning, floor, ks, notes, space)
 
 
 def evaluate_availability(availability: pl.DataFrame, demand: int, **options: Any) -> pl.DataFrame:
@@ -608,6 +639,7 @@ class TraceResult:
             "fields": c.setting.fields(
                 self.replay.demand, c.regular, dict.fromkeys(c.setting.spot, None)
             ),
+            "hindsight": None if self.replay.hindsight is None else self.replay.hindsight.summary(),
             "diagnostics": self.replay.diagnostics(),
             "goal": self.goal,
             "rows": self.table.to_dicts(),
@@ -622,8 +654,10 @@ def evaluate_trace_set(
     startup_seconds: float | None = None,
     target: float = DEFAULT_TARGET,
     space: SearchSpace | None = None,
+    hindsight: bool = True,
 ) -> TraceResult:
-    """The policy table and goal of one trace set."""
+    """The policy table and goal of one trace set (``hindsight``: with the setting chosen
+    on the held-out part itself, to tell what the trace allows)."""
     frame = read_trace(ts, root)
     zones = frame["zone"].unique(maintain_order=True).to_list()
     replay = prepare_replay(
@@ -633,6 +667,8 @@ def evaluate_trace_set(
         train_share=train_share, startup_seconds=startup_seconds, target=target,
         binary=ts.binary, space=space,
     )  # fmt: skip
+    if hindsight:
+        replay.add_hindsight()
     table = replay.table()
     return TraceResult(ts, replay, table, replay.goal(table))
 
@@ -741,6 +777,7 @@ def main(argv: Sequence[str] | None = None) -> int:  # pragma: no cover - a scri
 __all__ = [
     "BAMBOO_G4DN",
     "DEDICATED_SHARE",
+    "HINDSIGHT",
     "PUBLISHED_RATIO",
     "RECOMMENDED",
     "SHARED_TRACE_SETS",

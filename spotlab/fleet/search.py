@@ -164,9 +164,9 @@ class SearchSpace:
     ``max_spare`` (default: the demand) and ``max_dedicated`` (default: the demand; 0 or
     no dedicated price: none) bound the counts; ``regular_caps`` also tries a regular
     entry capped at the demand left after the dedicated group, and one below it.
-    ``prune`` skips settings with fewer resources than one that fell short (see
-    :meth:`_Search.best`; off: plain branch and bound, the same answer when availability
-    grows with every resource, as the property tests check).
+    ``prune`` skips settings with fewer spares than one of their family that fell short
+    (see :meth:`_Search.best`; off: plain branch and bound, the same answer when
+    availability grows with the spares, as the property tests check).
     """
 
     max_spare: int | None = None
@@ -344,12 +344,14 @@ class _Search:
     def best(self, order: list[EasSetting], part: str, need: float) -> EasSetting | None:
         """The cheapest candidate with availability >= ``need`` on ``part`` (branch and
         bound over ``order``; None when none qualifies). With ``prune``, a candidate not
-        yet replayed is skipped when a replayed one with at least its resources (spares,
-        dedicated slots, regular base and regular capacity; same entries and rebalancing)
-        fell short: availability is taken to grow with each of them."""
+        yet replayed is skipped when one of its family (the same setting but for the
+        spares) with at least as many spares fell short: availability is taken to grow
+        with the spares (a property test checks it); and the first time a family falls
+        short, its member with the most spares is replayed, so a family that cannot reach
+        ``need`` costs two replays, not one per spare count."""
         best: EasSetting | None = None
         best_cost = math.inf
-        short: dict[tuple[Any, ...], list[tuple[int, int, int, float]]] = {}
+        short: dict[tuple[Any, ...], int] = {}  # family -> most spares seen falling short
         probed: set[EasSetting] = set()
         d = self.demand
 
@@ -362,20 +364,17 @@ class _Search:
                 if cost < best_cost - _EPS or (tie and safety(s, d) < safety(best, d)):  # type: ignore[arg-type]
                     best, best_cost = s, cost
                 return True
-            short.setdefault(_group(s), []).append(_resources(s, self.demand))
+            family = _group(s, d)
+            short[family] = max(short.get(family, -1), s.spare)
             return False
 
         for s in order:
             if self.lower_bound(s, part) > best_cost + _EPS:
                 break
-            dominated = short.get(_group(s), [])
-            res = _resources(s, self.demand)
-            if self.prune and s not in self.cache and any(_covers(o, res) for o in dominated):
+            if self.prune and s not in self.cache and short.get(_group(s, d), -1) >= s.spare:
                 self.pruned.add(s)
                 continue
             if not visit(s) and self.prune:
-                # short: try the same entries with the most spares and an uncapped regular
-                # entry; if that falls short too, everything it covers is skipped
                 rich = self.richest(s)
                 if rich is not None and rich not in probed:
                     probed.add(rich)
@@ -383,13 +382,14 @@ class _Search:
         return best
 
     def richest(self, s: EasSetting) -> EasSetting | None:
-        """``s`` with the most spares and an uncapped regular entry (one spot spec only)."""
-        if len(s.spot) != 1 or s.dedicated >= self.demand:
+        """``s``'s family member with the most spares (one spot spec only)."""
+        if len(s.spot) != 1 or s.dedicated >= self.demand or s.spare >= self.max_spare:
             return None
         base = s.regular_base(self.demand)
         elastic = self.demand + self.max_spare - s.dedicated
         cap = (None,) if base == 0 else (elastic - base,)
-        return EasSetting(s.spot, cap, None, self.max_spare, s.rebalancing, s.dedicated)
+        reg = s.regular_capacity
+        return EasSetting(s.spot, cap, reg, self.max_spare, s.rebalancing, s.dedicated)
 
 
 #: costs and availabilities closer than this are equal
@@ -408,17 +408,12 @@ def safety(s: EasSetting, demand: int) -> tuple[int, int]:
     return (0 if s.rebalancing else 1, 0 if exact else 1 if cap is None else 2)
 
 
-def _covers(more: tuple[float, ...], less: tuple[float, ...]) -> bool:
-    return all(x >= y for x, y in zip(more, less, strict=True))
-
-
-def _group(s: EasSetting) -> tuple[Any, ...]:
-    return (s.spot, s.rebalancing, s.spot_capacity if len(s.spot) > 1 else ())
-
-
-def _resources(s: EasSetting, demand: int) -> tuple[int, int, int, float]:
-    cap = math.inf if s.regular_capacity is None else float(s.regular_capacity)
-    return (s.spare, s.dedicated, s.regular_base(demand), cap)
+def _group(s: EasSetting, demand: int) -> tuple[Any, ...]:
+    """Settings that differ only in their spares (single-spec capacities as the regular
+    base they leave, multi-spec ones as which entries are capped)."""
+    pattern = tuple(c is None for c in s.spot_capacity)
+    return (s.spot, s.rebalancing, s.dedicated, s.regular_capacity, s.regular_base(demand),
+            pattern)  # fmt: skip
 
 
 def recommend_fleet(
