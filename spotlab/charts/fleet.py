@@ -72,7 +72,7 @@ def _family(policy: pl.Expr) -> pl.Expr:
 
 def trace_policy_chart(
     table: pl.DataFrame, target: float, title: str = "", width: int = 300, height: int = 200
-) -> alt.TopLevelMixin:
+) -> alt.LayerChart:
     """One trace's held-out table: cost ÷ all-regular (x) against availability (y), with
     SpotHedge's points joined in order of k, the target as a dashed line and SkyServe's
     published 0.57 as a dotted one; spotlab's recommendation drawn large.

@@ -334,16 +334,26 @@ class Replay:
         return {
             "falls_per_day_train": _falls_per_day(self.train, self.demand),
             "falls_per_day_test": _falls_per_day(self.market, self.demand),
+            "short_share_train": _short_share(self.train, self.demand),
+            "short_share_test": _short_share(self.market, self.demand),
             "startup_seconds": startup,
             "warning_seconds": self.warning_seconds,
             "gap_seconds": max(0.0, startup - self.warning_seconds),
         }
 
 
-def _falls_per_day(market: Market, demand: int) -> float:
+def _spot_total(market: Market, demand: int) -> np.ndarray:
     spot = market.find(kind="spot")
-    total = np.minimum(market.capacity[spot], demand).sum(axis=0)
-    ok = total >= demand
+    return np.minimum(market.capacity[spot], demand).sum(axis=0)
+
+
+def _short_share(market: Market, demand: int) -> float:
+    """Share of the time every spot zone together holds fewer than ``demand``."""
+    return float((_spot_total(market, demand) < demand).mean())
+
+
+def _falls_per_day(market: Market, demand: int) -> float:
+    ok = _spot_total(market, demand) >= demand
     falls = int(np.count_nonzero(ok[:-1] & ~ok[1:]))
     return falls / (market.hours / 24.0)
 
@@ -428,8 +438,11 @@ def _goal_note(g: dict[str, Any], diag: dict[str, Any]) -> str:
     falls = diag.get("falls_per_day_test")
     why_falls = (
         f"every zone together fell short of the demand {falls:.2f} times a day held out "
-        f"({diag['falls_per_day_train']:.2f} in training), each fall leaving the fleet short "
-        f"for start-up − warning = {gap:.0f} s unless replicas off spot cover it"
+        f"({diag['falls_per_day_train']:.2f} in training; short "
+        f"{100 * diag['short_share_test']:.1f} % of the held-out time, "
+        f"{100 * diag['short_share_train']:.1f} % of the training window), each fall "
+        f"leaving the fleet short for start-up − warning = {gap:.0f} s "
+        "unless replicas off spot cover it"
         if falls is not None and gap is not None else ""
     )  # fmt: skip
     need_startup = ""
