@@ -49,6 +49,7 @@ from spotlab.errors import (
     StoreLockedError,
 )
 from spotlab.fleet.scaling import ScalingPlan, scaling_plan
+from spotlab.fleet.search import EasSetting, FleetChoice, recommend_fleet
 from spotlab.fleet.simulate import FleetResult, simulate
 from spotlab.ingest import IngestResult, ingest
 from spotlab.prices import price_stats
@@ -72,8 +73,10 @@ __all__ = [
     "ConfigBundle",
     "ConfigError",
     "CronScaleConfig",
+    "EasSetting",
     "ExternalError",
     "Finding",
+    "FleetChoice",
     "FleetResult",
     "FormatError",
     "ImagePullModel",
@@ -113,6 +116,7 @@ __all__ = [
     "predicted_startup_seconds",
     "price_stats",
     "recommend_bids",
+    "recommend_fleet",
     "recommend_ordering",
     "replacement_timeline",
     "scaling_plan",

@@ -736,6 +736,58 @@ def summary_line(goals: pl.DataFrame) -> str:
     )
 
 
+#: the columns of :func:`markdown_tables`' policy table: (header, policy name prefix)
+_MD_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("one zone", "one spot zone"),
+    ("EAS spot, regular last", "EAS: spot, regular last"),
+    ("+ rebalancing", "EAS: spot, regular last + rebalancing"),
+    ("dedicated 2 + spot", "EAS: dedicated"),
+    *((f"SpotHedge k={k}", f"SpotHedge (k={k})") for k in range(5)),
+    ("**spotlab recommended**", RECOMMENDED),
+    ("EAS hindsight", HINDSIGHT),
+)
+
+
+def markdown_tables(doc: dict[str, Any]) -> str:
+    """The README's tables from a results document: every policy per trace (cost ÷
+    all-regular / availability, held out), then the recommendation and the goal per trace."""
+
+    def cell(r: dict[str, Any] | None, bold: bool = False) -> str:
+        if r is None:
+            return "–"
+        text = f"{r['cost_ratio']:.2f} / {100 * r['availability']:.2f}%"
+        return f"**{text}**" if bold else text
+
+    head = "| trace | " + " | ".join(h for h, _ in _MD_COLUMNS) + " |"
+    lines = [head, "|---" * (len(_MD_COLUMNS) + 1) + "|"]
+    for t in doc["traces"]:
+        rows = t["rows"]
+        cells = [
+            cell(next((r for r in rows if r["policy"].startswith(prefix)), None),
+                 bold=prefix == RECOMMENDED)
+            for _, prefix in _MD_COLUMNS
+        ]  # fmt: skip
+        lines.append(f"| {t['trace']} | " + " | ".join(cells) + " |")
+    lines += [
+        "",
+        "| trace | chosen on the training window | margin | SpotHedge best k (held out) "
+        "| not dominated | goal | why |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for t in doc["traces"]:
+        g, c = t["goal"], t["choice"]
+        best = (
+            f"k={g['spothedge_best_k']}: {g['spothedge_best_cost_ratio']:.2f} / "
+            f"{100 * g['spothedge_best_availability']:.2f}%"
+        )
+        lines.append(
+            f"| {t['trace']} | {c['setting']} | {100 * c['margin']:.2g} pt | {best} | "
+            f"{'yes' if g['not_dominated'] else 'no'} | {'met' if g['goal_met'] else 'not met'} "
+            f"| {g['note']} |"
+        )
+    return "\n".join(lines)
+
+
 def load_results(path: Path = RESULTS_FILE) -> dict[str, Any]:
     """The committed results document (see :func:`write_results`)."""
     if not path.is_file():
@@ -783,6 +835,7 @@ def main(argv: Sequence[str] | None = None) -> int:  # pragma: no cover - a scri
         print(goals.select("trace", "setting", "recommended_cost_ratio",
                            "recommended_availability", "goal_met", "note"))  # fmt: skip
     print(summary_line(goals))
+    print(markdown_tables(doc))
     print(f"wrote {out}")
     return 0
 
@@ -806,6 +859,7 @@ __all__ = [
     "evaluate_trace_set",
     "goal",
     "load_results",
+    "markdown_tables",
     "prepare_replay",
     "read_trace",
     "read_trace_folder",
