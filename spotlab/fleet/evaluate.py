@@ -594,7 +594,9 @@ def simulate_report(replay: Replay, written: Any = None) -> dict[str, Any]:
     g = replay.goal(table)
     c = replay.choice
     rec = next(r for r in table.iter_rows(named=True) if r["policy"] == RECOMMENDED)
-    bids = dict(written.bids) if written is not None else dict.fromkeys(c.setting.spot)
+    regular = replay.market.pools[replay.market.find(kind="regular")[0]]
+    rule = dict.fromkeys(c.setting.spot, regular.price_per_hour)  # BID_RULE: on-demand
+    bids = dict(written.bids) if written is not None else rule
     lines = [
         f"recommended for {100 * c.target:.2f} % availability: {c.setting.describe(c.demand)}",
         f"held out ({replay.market.hours:.1f} h): {100 * rec['availability']:.2f} % available "
@@ -771,8 +773,8 @@ def markdown_tables(doc: dict[str, Any]) -> str:
     lines += [
         "",
         "| trace | chosen on the training window | margin | SpotHedge best k (held out) "
-        "| not dominated | goal | why |",
-        "|---|---|---|---|---|---|---|",
+        "| not dominated | goal |",
+        "|---|---|---|---|---|---|",
     ]
     for t in doc["traces"]:
         g, c = t["goal"], t["choice"]
@@ -782,9 +784,9 @@ def markdown_tables(doc: dict[str, Any]) -> str:
         )
         lines.append(
             f"| {t['trace']} | {c['setting']} | {100 * c['margin']:.2g} pt | {best} | "
-            f"{'yes' if g['not_dominated'] else 'no'} | {'met' if g['goal_met'] else 'not met'} "
-            f"| {g['note']} |"
+            f"{'yes' if g['not_dominated'] else 'no'} | {'met' if g['goal_met'] else 'not met'} |"
         )
+    lines += ["", *(f"- {t['trace']}: {t['goal']['note']}." for t in doc["traces"])]
     return "\n".join(lines)
 
 
