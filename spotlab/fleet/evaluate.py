@@ -52,6 +52,7 @@ from spotlab.fleet.search import (
     SearchSpace,
     recommend_fleet,
     replay_setting,
+    spare_levels,
 )
 from spotlab.fleet.simulate import FleetResult, Policy, simulate
 from spotlab.ingest.availability import BambooStepCsv, SpotTraceJson
@@ -535,7 +536,7 @@ def prepare_replay(
     train, test = market.window(0, split), market.window(split)
     choice = recommend_fleet(train, demand, warning, target, floor_price, space)
     floor = Pool(spec, regular_zone, "dedicated", floor_price, startup, slots=0)
-    ks = tuple(range((demand if space.max_spare is None else space.max_spare) + 1))
+    ks = tuple(spare_levels(demand, space))
     entries = standard_policies(test, demand, ks)
     notes = [
         *market.notes,

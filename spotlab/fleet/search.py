@@ -59,6 +59,8 @@ DEFAULT_TARGET = 0.995
 MARGINS: tuple[float, ...] = (0.0, 0.001, 0.0025, 0.004, 0.005)
 #: the most spare replicas (and dedicated slots) a search may try
 MAX_SPARE = 32
+#: at most this many + 1 values of a count are tried (see :func:`levels`)
+LEVELS = 8
 #: the share of the training window held back to validate the margin
 VALIDATION_SHARE = 1.0 / 3.0
 #: how the exported ``spot_price_limit`` is set when no bid advice exists
@@ -161,8 +163,9 @@ class EasSetting:
 class SearchSpace:
     """What :func:`recommend_fleet` may choose from, and how it validates.
 
-    ``max_spare`` (default: the demand) and ``max_dedicated`` (default: the demand; 0 or
-    no dedicated price: none) bound the counts; ``regular_caps`` also tries a regular
+    ``max_spare`` (default: the demand, at most :data:`MAX_SPARE`) and ``max_dedicated``
+    (default: the demand; 0 or no dedicated price: none) bound the counts, each tried at
+    every value up to 8 and at 9 evenly spaced values beyond; ``regular_caps`` also tries a regular
     entry capped at the demand left after the dedicated group, and one below it.
     ``prune`` skips settings with fewer spares than one of their family that fell short
     (see :meth:`_Search.best`; off: plain branch and bound, the same answer when
@@ -187,17 +190,32 @@ class SearchSpace:
             raise AnalysisError(f"margins must be in [0, 1), got {self.margins}")
 
 
+def levels(top: int) -> list[int]:
+    """The counts tried for a quantity of 0 .. ``top``: every one up to :data:`LEVELS`,
+    else that many evenly spaced (so a large demand does not multiply the space)."""
+    if top <= LEVELS:
+        return list(range(top + 1))
+    return sorted({round(i * top / LEVELS) for i in range(LEVELS + 1)})
+
+
+def spare_levels(demand: int, space: SearchSpace) -> list[int]:
+    """The spare counts a search tries (default: up to the demand, at most
+    :data:`MAX_SPARE`); SpotHedge's k in the table runs over the same counts."""
+    top = min(demand, MAX_SPARE) if space.max_spare is None else space.max_spare
+    return levels(top)
+
+
 def candidates(
     spot_specs: Sequence[str], demand: int, space: SearchSpace, dedicated: bool
 ) -> Iterator[EasSetting]:
     """Every setting of the space, each once (equivalent settings are written one way)."""
-    max_spare = demand if space.max_spare is None else space.max_spare
     max_ded = 0 if not dedicated else demand if space.max_dedicated is None else space.max_dedicated
     orders = (
         list(itertools.permutations(spot_specs)) if len(spot_specs) <= 3 else [tuple(spot_specs)]
     )
-    for ded in range(min(max_ded, demand) + 1):
-        for spare in range(max_spare + 1) if ded < demand else [0]:
+    spares = spare_levels(demand, space)
+    for ded in levels(min(max_ded, demand)):
+        for spare in spares if ded < demand else [0]:
             elastic = demand + spare - ded
             for order in orders:
                 for caps in _spot_caps(len(order), elastic, demand - ded):
@@ -210,7 +228,8 @@ def candidates(
 
 def _spot_caps(entries: int, elastic: int, need: int) -> list[tuple[int | None, ...]]:
     if entries == 1:  # uncapped, or capped to leave a regular base of 1..need replicas
-        return [(None,), *((elastic - b,) for b in range(1, need + 1) if elastic - b >= 0)]
+        bases = [b for b in levels(need) if b > 0 and elastic - b >= 0]
+        return [(None,), *((elastic - b,) for b in bases)]
     share = math.ceil(elastic / entries)  # diversify: the first entries at most a share each
     firsts = itertools.product((None, share), repeat=entries - 1)
     return [(*f, None) for f in firsts]
@@ -466,7 +485,7 @@ def recommend_fleet(
         "dedicated": integral(np.full(n_ticks, dedicated_price or 0.0)),
     }
     parts = {"fit": (0, split), "validation": (split, n_ticks), "train": (0, n_ticks)}
-    max_spare = demand if space.max_spare is None else space.max_spare
+    max_spare = spare_levels(demand, space)[-1]
     search = _Search(market, demand, warning_seconds, dedicated, bounds, parts, space.prune,
                      max_spare)  # fmt: skip
     spot_specs = list(dict.fromkeys(market.pools[i].spec for i in spot_ix))
@@ -580,6 +599,8 @@ __all__ = [
     "SearchSpace",
     "SearchStats",
     "candidates",
+    "levels",
     "recommend_fleet",
     "replay_setting",
+    "spare_levels",
 ]
