@@ -40,7 +40,7 @@ from __future__ import annotations
 import itertools
 import math
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -104,7 +104,7 @@ class EasSetting:
             return 0
         return max(0, elastic - sum(c or 0 for c in self.spot_capacity))
 
-    def instances(self, regular: str, bids: dict[str, float | None]) -> list[dict[str, Any]]:
+    def instances(self, regular: str, bids: Mapping[str, float | None]) -> list[dict[str, Any]]:
         """``cloud.computing.instances`` for this setting (``bids``: spot spec → limit)."""
         out: list[dict[str, Any]] = []
         if self.dedicated:
@@ -120,7 +120,7 @@ class EasSetting:
         out.append(reg)
         return out
 
-    def fields(self, demand: int, regular: str, bids: dict[str, float | None]) -> dict[str, Any]:
+    def fields(self, demand: int, regular: str, bids: Mapping[str, float | None]) -> dict[str, Any]:
         """Every chosen parameter as the config field that carries it (JSON paths)."""
         return {
             "metadata.instance": demand + self.spare,
