@@ -31,6 +31,7 @@ _MODULES = (
     "canonical",
     "eas_discount",
     "aws_spot",
+    "aws_spot_export",
     "gcp_changepoints",
     "event_targets",
     "alibaba_events",
