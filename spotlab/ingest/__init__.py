@@ -26,7 +26,9 @@ from spotlab.ingest.core import (
 # Targets first (tables), then one module per input format. Add new readers here.
 _MODULES = (
     "targets",
+    "fetched_targets",
     "specs_catalog",
+    "alibaba_describe_price",
     "alibaba_spot",
     "canonical",
     "eas_discount",
@@ -39,6 +41,9 @@ _MODULES = (
     "lifecycle",
     "addremove_trace",
     "aws_spot_advisor",
+    "aws_price_list",
+    "aws_placement_scores",
+    "eas_machine_spec",
     "alibaba_spot_advice",
     "load_benchmarks",
     "availability",

@@ -1,0 +1,96 @@
+"""``spotlab fetch``: the user's own cloud data and real prices, from the provider APIs.
+
+>>> import spotlab as sl
+>>> result = sl.fetch(sl.Store("my.duckdb"), "alibaba-spot-prices", region="cn-hangzhou",
+...                   specs=["ecs.gn8is.2xlarge"])  # doctest: +SKIP
+
+Each source calls one API with the provider's official SDK, writes every response page
+under the raw dir (beside the database: ``my.raw/``) in the format the file readers take,
+and ingests the pages in one transaction (see :mod:`spotlab.fetch.core`). Without
+``since`` a price history starts at the newest stored point of each series.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+from spotlab.errors import SpotlabError, did_you_mean
+from spotlab.fetch.alibaba import AlibabaPrices, AlibabaSpotAdvice, AlibabaSpotPrices
+from spotlab.fetch.aws import AwsPlacementScores, AwsPrices, AwsSpotAdvisor, AwsSpotPrices
+from spotlab.fetch.core import (
+    ENDPOINT_ENV,
+    Context,
+    Endpoint,
+    FetchResult,
+    Retry,
+    Source,
+    parse_since,
+    run,
+)
+from spotlab.fetch.eas import EasSpecs, EasSpotDiscounts
+from spotlab.store import Store
+
+#: every source, by the name ``spotlab fetch`` takes
+SOURCES: dict[str, Source] = {
+    s.name: s
+    for s in (
+        AlibabaSpotPrices(),
+        AlibabaSpotAdvice(),
+        AlibabaPrices(),
+        EasSpotDiscounts(),
+        EasSpecs(),
+        AwsSpotPrices(),
+        AwsPrices(),
+        AwsPlacementScores(),
+        AwsSpotAdvisor(),
+    )
+}
+
+
+def fetch(
+    store: Store,
+    source: str,
+    region: str | None = None,
+    specs: Sequence[str] = (),
+    since: str | datetime | None = None,
+    profile: str | None = None,
+    raw_dir: str | Path | None = None,
+    endpoint: str | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    retry: Retry | None = None,
+    now: datetime | None = None,
+) -> FetchResult:
+    """Fetch ``source`` for ``region`` (and ``specs``) into ``store``; one transaction.
+
+    ``since``: ``"30d"`` or an ISO date/time (default: from the newest stored point, else
+    30 days). ``profile``: a credentials profile of the provider's standard chain.
+    ``raw_dir``: where pages go (default beside the database). ``endpoint``: **for tests
+    only**, a local replay server (``http://127.0.0.1:PORT``; default
+    ``$SPOTLAB_FETCH_ENDPOINT``) that every SDK client is pointed at. ``sleep`` waits
+    between retries (tests pass a recorder).
+    """
+    if source not in SOURCES:
+        raise SpotlabError(
+            f"unknown fetch source {source!r}.{did_you_mean(source, SOURCES)} "
+            f"Sources: {', '.join(SOURCES)}"
+        )
+    at = (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
+    ctx = Context(
+        source=source,
+        region=region,
+        specs=tuple(dict.fromkeys(s.strip() for s in specs if s.strip())),
+        since=parse_since(since, at),
+        profile=profile,
+        endpoint=Endpoint.parse(endpoint if endpoint is not None else os.environ.get(ENDPOINT_ENV)),
+        now=at,
+        sleep=sleep,
+        retry=retry or Retry(),
+    )
+    return run(store, SOURCES[source], ctx, Path(raw_dir) if raw_dir is not None else None)
+
+
+__all__ = ["ENDPOINT_ENV", "SOURCES", "FetchResult", "Retry", "fetch"]
