@@ -19,8 +19,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from spotlab.errors import SpotlabError, did_you_mean
-from spotlab.fetch.alibaba import AlibabaPrices, AlibabaSpotAdvice, AlibabaSpotPrices
-from spotlab.fetch.aws import AwsPlacementScores, AwsPrices, AwsSpotAdvisor, AwsSpotPrices
 from spotlab.fetch.core import (
     ENDPOINT_ENV,
     Context,
@@ -31,24 +29,26 @@ from spotlab.fetch.core import (
     parse_since,
     run,
 )
-from spotlab.fetch.eas import EasSpecs, EasSpotDiscounts
 from spotlab.store import Store
 
-#: every source, by the name ``spotlab fetch`` takes
-SOURCES: dict[str, Source] = {
-    s.name: s
-    for s in (
-        AlibabaSpotPrices(),
-        AlibabaSpotAdvice(),
-        AlibabaPrices(),
-        EasSpotDiscounts(),
-        EasSpecs(),
-        AwsSpotPrices(),
-        AwsPrices(),
-        AwsPlacementScores(),
-        AwsSpotAdvisor(),
-    )
-}
+#: the sources ``spotlab fetch`` takes, in the order the README lists them
+SOURCE_NAMES: tuple[str, ...] = (
+    "alibaba-spot-prices", "alibaba-spot-advice", "alibaba-prices", "eas-spot-discounts",
+    "eas-specs", "aws-spot-prices", "aws-prices", "aws-placement-scores", "aws-spot-advisor",
+)  # fmt: skip
+
+
+def sources() -> dict[str, Source]:
+    """Every source by name. The SDKs load here (about a second), not on ``import spotlab``."""
+    from spotlab.fetch.alibaba import AlibabaPrices, AlibabaSpotAdvice, AlibabaSpotPrices
+    from spotlab.fetch.aws import AwsPlacementScores, AwsPrices, AwsSpotAdvisor, AwsSpotPrices
+    from spotlab.fetch.eas import EasSpecs, EasSpotDiscounts
+
+    found: list[Source] = [
+        AlibabaSpotPrices(), AlibabaSpotAdvice(), AlibabaPrices(), EasSpotDiscounts(),
+        EasSpecs(), AwsSpotPrices(), AwsPrices(), AwsPlacementScores(), AwsSpotAdvisor(),
+    ]  # fmt: skip
+    return {s.name: s for s in found}
 
 
 def fetch(
@@ -73,10 +73,10 @@ def fetch(
     ``$SPOTLAB_FETCH_ENDPOINT``) that every SDK client is pointed at. ``sleep`` waits
     between retries (tests pass a recorder).
     """
-    if source not in SOURCES:
+    if source not in SOURCE_NAMES:
         raise SpotlabError(
-            f"unknown fetch source {source!r}.{did_you_mean(source, SOURCES)} "
-            f"Sources: {', '.join(SOURCES)}"
+            f"unknown fetch source {source!r}.{did_you_mean(source, SOURCE_NAMES)} "
+            f"Sources: {', '.join(SOURCE_NAMES)}"
         )
     at = (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
     ctx = Context(
@@ -90,7 +90,7 @@ def fetch(
         sleep=sleep,
         retry=retry or Retry(),
     )
-    return run(store, SOURCES[source], ctx, Path(raw_dir) if raw_dir is not None else None)
+    return run(store, sources()[source], ctx, Path(raw_dir) if raw_dir is not None else None)
 
 
-__all__ = ["ENDPOINT_ENV", "SOURCES", "FetchResult", "Retry", "fetch"]
+__all__ = ["ENDPOINT_ENV", "SOURCE_NAMES", "FetchResult", "Retry", "fetch", "sources"]

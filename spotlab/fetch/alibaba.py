@@ -94,6 +94,14 @@ def sdk_config(ctx: Context) -> Config:
     return config
 
 
+def ecs_specs(store: Store, ctx: Context) -> list[str]:
+    """The specs an ECS call asks about: ``--spec``, else the ``ecs.*`` specs the store knows
+    (``ml.*`` specs exist only on EAS; ECS would refuse them)."""
+    if ctx.specs:
+        return list(ctx.specs)
+    return [s for s in specs_for(store, ctx, "alibaba") if s.startswith("ecs.")]
+
+
 def classify(exc: BaseException) -> Failure:
     """An exception of an Alibaba Cloud SDK call as a :class:`Failure`."""
     if isinstance(exc, CredentialException):
@@ -163,7 +171,7 @@ class AlibabaSpotPrices:
     regional = True
 
     def plan(self, store: Store, ctx: Context) -> list[Call]:
-        specs = specs_for(store, ctx, "alibaba")
+        specs = ecs_specs(store, ctx)
         start_of = newest_points(store, "alibaba", str(ctx.region), specs)
         calls = []
         for spec in specs:
@@ -246,7 +254,7 @@ class AlibabaPrices:
 
     def plan(self, store: Store, ctx: Context) -> list[Call]:
         calls = []
-        for spec in specs_for(store, ctx, "alibaba"):
+        for spec in ecs_specs(store, ctx):
             params = {
                 "RegionId": ctx.region, "ResourceType": "instance", "InstanceType": spec,
                 "PriceUnit": "Hour", "InstanceNetworkType": "vpc",

@@ -205,6 +205,7 @@ class FetchResult:
             "pages_fetched": self.pages_fetched,
             "pages_reused": self.pages_reused,
             "pages_loaded": sum(not r.skipped_as_duplicate_file for r in self.results),
+            "pages_already_loaded": sum(r.skipped_as_duplicate_file for r in self.results),
             "rows_read": self.rows_read,
             "rows_loaded": self.rows_loaded,
             "rows_duplicate": self.rows_duplicate,
@@ -471,8 +472,8 @@ def _guard(
 
 _ADVICE = {
     "no-credentials": "{how}",
-    "denied": "grant the RAM user or role the permission {permission} (AWS: the IAM "
-    "action), or pick another --profile",
+    "denied": "grant the {iam} user or role the permission {permission}, or pick another "
+    "--profile",
     "throttled": "the API's rate limit was hit: wait a minute and run the same command "
     "again, or fetch fewer specs per run",
     "server": "the provider's service failed: run the same command again later",
@@ -491,7 +492,8 @@ def _failed(
     from spotlab.fetch.credentials import ALIBABA_HOW, AWS_HOW
 
     how = ALIBABA_HOW if source.provider == "alibaba" else AWS_HOW
-    advice = _ADVICE[f.reason].format(how=how, permission=source.permission)
+    iam = "RAM" if source.provider == "alibaba" else "IAM"
+    advice = _ADVICE[f.reason].format(how=how, permission=source.permission, iam=iam)
     code = f" ({f.code})" if f.code else ""
     tries = f" after {attempts} attempts" if attempts > 1 else ""
     kinds = {
@@ -505,7 +507,7 @@ def _failed(
         "bad-request": "request refused",
     }
     at = f" on page {page}{' of ' + what if what else ''}" if page else ""
-    detail = f": {f.detail}" if f.detail else ""
+    detail = f": {f.detail.rstrip('. ')}" if f.detail else ""
     return _error(source, ctx, base, f.reason, f"{kinds[f.reason]}{code}{tries}{at}{detail}", advice)
 
 
