@@ -137,9 +137,13 @@ class ReplayServer:
         return [r for r in self.requests if r["route"] == route]
 
     # -- routing ---------------------------------------------------------------------
-    def answer(self, route: str, params: dict[str, str]) -> dict[str, Any]:
+    def answer(
+        self, route: str, params: dict[str, str], headers: dict[str, str] | None = None
+    ) -> dict[str, Any]:
         with self._lock:
-            self.requests.append({"route": route, "params": dict(params)})
+            self.requests.append(
+                {"route": route, "params": dict(params), "headers": dict(headers or {})}
+            )
             for resp in self.routes.get(route, []):
                 match = resp.get("match") or {}
                 if any(params.get(k) != (None if v is None else str(v)) for k, v in match.items()):
@@ -181,7 +185,7 @@ class ReplayServer:
                 else:
                     route = "s3:GetObject" if self.command == "GET" else f"http:{self.command}"
                     params["path"] = url.path
-                resp = server.answer(route, params)
+                resp = server.answer(route, params, dict(self.headers))
                 if "json" in resp:
                     data = json.dumps(resp["json"]).encode()
                     ctype = "application/json"
