@@ -19,6 +19,7 @@ From a shell (for the README's acceptance commands)::
 from __future__ import annotations
 
 import argparse
+import contextlib
 import copy
 import json
 import re
@@ -97,7 +98,9 @@ SCENARIOS = {
     "alibaba-truncated": lambda: failing(
         "alibaba", "alibaba:DescribeSpotPriceHistory", "alibaba-truncated"
     ),
-    "alibaba-shape": lambda: failing("alibaba", "alibaba:DescribeSpotPriceHistory", "alibaba-shape"),
+    "alibaba-shape": lambda: failing(
+        "alibaba", "alibaba:DescribeSpotPriceHistory", "alibaba-shape"
+    ),
     "aws-throttled": lambda: failing("aws", "ec2:DescribeSpotPriceHistory", "aws-throttled"),
     "aws-denied": lambda: failing("aws", "ec2:DescribeSpotPriceHistory", "aws-denied"),
 }
@@ -215,10 +218,8 @@ def main() -> None:
     args = parser.parse_args()
     server = ReplayServer(SCENARIOS[args.scenario](), port=args.port)
     print(f"replaying {args.scenario!r} on {server.url} ({LABEL}); Ctrl-C stops", flush=True)
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         server.serve_forever()
-    except KeyboardInterrupt:
-        pass
 
 
 if __name__ == "__main__":

@@ -42,8 +42,15 @@ def creds(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setattr(auth_util, "environment_ecs_metadata_disabled", "true")
     monkeypatch.setattr(auth_util, "environment_cli_profile_disabled", "true")
     monkeypatch.setattr(auth_util, "environment_credentials_file", str(tmp_path / "none.ini"))
-    for k in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_DEFAULT_PROFILE", "HTTP_PROXY",
-              "HTTPS_PROXY", "http_proxy", "https_proxy"):  # fmt: skip
+    for k in (
+        "AWS_PROFILE",
+        "AWS_SESSION_TOKEN",
+        "AWS_DEFAULT_PROFILE",
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "http_proxy",
+        "https_proxy",
+    ):
         monkeypatch.delenv(k, raising=False)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", AWS_ID)
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", AWS_SECRET)
@@ -81,8 +88,9 @@ class Sleeps(list[float]):
         self.append(seconds)
 
 
-def run(store: sl.Store, server: ReplayServer, source: str = "alibaba-spot-prices",
-        **kw: Any) -> sl.FetchResult:  # fmt: skip
+def run(
+    store: sl.Store, server: ReplayServer, source: str = "alibaba-spot-prices", **kw: Any
+) -> sl.FetchResult:
     kw.setdefault("region", REGION if not source.startswith("aws") else "us-east-1")
     kw.setdefault("sleep", Sleeps())
     return sl.fetch(store, source, endpoint=server.url, **kw)
@@ -90,8 +98,15 @@ def run(store: sl.Store, server: ReplayServer, source: str = "alibaba-spot-price
 
 def state(store: sl.Store) -> tuple[int, ...]:
     """Row counts of the tables a fetch writes: equal before and after a failed fetch."""
-    tables = ("sources", "rejects", "spot_prices", "specs", "interruption_bands",
-              "spec_stock", "spot_placement_scores")  # fmt: skip
+    tables = (
+        "sources",
+        "rejects",
+        "spot_prices",
+        "specs",
+        "interruption_bands",
+        "spec_stock",
+        "spot_placement_scores",
+    )
     return tuple(int(store.query(f"SELECT count(*) AS n FROM {t}")["n"][0]) for t in tables)
 
 
@@ -111,18 +126,28 @@ def test_spot_prices_page_to_the_end_through_the_sdk(db: sl.Store, replay: Any) 
     assert [c["params"].get("Offset") for c in calls] == [None, "3"]
     p = calls[0]["params"]
     assert (p["RegionId"], p["InstanceType"], p["NetworkType"], p["OSType"]) == (
-        REGION, SPEC, "vpc", "linux",
-    )  # fmt: skip
+        REGION,
+        SPEC,
+        "vpc",
+        "linux",
+    )
     assert "ZoneId" not in p  # every zone of the region
     # signed by the SDK with the key the chain found (the secret itself never travels)
     assert ALI_ID in calls[0]["headers"]["Authorization"]
     s = result.summary()
-    assert (s["pages_fetched"], s["rows_read"], s["rows_loaded"], s["rows_rejected"]) == (2, 5, 5, 0)
+    assert (s["pages_fetched"], s["rows_read"], s["rows_loaded"], s["rows_rejected"]) == (
+        2,
+        5,
+        5,
+        0,
+    )
     assert prices(db) == [
-        ("cn-hangzhou-j", 1.87, 14.4, "CNY"), ("cn-hangzhou-j", 2.16, 14.4, "CNY"),
-        ("cn-hangzhou-k", 1.44, 14.4, "CNY"), ("cn-hangzhou-k", 1.73, 14.4, "CNY"),
+        ("cn-hangzhou-j", 1.87, 14.4, "CNY"),
+        ("cn-hangzhou-j", 2.16, 14.4, "CNY"),
+        ("cn-hangzhou-k", 1.44, 14.4, "CNY"),
+        ("cn-hangzhou-k", 1.73, 14.4, "CNY"),
         ("cn-hangzhou-k", 1.58, 14.4, "CNY"),
-    ]  # fmt: skip
+    ]
     # pages in the raw dir, beside the database, in the reader's format
     runs = list((Path(db.path).with_name("my.raw") / "alibaba-spot-prices" / REGION).glob("*/*"))
     assert len(runs) == 1
@@ -130,8 +155,10 @@ def test_spot_prices_page_to_the_end_through_the_sdk(db: sl.Store, replay: Any) 
     assert pages == ["complete", "ingested", "page-0001.json", "page-0002.json", "request.json"]
     again = sl.ingest(sl.Store(":memory:"), runs[0] / "page-0001.json")[0]
     assert (again.format, again.rows_loaded) == ("alibaba-spot-history", 3)
-    rows = db.query("SELECT rows_read, rows_loaded, rows_duplicate, rows_rejected FROM sources "
-                    "WHERE format = 'alibaba-spot-history'").rows()  # fmt: skip
+    rows = db.query(
+        "SELECT rows_read, rows_loaded, rows_duplicate, rows_rejected FROM sources "
+        "WHERE format = 'alibaba-spot-history'"
+    ).rows()
     assert rows == [(3, 3, 0, 0), (2, 2, 0, 0)]
 
 
@@ -157,8 +184,11 @@ def test_since_sets_the_start_and_long_spans_are_cut_into_30_day_windows(
 ) -> None:
     server = replay("alibaba")
     result = run(db, server, specs=[SPEC], since="45d")
-    starts = [c["params"]["StartTime"] for c in server.calls("alibaba:DescribeSpotPriceHistory")
-              if "Offset" not in c["params"]]  # fmt: skip
+    starts = [
+        c["params"]["StartTime"]
+        for c in server.calls("alibaba:DescribeSpotPriceHistory")
+        if "Offset" not in c["params"]
+    ]
     assert result.calls == 2 and len(starts) == 2
     # the replay answers the second window with the same pages: already loaded, nothing new
     assert (result.rows_loaded, result.summary()["pages_already_loaded"]) == (5, 2)
@@ -198,7 +228,9 @@ def test_denied_names_the_permission_and_is_not_retried(db: sl.Store, replay: An
         run(db, server, specs=[SPEC])
     assert err.value.reason == "denied"
     assert "access denied (Forbidden.RAM)" in str(err.value)
-    assert "grant the RAM user or role the permission ecs:DescribeSpotPriceHistory" in str(err.value)
+    assert "grant the RAM user or role the permission ecs:DescribeSpotPriceHistory" in str(
+        err.value
+    )
     assert len(server.calls("alibaba:DescribeSpotPriceHistory")) == 1
     assert state(db) == before
 
@@ -252,8 +284,15 @@ def test_network_down_is_retried_then_an_error(db: sl.Store, creds: None) -> Non
         port = s.getsockname()[1]
     sleeps = Sleeps()
     with pytest.raises(FetchError) as err:
-        sl.fetch(db, "alibaba-spot-prices", region=REGION, specs=[SPEC],
-                 endpoint=f"http://127.0.0.1:{port}", sleep=sleeps, retry=Retry(attempts=3))  # fmt: skip
+        sl.fetch(
+            db,
+            "alibaba-spot-prices",
+            region=REGION,
+            specs=[SPEC],
+            endpoint=f"http://127.0.0.1:{port}",
+            sleep=sleeps,
+            retry=Retry(attempts=3),
+        )
     assert err.value.reason == "network" and len(sleeps) == 2
     assert "check the network" in str(err.value)
 
@@ -288,8 +327,13 @@ def test_bad_arguments_fail_loud(db: sl.Store, creds: None) -> None:
     with pytest.raises(SpotlabError, match="plain http is allowed only to this machine"):
         sl.fetch(db, "alibaba-spot-prices", region=REGION, endpoint="http://10.0.0.1:80")
     with pytest.raises(SpotlabError, match="--since"):
-        sl.fetch(db, "alibaba-spot-prices", region=REGION, since="yesterday",
-                 endpoint="http://127.0.0.1:9")  # fmt: skip
+        sl.fetch(
+            db,
+            "alibaba-spot-prices",
+            region=REGION,
+            since="yesterday",
+            endpoint="http://127.0.0.1:9",
+        )
 
 
 # -- the other Alibaba and EAS sources ------------------------------------------------------
@@ -297,8 +341,10 @@ def test_bad_arguments_fail_loud(db: sl.Store, creds: None) -> None:
 
 def test_alibaba_prices_replace_estimates_and_keep_the_hardware(db: sl.Store, replay: Any) -> None:
     server = replay("alibaba")
-    q = ("SELECT on_demand_price, currency, price_is_estimate, vcpu, gpu_model, gpu_count "
-         "FROM specs WHERE spec = ?")  # fmt: skip
+    q = (
+        "SELECT on_demand_price, currency, price_is_estimate, vcpu, gpu_model, gpu_count "
+        "FROM specs WHERE spec = ?"
+    )
     assert db.query(q, ["ecs.gn8is.4xlarge"]).rows() == [(17.28, "CNY", True, 16, "L20", 1)]
     result = run(db, server, "alibaba-prices", specs=[SPEC, "ecs.gn8is.4xlarge"])
     # gn8is.2xlarge already held the seed's 14.40: a duplicate; the estimate is replaced
@@ -311,29 +357,38 @@ def test_alibaba_prices_replace_estimates_and_keep_the_hardware(db: sl.Store, re
     assert source == ["alibaba-describe-price"]
     sent = server.calls("alibaba:DescribePrice")[1]["params"]
     assert (sent["ResourceType"], sent["PriceUnit"], sent["InstanceType"]) == (
-        "instance", "Hour", "ecs.gn8is.4xlarge",
-    )  # fmt: skip
+        "instance",
+        "Hour",
+        "ecs.gn8is.4xlarge",
+    )
 
 
 def test_spot_advice_eas_discounts_and_specs(db: sl.Store, replay: Any) -> None:
     server = replay("alibaba")
     advice = run(db, server, "alibaba-spot-advice")
     assert advice.rows_loaded == 2
-    bands = db.query("SELECT zone, band_label, rate_pct, savings_pct FROM interruption_bands "
-                     "ORDER BY zone").rows()  # fmt: skip
+    bands = db.query(
+        "SELECT zone, band_label, rate_pct, savings_pct FROM interruption_bands ORDER BY zone"
+    ).rows()
     assert bands == [("cn-hangzhou-j", "3-5%", 4.0, 86.0), ("cn-hangzhou-k", "0-3%", 2.5, 88.0)]
     discounts = run(db, server, "eas-spot-discounts", specs=["ml.gu7i.c8m30.1-gu30"])
     assert discounts.rows_loaded == 2
     sent = server.calls("alibaba:DescribeSpotDiscountHistory")[0]["params"]
-    assert sent == {"InstanceType": "ml.gu7i.c8m30.1-gu30", "IsProtect": "True"}  # as the SDK sends it
+    assert sent == {
+        "InstanceType": "ml.gu7i.c8m30.1-gu30",
+        "IsProtect": "True",
+    }  # as the SDK sends it
     # the price is the catalog's on-demand price times the discount
-    got = db.query("SELECT spot_price, discount FROM spot_prices WHERE spec = ? ORDER BY ts",
-                   ["ml.gu7i.c8m30.1-gu30"]).rows()  # fmt: skip
+    got = db.query(
+        "SELECT spot_price, discount FROM spot_prices WHERE spec = ? ORDER BY ts",
+        ["ml.gu7i.c8m30.1-gu30"],
+    ).rows()
     assert got == [(pytest.approx(0.8), 0.1), (pytest.approx(0.96), 0.12)]
     specs = run(db, server, "eas-specs")
     assert (specs.rows_read, specs.rows_loaded) == (3, 3)
-    stock = db.query("SELECT spec, stock_status, is_available, min_spot_discount FROM spec_stock "
-                     "ORDER BY spec").rows()  # fmt: skip
+    stock = db.query(
+        "SELECT spec, stock_status, is_available, min_spot_discount FROM spec_stock ORDER BY spec"
+    ).rows()
     assert stock[0] == ("ecs.g7.2xlarge", "NoStock", True, None)
     assert stock[1] == ("ecs.gn8is.2xlarge", "ClosedWithStock", True, 0.1)
 
@@ -355,15 +410,18 @@ def test_aws_sources(db: sl.Store, replay: Any) -> None:
     # no --spec: the specs with stored AWS prices in the region
     prices_ = run(db, server, "aws-prices")
     assert prices_.rows_loaded == 1
-    row = db.query("SELECT on_demand_price, currency, price_is_estimate, vcpu, memory_gib, "
-                   "gpu_count FROM specs WHERE provider = 'aws'").rows()  # fmt: skip
+    row = db.query(
+        "SELECT on_demand_price, currency, price_is_estimate, vcpu, memory_gib, "
+        "gpu_count FROM specs WHERE provider = 'aws'"
+    ).rows()
     assert row == [(1.006, "USD", False, 4, 16.0, 1)]
     target = server.calls("pricing:GetProducts")[0]["headers"]["X-Amz-Target"]
     assert target == "AWSPriceListService.GetProducts"
     scores = run(db, server, "aws-placement-scores", specs=["g5.xlarge"])
     assert scores.rows_loaded == 2
-    got = db.query("SELECT zone, specs, target_capacity, score FROM spot_placement_scores "
-                   "ORDER BY zone").rows()  # fmt: skip
+    got = db.query(
+        "SELECT zone, specs, target_capacity, score FROM spot_placement_scores ORDER BY zone"
+    ).rows()
     assert got == [("use1-az1", "g5.xlarge", 1, 9), ("use1-az2", "g5.xlarge", 1, 6)]
     advisor = run(db, server, "aws-spot-advisor", region=None)
     assert advisor.rows_loaded == 2
@@ -378,7 +436,9 @@ def test_aws_throttled_and_denied(db: sl.Store, replay: Any) -> None:
     assert err.value.reason == "throttled" and "RequestLimitExceeded" in str(err.value)
     with pytest.raises(FetchError) as err:
         run(db, replay("aws-denied"), "aws-spot-prices", specs=["g5.xlarge"])
-    assert "grant the IAM user or role the permission ec2:DescribeSpotPriceHistory" in str(err.value)
+    assert "grant the IAM user or role the permission ec2:DescribeSpotPriceHistory" in str(
+        err.value
+    )
     assert state(db) == before
 
 
@@ -392,34 +452,61 @@ def test_cli_fetch_and_secrets_never_leak(
     code, out, err = cli("ingest", BUNDLED / "specs_catalog.csv")
     assert code == 0
     server = replay("alibaba")
-    args = ("fetch", "alibaba-spot-prices", "--region", REGION, "--spec", SPEC,
-            "--endpoint", server.url)  # fmt: skip
+    args = (
+        "fetch",
+        "alibaba-spot-prices",
+        "--region",
+        REGION,
+        "--spec",
+        SPEC,
+        "--endpoint",
+        server.url,
+    )
     code, out, err = cli(*args)
     assert code == 0 and "alibaba-spot-prices" in out and "pages under" in out
     outputs += [out, err]
     code, out, err = cli(*args, "--json")
     assert code == 0 and json.loads(out)["rows_duplicate"] == 0
     outputs += [out, err]
-    for scenario, source in (("alibaba-denied", "alibaba-spot-prices"),
-                             ("aws-denied", "aws-spot-prices"), ("aws", "aws-prices")):  # fmt: skip
+    for scenario, source in (
+        ("alibaba-denied", "alibaba-spot-prices"),
+        ("aws-denied", "aws-spot-prices"),
+        ("aws", "aws-prices"),
+    ):
         s = replay(scenario)
         region = "us-east-1" if source.startswith("aws") else REGION
-        code, out, err = cli("fetch", source, "--region", region, "--spec", "g5.xlarge"
-                             if source.startswith("aws") else SPEC, "--endpoint", s.url)  # fmt: skip
+        code, out, err = cli(
+            "fetch",
+            source,
+            "--region",
+            region,
+            "--spec",
+            "g5.xlarge" if source.startswith("aws") else SPEC,
+            "--endpoint",
+            s.url,
+        )
         outputs += [out, err]
         if scenario != "aws":
             assert code == 2 and err.startswith("error: ") and err.count("\n") == 1
     # exceptions, with their whole chain
     for scenario in ("alibaba-denied", "alibaba-truncated"):
         with pytest.raises(FetchError) as caught:
-            sl.fetch(sl.Store(tmp_path / "x.duckdb"), "alibaba-spot-prices", region=REGION,
-                     specs=[SPEC], endpoint=replay(scenario).url, retry=Retry(attempts=1))  # fmt: skip
+            sl.fetch(
+                sl.Store(tmp_path / "x.duckdb"),
+                "alibaba-spot-prices",
+                region=REGION,
+                specs=[SPEC],
+                endpoint=replay(scenario).url,
+                retry=Retry(attempts=1),
+            )
         e: BaseException | None = caught.value
         while e is not None:
             outputs += [str(e), repr(e), repr(vars(e))]
             e = e.__cause__ or e.__context__
     files = [p for p in tmp_path.rglob("*") if p.is_file()]
-    assert any(p.suffix == ".duckdb" for p in files) and any(p.name == "request.json" for p in files)
+    assert any(p.suffix == ".duckdb" for p in files) and any(
+        p.name == "request.json" for p in files
+    )
     blobs = [p.read_bytes() for p in files] + [o.encode() for o in outputs]
     for secret in (ALI_SECRET, AWS_SECRET):
         assert not any(secret.encode() in b for b in blobs), secret

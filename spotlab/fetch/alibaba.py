@@ -129,7 +129,9 @@ def classify(exc: BaseException) -> Failure:
         return Failure("bad-response", f"{type(inner).__name__}: {_short(str(inner))}")
     # the SDK's models failing on a body of another shape (a list where an object was)
     if isinstance(exc, AttributeError | TypeError | KeyError | ValueError):
-        return Failure("bad-response", f"the SDK could not read the response ({type(exc).__name__})")
+        return Failure(
+            "bad-response", f"the SDK could not read the response ({type(exc).__name__})"
+        )
     raise exc
 
 

@@ -193,10 +193,8 @@ class AwsPrices:
                 "instanceType": spec, "regionCode": ctx.region, "operatingSystem": "Linux",
                 "tenancy": "Shared", "preInstalledSw": "NA", "capacitystatus": "Used",
             }  # fmt: skip
-            params = {
-                "ServiceCode": "AmazonEC2", "FormatVersion": "aws_v1",
-                "Filters": [{"Type": "TERM_MATCH", "Field": k, "Value": v} for k, v in terms.items()],
-            }  # fmt: skip
+            filters = [{"Type": "TERM_MATCH", "Field": k, "Value": v} for k, v in terms.items()]
+            params = {"ServiceCode": "AmazonEC2", "FormatVersion": "aws_v1", "Filters": filters}
             calls.append(Call(spec, params, f"the on-demand price of {spec}"))
         return calls
 

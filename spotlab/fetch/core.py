@@ -250,7 +250,9 @@ def parse_since(since: str | datetime | None, now: datetime) -> datetime | None:
                 "date or time (2025-01-31, 2025-01-31T08:00:00Z)"
             ) from exc
         if length is None:
-            raise SpotlabError(f"--since {since!r}: 'all' is not a start; give 90d or a date")
+            raise SpotlabError(
+                f"--since {since!r}: 'all' is not a start; give 90d or a date"
+            ) from None
         return now - length
     if at.tzinfo is None:
         at = at.replace(tzinfo=UTC)
@@ -376,7 +378,7 @@ def _pages(
                 f"{call.what}: more than {MAX_PAGES} pages; the API keeps paging",
                 "report it; fetch a shorter --since window meanwhile",
             )  # fmt: skip
-        body = _guard(source, ctx, base, lambda: source.call(client, call, token), n, call.what)
+        body = _guard(source, ctx, base, lambda t=token: source.call(client, call, t), n, call.what)
         path = folder / f"page-{n:04d}.json"
         text = json.dumps(body, ensure_ascii=False, indent=1, default=str)
         tmp = path.with_suffix(".tmp")
@@ -406,9 +408,7 @@ def _pages(
     return pages, new, reused
 
 
-def _parse(
-    source: Source, ctx: Context, base: Path, path: Path, n: int, what: str = ""
-) -> Page:
+def _parse(source: Source, ctx: Context, base: Path, path: Path, n: int, what: str = "") -> Page:
     try:
         body = json.loads(path.read_text(encoding="utf-8"))
         return source.parse(body)
@@ -472,8 +472,7 @@ def _guard(
 
 _ADVICE = {
     "no-credentials": "{how}",
-    "denied": "grant the {iam} user or role the permission {permission}, or pick another "
-    "--profile",
+    "denied": "grant the {iam} user or role the permission {permission}, or pick another --profile",
     "throttled": "the API's rate limit was hit: wait a minute and run the same command "
     "again, or fetch fewer specs per run",
     "server": "the provider's service failed: run the same command again later",
@@ -508,7 +507,9 @@ def _failed(
     }
     at = f" on page {page}{' of ' + what if what else ''}" if page else ""
     detail = f": {f.detail.rstrip('. ')}" if f.detail else ""
-    return _error(source, ctx, base, f.reason, f"{kinds[f.reason]}{code}{tries}{at}{detail}", advice)
+    return _error(
+        source, ctx, base, f.reason, f"{kinds[f.reason]}{code}{tries}{at}{detail}", advice
+    )
 
 
 def _error(

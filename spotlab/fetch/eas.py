@@ -76,7 +76,9 @@ class EasSpecs:
 
     def call(self, client: RawEasClient, call: Call, token: Any | None) -> Any:
         req = eas_models.DescribeMachineSpecRequest()
-        body = sdk_call(client, client.describe_machine_spec_with_options, req, {}, RuntimeOptions())
+        body = sdk_call(
+            client, client.describe_machine_spec_with_options, req, {}, RuntimeOptions()
+        )
         # the response does not name its region (the endpoint does): the page carries it
         return {"RegionId": call.params["RegionId"], **body}
 

@@ -69,7 +69,10 @@ class AlibabaDescribePrice:
                     f"missing {where}.PriceInfo.Price", path=path,
                     expected='{"PriceInfo": {"Price": {...}}}',
                 )  # fmt: skip
-            named = {"region": region or page.get("RegionId"), "spec": spec or page.get("InstanceType")}
+            named = {
+                "region": region or page.get("RegionId"),
+                "spec": spec or page.get("InstanceType"),
+            }
             for col, key in (("region", "RegionId"), ("spec", "InstanceType")):
                 if not named[col]:
                     raise FormatError(

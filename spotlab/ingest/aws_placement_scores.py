@@ -46,7 +46,9 @@ class AwsPlacementScores:
         def request(page: Any) -> dict[str, Any]:
             types = page.get("InstanceTypes") if isinstance(page, Mapping) else None
             cap = page.get("TargetCapacity") if isinstance(page, Mapping) else None
-            named = specs or (",".join(sorted(map(str, types))) if isinstance(types, list) else None)
+            named = specs or (
+                ",".join(sorted(map(str, types))) if isinstance(types, list) else None
+            )
             capacity = target_capacity if target_capacity is not None else cap
             if not named or capacity is None:
                 raise FormatError(

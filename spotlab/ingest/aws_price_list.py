@@ -71,7 +71,7 @@ def _product_row(item: Any) -> tuple[dict[str, Any], str | None]:
     per_unit = hourly[0].get("pricePerUnit")
     if not isinstance(per_unit, Mapping) or len(per_unit) != 1:
         return row, "pricePerUnit does not hold exactly one currency"
-    (currency, price), = per_unit.items()
+    ((currency, price),) = per_unit.items()
     return {**row, "on_demand_price": json_text(price), "currency": str(currency)}, None
 
 

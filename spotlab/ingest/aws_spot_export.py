@@ -105,9 +105,7 @@ class AwsSpotPriceCsv:
                 found=", ".join(cols),
             )
         line = pl.concat_str([pl.col(c).fill_null("") for c in cols], separator=",")
-        frame = _prices(
-            raw, pl.col("ProductDescription"), wanted, line, pl.col("AvailabilityZone")
-        )
+        frame = _prices(raw, pl.col("ProductDescription"), wanted, line, pl.col("AvailabilityZone"))
         return Staged(kind=self.kind, batches=batched(frame))
 
 

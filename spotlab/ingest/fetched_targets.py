@@ -61,9 +61,16 @@ SPEC_FACTS = register_target(
         key=("provider", "region", "spec"),
         required=("provider", "region", "spec"),
         optional=(
-            "family", "vcpu", "memory_gib", "gpu_model", "gpu_count", "gpu_memory_gib",
-            "on_demand_price", "currency", "price_is_estimate",
-        ),  # fmt: skip
+            "family",
+            "vcpu",
+            "memory_gib",
+            "gpu_model",
+            "gpu_count",
+            "gpu_memory_gib",
+            "on_demand_price",
+            "currency",
+            "price_is_estimate",
+        ),
         prepare=_facts_prepare,
         joins=_facts_joins,
         outputs=(
@@ -175,8 +182,11 @@ SPEC_STOCK = register_target(
         key=("provider", "region", "spec", "observed_at"),
         required=("provider", "region", "spec", "observed_at"),
         optional=(
-            "stock_status", "is_available", "min_spot_discount", "min_spot_discount_unprotected",
-        ),  # fmt: skip
+            "stock_status",
+            "is_available",
+            "min_spot_discount",
+            "min_spot_discount_unprotected",
+        ),
         prepare=_stock_prepare,
         outputs=(
             ("provider", f"lower({text('provider')})"),
