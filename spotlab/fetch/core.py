@@ -25,6 +25,7 @@ do; the database is then unchanged and the pages already fetched stay for the re
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -378,7 +379,8 @@ def _pages(
                 f"{call.what}: more than {MAX_PAGES} pages; the API keeps paging",
                 "report it; fetch a shorter --since window meanwhile",
             )  # fmt: skip
-        body = _guard(source, ctx, base, lambda t=token: source.call(client, call, t), n, call.what)
+        ask = functools.partial(source.call, client, call, token)
+        body = _guard(source, ctx, base, ask, n, call.what)
         path = folder / f"page-{n:04d}.json"
         text = json.dumps(body, ensure_ascii=False, indent=1, default=str)
         tmp = path.with_suffix(".tmp")
