@@ -132,8 +132,8 @@ class Failure(Exception):
     """A classified SDK failure (internal: the pipeline turns it into a FetchError).
 
     ``reason``: ``no-credentials``, ``denied``, ``throttled``, ``server``, ``network``,
-    ``truncated``, ``bad-response``, ``bad-request``. The first five... are retried when
-    in :attr:`RETRIED`."""
+    ``truncated``, ``bad-response``, ``bad-request``; those in :attr:`RETRIED` are retried
+    (bounded), the others fail at once."""
 
     RETRIED: ClassVar[frozenset[str]] = frozenset({"throttled", "server", "network", "truncated"})
 
