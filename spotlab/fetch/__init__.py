@@ -38,17 +38,32 @@ SOURCE_NAMES: tuple[str, ...] = (
 )  # fmt: skip
 
 
-def sources() -> dict[str, Source]:
-    """Every source by name. The SDKs load here (about a second), not on ``import spotlab``."""
-    from spotlab.fetch.alibaba import AlibabaPrices, AlibabaSpotAdvice, AlibabaSpotPrices
-    from spotlab.fetch.aws import AwsPlacementScores, AwsPrices, AwsSpotAdvisor, AwsSpotPrices
-    from spotlab.fetch.eas import EasSpecs, EasSpotDiscounts
+def source_of(name: str) -> Source:
+    """The source called ``name``. Only its provider's SDK is imported (the ECS one alone
+    takes about a second), and only when fetching, not on ``import spotlab``."""
+    if name not in SOURCE_NAMES:
+        raise SpotlabError(
+            f"unknown fetch source {name!r}.{did_you_mean(name, SOURCE_NAMES)} "
+            f"Sources: {', '.join(SOURCE_NAMES)}"
+        )
+    if name.startswith("aws-"):
+        from spotlab.fetch import aws
 
-    found: list[Source] = [
-        AlibabaSpotPrices(), AlibabaSpotAdvice(), AlibabaPrices(), EasSpotDiscounts(),
-        EasSpecs(), AwsSpotPrices(), AwsPrices(), AwsPlacementScores(), AwsSpotAdvisor(),
-    ]  # fmt: skip
-    return {s.name: s for s in found}
+        found: list[Source] = [
+            aws.AwsSpotPrices(),
+            aws.AwsPrices(),
+            aws.AwsPlacementScores(),
+            aws.AwsSpotAdvisor(),
+        ]
+    elif name.startswith("eas-"):
+        from spotlab.fetch import eas
+
+        found = [eas.EasSpotDiscounts(), eas.EasSpecs()]
+    else:
+        from spotlab.fetch import alibaba
+
+        found = [alibaba.AlibabaSpotPrices(), alibaba.AlibabaSpotAdvice(), alibaba.AlibabaPrices()]
+    return next(s for s in found if s.name == name)
 
 
 def fetch(
@@ -73,11 +88,7 @@ def fetch(
     ``$SPOTLAB_FETCH_ENDPOINT``) that every SDK client is pointed at. ``sleep`` waits
     between retries (tests pass a recorder).
     """
-    if source not in SOURCE_NAMES:
-        raise SpotlabError(
-            f"unknown fetch source {source!r}.{did_you_mean(source, SOURCE_NAMES)} "
-            f"Sources: {', '.join(SOURCE_NAMES)}"
-        )
+    chosen = source_of(source)
     at = (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
     ctx = Context(
         source=source,
@@ -90,7 +101,7 @@ def fetch(
         sleep=sleep,
         retry=retry or Retry(),
     )
-    return run(store, sources()[source], ctx, Path(raw_dir) if raw_dir is not None else None)
+    return run(store, chosen, ctx, Path(raw_dir) if raw_dir is not None else None)
 
 
-__all__ = ["ENDPOINT_ENV", "SOURCE_NAMES", "FetchResult", "Retry", "fetch", "sources"]
+__all__ = ["ENDPOINT_ENV", "SOURCE_NAMES", "FetchResult", "Retry", "fetch", "source_of"]

@@ -31,7 +31,7 @@ from botocore import UNSIGNED
 from botocore.config import Config as BotoConfig
 from botocore.parsers import ResponseParserError
 
-from spotlab.fetch.alibaba import run_time
+from spotlab.fetch.aliyun import run_time
 from spotlab.fetch.core import Call, Context, Failure, Page, iso, newest_points, specs_for
 from spotlab.fetch.credentials import NoCredentials, aws_session
 from spotlab.store import Store

@@ -18,7 +18,7 @@ from alibabacloud_eas20210701 import models as eas_models
 from alibabacloud_eas20210701.client import Client as EasClient
 from alibabacloud_tea_util.models import RuntimeOptions
 
-from spotlab.fetch.alibaba import RawBody, run_time, sdk_call, sdk_config
+from spotlab.fetch.aliyun import RawBody, run_time, sdk_call, sdk_config
 from spotlab.fetch.core import Call, Context, Failure, Page, specs_for
 from spotlab.store import Store
 
