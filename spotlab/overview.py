@@ -15,6 +15,7 @@ from typing import Any
 
 import polars as pl
 
+from spotlab.domain import DAYS_PER_MONTH, HOURS_PER_MONTH
 from spotlab.errors import SpotlabError
 from spotlab.store import Store
 
@@ -170,7 +171,7 @@ def overview(
     if reclaims_per_month is None and first_spot is not None:
         reclaims_per_month = cs.reclaims_per_month_from_store(store, first_spot.spec)
         if reclaims_per_month is None and first_spot.price_interruptions_per_day:
-            reclaims_per_month = float(first_spot.price_interruptions_per_day) * 30.4
+            reclaims_per_month = float(first_spot.price_interruptions_per_day) * DAYS_PER_MONTH
     if not reclaims_per_month:
         reclaims_per_month = cs.DEFAULT_RECLAIMS_PER_MONTH
         notes.append(
@@ -208,7 +209,7 @@ def overview(
                     dedicated_monthly_price=(
                         dedicated_monthly_price
                         if dedicated_monthly_price is not None
-                        else 0.7 * od * 730
+                        else 0.7 * od * HOURS_PER_MONTH
                     ),
                     startup_seconds=startup.get(spot.spec),
                 )

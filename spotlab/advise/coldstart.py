@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from spotlab.domain import HOURS_PER_MONTH, PROVIDER_CURRENCY, warning_lead_seconds
 from spotlab.errors import AnalysisError, did_you_mean
 from spotlab.store import Store
 
@@ -59,10 +60,6 @@ SETUPS: dict[str, tuple[str, bool]] = {
 #: What a cache setup becomes when the model does not fit the spec's memory headroom.
 WITHOUT_CACHE = {"cachefs": "plain", "both": "acr", "plain": "plain", "acr": "acr"}
 
-#: Default currency of prices given without one.
-PROVIDER_CURRENCY: dict[str, str] = {"alibaba": "CNY", "aws": "USD"}
-#: Reclaim warning lead time in seconds (domain.md §1.4 and §6).
-WARNING_LEAD_SECONDS: dict[str, float] = {"alibaba": 300.0, "aws": 120.0}
 
 #: Assumption: allocating the replacement instance until its container can start.
 DEFAULT_SCHEDULING_SECONDS = 60.0
@@ -668,18 +665,6 @@ class ImagePullModel:
 # -- replacement timeline and savings -------------------------------------------------------
 
 
-def warning_lead_seconds(provider: str) -> float:
-    """Seconds between the reclaim warning and the instance going away."""
-    key = provider.lower()
-    if key not in WARNING_LEAD_SECONDS:
-        raise AnalysisError(
-            f"no reclaim warning lead time known for provider {provider!r}."
-            f"{did_you_mean(key, WARNING_LEAD_SECONDS)} Pass lead_seconds=... "
-            f"(known: {', '.join(WARNING_LEAD_SECONDS)})"
-        )
-    return WARNING_LEAD_SECONDS[key]
-
-
 def cache_headroom_gib(
     memory_gib: float,
     model_size_gb: float,
@@ -1031,7 +1016,7 @@ def reclaims_per_month_from_store(
     """Reclaims a month of ``replicas`` spot instances of ``spec`` from the interruption
     analytics (rate per instance-hour × 730 h × replicas); None when nothing is measured."""
     try:
-        from spotlab.advise.interruptions import HOURS_PER_MONTH, interruption_rates
+        from spotlab.advise.interruptions import interruption_rates
     except ImportError:  # pragma: no cover - the interruption module ships with spotlab
         return None
     rates = interruption_rates(store, by=("provider", "spec", "is_spot"))

@@ -39,6 +39,7 @@ from typing import Any
 import polars as pl
 
 from spotlab.advise.allocation import PoolEntry
+from spotlab.domain import HOURS_PER_MONTH
 from spotlab.errors import AnalysisError, did_you_mean
 from spotlab.store import Store
 
@@ -46,7 +47,6 @@ DEFAULT_PROVIDER = "alibaba"
 DEFAULT_MAX_SPOT = 3
 DEFAULT_MAX_SHARE = 0.5
 DEFAULT_DIVERSITY_TOLERANCE = 0.10
-HOURS_PER_MONTH = 730.0
 
 
 # -- requirements --------------------------------------------------------------------------

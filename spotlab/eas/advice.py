@@ -16,10 +16,6 @@ from typing import Any
 from spotlab.errors import SpotlabError
 from spotlab.store import Store
 
-#: the seed's rule of thumb when no bid advice exists: bid 20% of the on-demand price
-SEED_BID_FRACTION = 0.20
-
-
 #: advised bids per (store, its newest source, specs, region): lint and build_config ask
 #: for the same bids on every keystroke of the config form, and they only change on ingest
 _BID_CACHE: weakref.WeakKeyDictionary[

@@ -22,6 +22,7 @@ from typing import Any
 
 import polars as pl
 
+from spotlab.domain import round_bid_up, rule20_bid
 from spotlab.eas import advice, cachefs, facts
 from spotlab.eas.facts import DEDICATED, SpecInfo
 from spotlab.eas.lint import Finding, errors, lint, needs
@@ -174,16 +175,16 @@ def _with_bids(entries: list[dict[str, Any]], known: facts.Facts) -> list[dict[s
             bid = known.bids.get(e["type"]) if e["spot_price_limit"] is None else None
             bid = bid if bid is not None else e["spot_price_limit"]
             if bid is None and od is not None:
-                bid = advice.SEED_BID_FRACTION * od
+                bid = rule20_bid(od)
             if bid is None:
                 raise ConfigError(
                     f"no bid for spot spec {e['type']!r}: no advice and no on-demand price; "
                     "pass bids={spec: price}",
                     json_path="$.cloud.computing.instances",
                 )
-            if od is not None:
-                bid = min(bid, od)
-            e["spot_price_limit"] = math.floor(float(bid) * 1e4) / 1e4
+            # up to the tick (never below the advised level), but never above on-demand
+            bid = round_bid_up(float(bid))
+            e["spot_price_limit"] = min(bid, od) if od is not None else bid
         out.append(e)
     return out
 

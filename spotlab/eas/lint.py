@@ -26,6 +26,7 @@ from typing import Any, Literal
 
 import polars as pl
 
+from spotlab.domain import rule20_bid
 from spotlab.eas import advice, cachefs, facts
 from spotlab.eas.facts import Facts, SpecInfo
 from spotlab.eas.model import (
@@ -307,7 +308,7 @@ def _bid_above_on_demand(ctx: Context) -> Iterator[Finding]:
                 "a regular instance would be cheaper",
                 f"bid at most {_money(info.on_demand_price, info.currency)}/h; the seed "
                 f"recommends 20% of on-demand, "
-                f"{_money(0.2 * info.on_demand_price, info.currency)}/h",
+                f"{_money(rule20_bid(info.on_demand_price), info.currency)}/h",
             )
 
 

@@ -13,11 +13,8 @@ from typing import Any
 
 import polars as pl
 
+from spotlab.domain import warning_lead_seconds
 from spotlab.store import Store
-
-#: reclaim warning lead (s) when the cold-start module does not know the provider
-#: (domain.md: Alibaba about 5 min, AWS 2 min; GCP documents 30 s)
-FALLBACK_WARNING_SECONDS = {"alibaba": 300.0, "aws": 120.0, "gcp": 30.0}
 
 
 @functools.lru_cache(maxsize=32)
@@ -30,13 +27,8 @@ def startup_seconds(model_size_gb: float = 14.0, setup: str = "plain") -> float:
 
 
 def warning_seconds(provider: str) -> float:
-    """The provider's reclaim warning lead time."""
-    try:
-        from spotlab.advise.coldstart import warning_lead_seconds
-
-        return float(warning_lead_seconds(provider))
-    except Exception:  # unknown provider there: use the documented fallback
-        return FALLBACK_WARNING_SECONDS.get(provider.lower(), 0.0)
+    """The provider's reclaim warning lead time (:data:`spotlab.domain.WARNING_LEAD_SECONDS`)."""
+    return warning_lead_seconds(provider)
 
 
 def eas_allocation(

@@ -30,14 +30,13 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from spotlab.domain import HOURS_PER_MONTH
 from spotlab.errors import AnalysisError
 from spotlab.fleet import _deps
 from spotlab.fleet.market import Pool, poisson_market
 from spotlab.fleet.policies import dedicated_floor
 from spotlab.fleet.simulate import simulate
 from spotlab.store import Store
-
-HOURS_PER_MONTH = 730.0
 
 
 @dataclass(frozen=True)
