@@ -14,16 +14,10 @@ from __future__ import annotations
 
 import polars as pl
 
+from spotlab.domain import family_of_spec_sql
 from spotlab.ingest.core import Target, register_target
 from spotlab.ingest.event_targets import boolean
-from spotlab.ingest.targets import (
-    CURRENCIES,
-    _positive_reasons,
-    family_of_spec,
-    number,
-    text,
-    timestamp,
-)
+from spotlab.ingest.targets import CURRENCIES, _positive_reasons, number, text, timestamp
 
 _CURRENCY_LIST = ", ".join(f"'{c}'" for c in CURRENCIES)
 _STORED = (
@@ -79,7 +73,7 @@ SPEC_FACTS = register_target(
             ("spec", text("spec")),
             (
                 "family",
-                f"coalesce({text('family')}, _s_family, {family_of_spec(text('spec'))})",
+                f"coalesce({text('family')}, _s_family, {family_of_spec_sql(text('spec'))})",
             ),
             ("vcpu", "coalesce(TRY_CAST(_vcpu AS INTEGER), _s_vcpu)"),
             ("memory_gib", "coalesce(_mem, _s_memory_gib)"),
