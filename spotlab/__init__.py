@@ -42,12 +42,14 @@ from spotlab.errors import (
     AnalysisError,
     ConfigError,
     ExternalError,
+    FetchError,
     FormatError,
     IngestError,
     SpotlabError,
     StoreError,
     StoreLockedError,
 )
+from spotlab.fetch import FetchResult, fetch
 from spotlab.fleet.scaling import ScalingPlan, scaling_plan
 from spotlab.fleet.search import EasSetting, FleetChoice, recommend_fleet
 from spotlab.fleet.simulate import FleetResult, simulate
@@ -75,6 +77,8 @@ __all__ = [
     "CronScaleConfig",
     "EasSetting",
     "ExternalError",
+    "FetchError",
+    "FetchResult",
     "Finding",
     "FleetChoice",
     "FleetResult",
@@ -102,6 +106,7 @@ __all__ = [
     "coldstart_report",
     "coldstart_saving",
     "export_config",
+    "fetch",
     "fit_load_times",
     "ingest",
     "interruption_rates",
