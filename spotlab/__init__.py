@@ -51,6 +51,7 @@ from spotlab.errors import (
 )
 from spotlab.fetch import FetchResult, fetch
 from spotlab.fleet.scaling import ScalingPlan, scaling_plan
+from spotlab.fleet.search import EasSetting, FleetChoice, recommend_fleet
 from spotlab.fleet.simulate import FleetResult, simulate
 from spotlab.ingest import IngestResult, ingest
 from spotlab.prices import price_stats
@@ -74,10 +75,12 @@ __all__ = [
     "ConfigBundle",
     "ConfigError",
     "CronScaleConfig",
+    "EasSetting",
     "ExternalError",
     "FetchError",
     "FetchResult",
     "Finding",
+    "FleetChoice",
     "FleetResult",
     "FormatError",
     "ImagePullModel",
@@ -118,6 +121,7 @@ __all__ = [
     "predicted_startup_seconds",
     "price_stats",
     "recommend_bids",
+    "recommend_fleet",
     "recommend_ordering",
     "replacement_timeline",
     "scaling_plan",

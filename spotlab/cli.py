@@ -532,22 +532,56 @@ def simulate_cmd(
     regular_price: Annotated[float, typer.Option(help="Regular price per replica-hour.")],
     zone: Annotated[list[str] | None, typer.Option(help="Only these zones.")] = None,
     demand: Annotated[int, typer.Option(help="Replicas needed.")] = 4,
+    target: Annotated[float, typer.Option(help="Service availability to meet (0-1].")] = 0.995,
     startup_seconds: StartupOpt = None,
     warning_seconds: Annotated[float | None, typer.Option(help="Reclaim notice (s).")] = None,
     step_seconds: Annotated[float, typer.Option(help="Simulation step (s).")] = 60.0,
-    train_share: Annotated[float, typer.Option(help="Share used to train the ordering.")] = 0.25,
-    k: Annotated[int, typer.Option(help="SpotHedge over-provisioning.")] = 1,
+    train_share: Annotated[float, typer.Option(help="Share that trains the choice.")] = 0.25,
+    max_spare: Annotated[int | None, typer.Option(help="Most spares (default demand).")] = None,
+    max_dedicated: Annotated[
+        int | None, typer.Option(help="Largest dedicated group (default demand; 0: none).")
+    ] = None,
+    dedicated_share: Annotated[
+        float, typer.Option(help="Dedicated slot price ÷ regular price (an assumption).")
+    ] = 0.63,
+    export: Annotated[Path | None, typer.Option(help="Write the EAS files here.")] = None,
+    name: Annotated[str | None, typer.Option(help="Service name (with --export).")] = None,
+    image: Annotated[str | None, typer.Option(help="Container image (with --export).")] = None,
+    eas_spec: Annotated[str | None, typer.Option(help="EAS spec to deploy on.")] = None,
+    dedicated_resource: Annotated[
+        str | None, typer.Option(help="Dedicated group id eas-r-... (with --export).")
+    ] = None,
+    overwrite: Annotated[bool, typer.Option(help="Replace exported files.")] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Replay stored spot availability against every policy: cost ratio and availability."""
-    from spotlab.fleet.evaluate import evaluate_store
+    """Replay stored spot availability against every policy, and recommend the cheapest EAS
+    setting that meets --target (chosen on the first --train-share, reported on the rest)."""
+    from spotlab.fleet.config import export_choice
+    from spotlab.fleet.evaluate import replay_store, simulate_report
+    from spotlab.fleet.search import SearchSpace
 
+    if export is not None and not (name and image):
+        raise typer.BadParameter("--export needs --name and --image")
     with open_store(read_only=True) as store:
-        table = evaluate_store(store, spec, zone, demand=demand, spot_prices=spot_price,
-                               regular_price=regular_price, startup_seconds=startup_seconds,
-                               warning_seconds=warning_seconds, step_seconds=step_seconds,
-                               train_share=train_share, k=k)  # fmt: skip
-    emit(table if as_json else table.with_columns(pl.selectors.float().round(4)), as_json)
+        replay = replay_store(store, spec, zone, demand=demand, spot_prices=spot_price,
+                              regular_price=regular_price, startup_seconds=startup_seconds,
+                              warning_seconds=warning_seconds, step_seconds=step_seconds,
+                              train_share=train_share, target=target,
+                              dedicated_share=dedicated_share,
+                              space=SearchSpace(max_spare, max_dedicated))  # fmt: skip
+        written = None
+        if export is not None:
+            written = export_choice(replay.choice, export, str(name), str(image), regular_price,
+                                    eas_spec, dedicated_resource, store, overwrite)  # fmt: skip
+    report = simulate_report(replay, written)
+    if as_json:
+        emit(report, True)
+        return
+    cols = ["policy", "cost_ratio", "availability", "replica_availability", "regular_share",
+            "reclaims", "eas_expressible"]  # fmt: skip
+    emit(pl.DataFrame(report["policies"]).select(cols).with_columns(pl.selectors.float().round(4)),
+         False)  # fmt: skip
+    typer.echo("\n".join(report["lines"]))
 
 
 @app.command("scale")
