@@ -264,9 +264,9 @@ def schema_cmd(
 
 @app.command("coldstart")
 def coldstart_cmd(
-    model_size: Annotated[float, typer.Option("--model-size", help="Model size, GB.")],
+    model_size: Annotated[float, typer.Option("--model-size-gb", help="Model size, GB.")],
     image_size: Annotated[
-        float, typer.Option("--image-size", help="Image size, GB (default: vendor's 1.34).")
+        float, typer.Option("--image-size-gb", help="Image size, GB (default: vendor's 1.34).")
     ] = 1.34,
     provider: Annotated[str, typer.Option(help="alibaba (300 s warning) or aws (120 s).")] = (
         "alibaba"
@@ -346,9 +346,11 @@ def interruptions_cmd(
 
 ModelSizeOpt = Annotated[
     float | None,
-    typer.Option("--model-size", help="Model size (GB): the cold-start model predicts start-up."),
+    typer.Option(
+        "--model-size-gb", help="Model size (GB): the cold-start model predicts start-up."
+    ),
 ]
-ImageSizeOpt = Annotated[float | None, typer.Option("--image-size", help="Image size (GB).")]
+ImageSizeOpt = Annotated[float | None, typer.Option("--image-size-gb", help="Image size (GB).")]
 SetupOpt = Annotated[str, typer.Option(help="Start-up setup: plain, cachefs, acr, both.")]
 
 
@@ -370,10 +372,12 @@ def _startup(
 
 @app.command("order")
 def order_cmd(
-    gpu_mem: Annotated[float, typer.Option(help="GPU memory one replica needs (GB).")],
+    gpu_mem: Annotated[
+        float, typer.Option("--gpu-memory-gib", help="GPU memory one replica needs (GiB).")
+    ],
     gpus: Annotated[int, typer.Option(help="GPUs per replica.")] = 1,
     vcpu: Annotated[float, typer.Option(help="Minimum vCPU.")] = 0.0,
-    memory: Annotated[float, typer.Option(help="Minimum host memory (GiB).")] = 0.0,
+    memory: Annotated[float, typer.Option("--memory-gib", help="Minimum host memory (GiB).")] = 0.0,
     region: Annotated[str | None, typer.Option(help="Region (default: from the catalog).")] = None,
     replicas: Annotated[int | None, typer.Option(help="Service size, for integer caps.")] = None,
     max_share: Annotated[float, typer.Option(help="Largest share of one spot spec.")] = 0.5,

@@ -25,7 +25,7 @@ import polars as pl
 from spotlab.domain import round_bid_up, rule20_bid
 from spotlab.eas import advice, cachefs, facts
 from spotlab.eas.facts import DEDICATED, SpecInfo
-from spotlab.eas.lint import Finding, errors, lint, needs
+from spotlab.eas.lint import Finding, errors, lint
 from spotlab.eas.model import (
     FILE_NAMES,
     ConfigBundle,
@@ -37,6 +37,7 @@ from spotlab.eas.model import (
 )
 from spotlab.eas.secrets import strip_secrets
 from spotlab.errors import ConfigError
+from spotlab.requirements import Requirements
 from spotlab.store import Store
 
 #: where the OSS model is mounted, and the cached view the service reads (with a cache)
@@ -74,7 +75,7 @@ def build_config(
     resource: str | None = None,
     extra: Mapping[str, Any] | None = None,
     store: Store | None = None,
-    requirements: Any = None,
+    requirements: Requirements | Mapping[str, Any] | None = None,
     catalog: Mapping[str, SpecInfo] | pl.DataFrame | None = None,
     check: bool = True,
 ) -> ConfigBundle:
@@ -95,7 +96,7 @@ def build_config(
     deploys the ``_accelerated`` tag and needs ``networking`` (vpc_id, vswitch_id,
     security_group_id).
     """
-    need = needs(requirements)
+    need = Requirements.optional(requirements)
     entries = advice.ordering_instances(ordering) if ordering is not None else []
     if not entries:
         entries = [dict(e) for e in instances or []]
@@ -243,13 +244,13 @@ def config_from_store(
     name: str,
     image: str,
     specs: Sequence[str] | None = None,
-    requirements: Any = None,
+    requirements: Requirements | Mapping[str, Any] | None = None,
     **kwargs: Any,
 ) -> ConfigBundle:
     """:func:`build_config` with the advice a store yields: the ordering advisor's order
     (else ``specs`` in the given order, spot first, or the catalog's specs that fit the
     GPU memory need, cheapest market price first) and the bid advisor's bids."""
-    need = needs(requirements)
+    need = Requirements.optional(requirements)
     ordering = None if specs else advice.advised_ordering(store, requirements)
     instances: list[dict[str, Any]] = []
     if ordering is None:
@@ -286,12 +287,19 @@ def autoscaler_file(
 ) -> dict[str, Any] | None:
     """A standalone autoscaler JSON from bounds and a QPS target; None without bounds.
 
-    Scale-down waits 300 s and scale-up 0 s (the documented defaults).
+    Scale-down waits 300 s and scale-up 0 s (the documented defaults). A QPS target
+    without bounds is an error (it would be silently dropped): pass the bounds too.
 
     >>> autoscaler_file(2, 5, 10)["scaleStrategies"]
     [{'metricName': 'qps', 'threshold': 10}]
     """
     if min_replicas is None and max_replicas is None:
+        if qps is not None:
+            raise ConfigError(
+                "a QPS threshold sets the autoscaler, which needs its bounds: pass min and "
+                "max (--min/--max) with qps (--qps)",
+                json_path="$.scaleStrategies[0].threshold",
+            )
         return None
     lo = min_replicas if min_replicas is not None else 1
     hi = max_replicas if max_replicas is not None else max(lo, 1)
@@ -332,7 +340,7 @@ def export(
     *,
     include_secrets: bool = False,
     store: Store | None = None,
-    requirements: Any = None,
+    requirements: Requirements | Mapping[str, Any] | None = None,
     catalog: Mapping[str, SpecInfo] | pl.DataFrame | None = None,
 ) -> ExportResult:
     """Write the deployment files into ``out_dir`` when lint reports no errors.

@@ -42,6 +42,7 @@ from spotlab.eas.model import (
 )
 from spotlab.eas.secrets import SECRET_KEYS
 from spotlab.errors import did_you_mean
+from spotlab.requirements import Requirements
 from spotlab.store import Store
 
 Severity = Literal["error", "warning", "info"]
@@ -81,53 +82,13 @@ class Rule:
     check: Callable[[Context], Iterator[Finding]]
 
 
-@dataclass(frozen=True)
-class Needs:
-    """What the service needs, as far as the caller told (each field may be unknown)."""
-
-    gpu_memory_gib: float | None = None
-    model_size_gb: float | None = None
-    image_size_gb: float | None = None
-    region: str | None = None
-    reclaims_per_month: float | None = None
-
-
-_NEED_NAMES: dict[str, tuple[str, ...]] = {
-    "gpu_memory_gib": ("gpu_memory_gib", "gpu_memory_gb", "min_gpu_memory_gib", "gpu_memory"),
-    "model_size_gb": ("model_size_gb", "model_gb", "model_size_gib"),
-    "image_size_gb": ("image_size_gb", "image_gb", "image_size_gib"),
-    "region": ("region",),
-    "reclaims_per_month": ("reclaims_per_month",),
-}
-
-
-def needs(requirements: Any) -> Needs:
-    """Read requirements from a mapping or any object with the attribute names above."""
-    if requirements is None:
-        return Needs()
-    if isinstance(requirements, Needs):
-        return requirements
-    values: dict[str, Any] = {}
-    for field_name, names in _NEED_NAMES.items():
-        for n in names:
-            v = (
-                requirements.get(n)
-                if isinstance(requirements, Mapping)
-                else getattr(requirements, n, None)
-            )
-            if v is not None:
-                values[field_name] = v
-                break
-    return Needs(**values)
-
-
 @dataclass
 class Context:
     service: ServiceConfig | None
     autoscaler: AutoscalerConfig | None
     cronscale: CronScaleConfig | None
     facts: Facts
-    needs: Needs
+    needs: Requirements
 
     @property
     def instances_path(self) -> str:
@@ -374,7 +335,7 @@ def _unknown_spec(ctx: Context) -> Iterator[Finding]:
 @rule("gpu-memory-short", "error", "a spec with less GPU memory than the model needs")
 def _gpu_memory_short(ctx: Context) -> Iterator[Finding]:
     need = ctx.needs.gpu_memory_gib
-    if need is None:
+    if not need:
         return
     for path, e in ctx.instance_entries():
         info = ctx.spec(e.type)
@@ -769,7 +730,7 @@ def _parts(
 def lint(
     config: Config | Mapping[str, Any] | str | Path,
     store: Store | None = None,
-    requirements: Any = None,
+    requirements: Requirements | Mapping[str, Any] | None = None,
     *,
     bids: Mapping[str, float] | None = None,
     catalog: Mapping[str, SpecInfo] | pl.DataFrame | None = None,
@@ -779,12 +740,14 @@ def lint(
     ``config``: a bundle, one of the three models, a parsed dict, a file or a folder written
     by export. ``store`` supplies the specs catalog, market prices and the bid advisor's
     recommendations (without it: the bundled catalog, no market checks). ``requirements``:
-    a mapping or object with ``gpu_memory_gib``, ``model_size_gb``, ``image_size_gb``,
-    ``region``, ``reclaims_per_month`` (any may be missing). ``bids`` overrides the advised
-    bids ({spec: bid per hour}); ``catalog`` the specs catalog.
+    a :class:`~spotlab.requirements.Requirements` or a mapping of its keys
+    (``gpu_memory_gib``, ``model_size_gb``, ``image_size_gb``, ``region``,
+    ``reclaims_per_month``, ...; any may be missing, an unknown key is an error).
+    ``bids`` overrides the advised bids ({spec: bid per hour}); ``catalog`` the specs
+    catalog.
     """
     service, autoscaler, cronscale = _parts(config)
-    need = needs(requirements)
+    need = Requirements.optional(requirements)
     specs = [e.type for e in service.instances] if service is not None else []
     ctx = Context(
         service=service,
