@@ -5,7 +5,6 @@ Exit codes: 0 ok; 1 rows rejected under ``--strict`` (or lint errors); 2 usage o
 
 from __future__ import annotations
 
-import json
 import sys
 from datetime import date, datetime
 from pathlib import Path
@@ -16,6 +15,7 @@ import typer
 
 from spotlab.errors import SpotlabError
 from spotlab.store import Store
+from spotlab.text import PrintableWriter, printable, strict_json
 
 app = typer.Typer(
     name="spotlab",
@@ -57,22 +57,23 @@ def _default(o: Any) -> Any:
 
 
 def emit(data: pl.DataFrame | list[Any] | dict[str, Any], as_json: bool, title: str = "") -> None:
-    """Print a frame or records as a table, or as JSON with ``--json``."""
+    """Print a frame or records as a table, or as strict JSON with ``--json`` (NaN → null);
+    control characters in the data are shown as escapes, never sent to the terminal."""
     if as_json:
         if isinstance(data, pl.DataFrame):
             data = data.to_dicts()
-        typer.echo(json.dumps(data, default=_default, indent=2, ensure_ascii=False))
+        typer.echo(strict_json(data, default=_default))
         return
     if title:
-        typer.echo(title)
+        typer.echo(printable(title))
     if isinstance(data, pl.DataFrame):
         with pl.Config(
             tbl_rows=200, tbl_cols=30, fmt_str_lengths=80, tbl_width_chars=200,
             tbl_hide_dataframe_shape=True, tbl_hide_column_data_types=True,
         ):  # fmt: skip
-            typer.echo(str(data))
+            typer.echo(printable(str(data)))
     else:
-        typer.echo(json.dumps(data, default=_default, indent=2, ensure_ascii=False))
+        typer.echo(strict_json(data, default=_default))
 
 
 def parse_pairs(pairs: list[str] | None, what: str) -> dict[str, str]:
@@ -600,16 +601,27 @@ def report_cmd(
 
 
 def main() -> None:
-    """Entry point: spotlab errors become a message and exit code 2, not a traceback."""
+    """Entry point: spotlab errors become a message and exit code 2, not a traceback.
+
+    Whatever a command prints goes through :func:`spotlab.text.printable`: a spec name or
+    a reason read from a file cannot send control sequences to the terminal."""
+    stdout, sys.stdout = sys.stdout, PrintableWriter(sys.stdout)
+    try:
+        _run()
+    finally:
+        sys.stdout = stdout
+
+
+def _run() -> None:
     try:
         code = app(standalone_mode=False)
     except SpotlabError as exc:
-        typer.echo(f"error: {exc}", err=True)
+        typer.echo(f"error: {printable(str(exc))}", err=True)
         sys.exit(2)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except (typer.BadParameter, typer.Abort) as exc:
-        typer.echo(f"error: {exc}", err=True)
+        typer.echo(f"error: {printable(str(exc))}", err=True)
         sys.exit(2)
     except typer.TyperException as exc:  # usage errors (typer bundles its own click)
         show = getattr(exc, "show", None)

@@ -115,6 +115,9 @@ def build_config(
     plan_auto, plan_cron = advice.scaling_files(scaling)
     auto = dict(plan_auto or autoscaler or {}) or None
     cron = dict(plan_cron or cronscale or {}) or None
+    # the scaling files first: the service's replica count is derived from them
+    auto_model = load_autoscaler(auto, FILE_NAMES["autoscaler"]) if auto else None
+    cron_model = load_cronscale(cron, FILE_NAMES["cronscale"]) if cron else None
     instance = replicas if replicas is not None else (auto or {}).get("min", 1) or 1
     if auto:
         instance = min(max(instance, auto["min"]), auto["max"])
@@ -155,9 +158,9 @@ def build_config(
         service.setdefault(key, value)
 
     bundle = ConfigBundle(
-        service=load_service(service),
-        autoscaler=load_autoscaler(auto) if auto else None,
-        cronscale=load_cronscale(cron) if cron else None,
+        service=load_service(service, FILE_NAMES["service"]),
+        autoscaler=auto_model,
+        cronscale=cron_model,
     )
     if check:
         found = errors(lint(bundle, store, need, bids=known.bids, catalog=known.specs or None))
