@@ -199,6 +199,8 @@ def lint_cmd(
     """Check an EAS config against the spot best practices; exit 1 on any error finding."""
     from spotlab.eas import errors, format_findings, lint
 
+    if format not in ("text", "json"):
+        raise typer.BadParameter(f"--format is text or json, not {format!r}")
     store = _config_store()
     try:
         need = _needs(gpu_memory_gib, model_size_gb, image_size_gb, region)

@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from spotlab.eas.export import autoscaler_file
 from spotlab.eas.model import dumps, load, load_autoscaler, load_service
@@ -181,3 +183,89 @@ def test_qps_alone_is_refused_by_the_library() -> None:
     with pytest.raises(ConfigError, match="needs its bounds"):
         autoscaler_file(None, None, 10)
     assert autoscaler_file(None, None) is None
+
+
+# -- bad input never ends in a traceback ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("schedule", "problem"),
+    [
+        ("0 0 */" + "9" * 5000 + " * * *", "step '99999"),  # once a ValueError (int digits)
+        ("0 0 */25 * * *", "must be an integer in 1-24"),
+        ("0 0 */0 * * *", "must be an integer in 1-24"),
+        ("0 0 ² * * *", "hour field '²' is not in 0-23"),  # a Unicode digit, not 0-9
+        ("0 0 " + "1" * 5000 + " * * *", "is not in 0-23"),
+    ],
+    ids=["5000-digit-step", "step-above-range", "step-0", "unicode-digit", "5000-digit-hour"],
+)
+def test_cron_fields_are_bounded(schedule: str, problem: str) -> None:
+    from spotlab.eas.lint import cron_problem, lint
+
+    assert problem in (cron_problem(schedule) or "")
+    cron = {"ScaleJobs": [{"Name": "peak", "Schedule": schedule, "TargetSize": 2}]}
+    found = [f for f in lint(cron) if f.rule == "cron-schedule"]
+    assert len(found) == 1 and len(found[0].message) < 300  # the field is cut short
+
+
+def test_a_5000_digit_number_in_json_is_an_error(cli, tmp_path: Path) -> None:
+    path = tmp_path / "service.json"
+    path.write_text('{"metadata": {"name": "x", "instance": 1' + "1" * 5000 + "}}")
+    code, _, err = cli("lint", path)
+    assert code == 2 and err.startswith("error: $: ") and "4,300 digits" in err
+
+
+def test_lint_format_and_input_type_are_checked(cli, tmp_path: Path) -> None:
+    from spotlab.eas.lint import lint
+
+    path = tmp_path / "service.json"
+    path.write_text(json.dumps(GOOD))
+    code, _, err = cli("lint", path, "--format", "xml")
+    assert code == 2 and "--format is text or json, not 'xml'" in err
+    with pytest.raises(ConfigError, match="not int"):
+        lint(3)  # type: ignore[arg-type]
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(-(10**20), 10**20) | st.floats(allow_nan=False)
+    | st.text(max_size=8) | st.sampled_from(["20%", "0 0 9 * * *", "20G", "Asia/Shanghai"]),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner,
+                                                                 max_size=3),
+    max_leaves=6,
+)  # fmt: skip
+
+
+def _paths(node: Any, prefix: tuple = ()) -> list[tuple]:
+    out = [prefix]
+    if isinstance(node, dict):
+        for k, v in node.items():
+            out += _paths(v, (*prefix, k))
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            out += _paths(v, (*prefix, i))
+    return out
+
+
+DOMAIN = FIX / "eas_config_domain_example"
+BASES = [json.loads((DOMAIN / f"{k}.json").read_text()) for k in ("service", "autoscaler",
+                                                                  "cronscale")]  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.data())
+def test_lint_of_any_mutated_config_fails_only_as_config_error(data: st.DataObject) -> None:
+    from spotlab.eas.lint import lint
+
+    base = copy.deepcopy(data.draw(st.sampled_from(BASES)))
+    where = data.draw(st.sampled_from(_paths(base)))
+    value = data.draw(_JSON)
+    cfg = value if not where else base
+    if where:
+        node = cfg
+        for key in where[:-1]:
+            node = node[key]
+        node[where[-1]] = value
+    try:
+        lint(cfg)
+    except ConfigError as exc:
+        assert exc.json_path, exc  # every refusal names where

@@ -41,7 +41,7 @@ from spotlab.eas.model import (
     load_bundle,
 )
 from spotlab.eas.secrets import SECRET_KEYS
-from spotlab.errors import did_you_mean
+from spotlab.errors import ConfigError, did_you_mean
 from spotlab.requirements import Requirements
 from spotlab.store import Store
 
@@ -613,29 +613,39 @@ def cron_problem(expr: str) -> str | None:
     return None
 
 
+#: a cron number: at most 2 ASCII digits (every field's range ends below 100), so a
+#: 5,000-digit field is refused without converting it
+_CRON_NUMBER = re.compile(r"[0-9]{1,2}")
+
+
 def _cron_value(tok: str, lo: int, hi: int, names: tuple[str, ...]) -> int | None:
     if tok.upper() in names:
         return names.index(tok.upper()) + (lo if lo == 1 else 0)
-    if tok.isdigit() and lo <= int(tok) <= hi:
+    if _CRON_NUMBER.fullmatch(tok) and lo <= int(tok) <= hi:
         return int(tok)
     return None
 
 
+def _short(text: str, n: int = 24) -> str:
+    return repr(text if len(text) <= n else text[:n] + "…")
+
+
 def _cron_item(item: str, name: str, lo: int, hi: int, names: tuple[str, ...]) -> str | None:
     base, _, step = item.partition("/")
-    if step and (not step.isdigit() or int(step) == 0):
-        return f"{name} field {item!r}: step {step!r} must be a positive integer"
+    span = hi - lo + 1
+    if step and not (_CRON_NUMBER.fullmatch(step) and 1 <= int(step) <= span):
+        return f"{name} field {_short(item)}: step {_short(step)} must be an integer in 1-{span}"
     if base in ("*",) or (base == "?" and name in ("day", "weekday")):
         return None
     a, dash, b = base.partition("-")
     first = _cron_value(a, lo, hi, names)
     last = _cron_value(b, lo, hi, names) if dash else first
     if first is None or last is None:
-        return f"{name} field {item!r} is not in {lo}-{hi}" + (
+        return f"{name} field {_short(item)} is not in {lo}-{hi}" + (
             f" or {names[0]}-{names[-1]}" if names else ""
         )
     if first > last:
-        return f"{name} field {item!r}: range start after its end"
+        return f"{name} field {_short(item)}: range start after its end"
     return None
 
 
@@ -653,7 +663,7 @@ def _cron_schedule(ctx: Context) -> Iterator[Finding]:
             yield _f(
                 "cron-schedule",
                 path,
-                f"cron {expr!r} {problem}",
+                f"cron {_short(expr, 60)} {problem}",
                 'write six fields: second minute hour day month weekday, e.g. "0 0 9 * * *"',
                 FILE_NAMES["cronscale"],
             )
@@ -724,7 +734,13 @@ def _parts(
         return config, None, None
     if isinstance(config, AutoscalerConfig):
         return None, config, None
-    return None, None, config
+    if isinstance(config, CronScaleConfig):
+        return None, None, config
+    raise ConfigError(
+        "lint takes a config: a file or folder path, a parsed JSON object or a model, "
+        f"not {type(config).__name__}",
+        json_path="$",
+    )
 
 
 def lint(

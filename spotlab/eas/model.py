@@ -375,6 +375,12 @@ def parse_json(text: str | bytes, source: str = "<config>") -> Any:
             "fix the syntax (a missing comma or quote, a trailing comma)",
             json_path="$",
         ) from exc
+    except ValueError:  # a number of more than 4,300 digits (Python's int conversion limit)
+        raise ConfigError(
+            f"{source} holds a number of more than 4,300 digits, too long to read; no "
+            "config value needs thousands of digits: fix it",
+            json_path="$",
+        ) from None
 
 
 def non_finite_path(data: Any, root: str = "$") -> str | None:
