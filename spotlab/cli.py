@@ -574,6 +574,9 @@ def report_cmd(
     notebooks: Annotated[
         bool, typer.Option(help="Also execute the notebooks into self-contained HTML.")
     ] = True,
+    overwrite: Annotated[
+        bool, typer.Option(help="Replace the config files already in OUT/config.")
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Ingest and price summary, the advised EAS config, and the notebooks as HTML."""
@@ -584,7 +587,7 @@ def report_cmd(
     with open_store(read_only=True) as store:
         rep = write_report(store, out)
         try:
-            config = export_overview_config(store, out / "config")
+            config = export_overview_config(store, out / "config", overwrite=overwrite)
         except SpotlabError as exc:  # the summary still stands without advice
             config, pages = [], []
             typer.echo(f"no config or notebooks: {exc}", err=True)

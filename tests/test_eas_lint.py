@@ -23,7 +23,13 @@ import pytest
 from spotlab import Store
 from spotlab.eas import facts
 from spotlab.eas.lint import RULES, cron_problem, errors, lint
-from spotlab.eas.model import ConfigBundle, load_autoscaler, load_cronscale, load_service
+from spotlab.eas.model import (
+    ConfigBundle,
+    load_autoscaler,
+    load_cronscale,
+    load_service,
+    parse_json,
+)
 from spotlab.ingest import ingest
 from tests.conftest import run_cli
 
@@ -238,6 +244,12 @@ CASES: list[Any] = [
         "secret-present", "$.token",
         cfg(lambda d: d.update(token="s3cr3t-token")), cfg(), {},
         id="secret-present: a service token in the file",
+    ),
+    pytest.param(
+        "duplicate-key", "$.labels.team",
+        load_service(parse_json(json.dumps(cfg())[:-1] + ', "labels": {"team": 1, "team": 2}}')),
+        load_service(parse_json(json.dumps(cfg())[:-1] + ', "labels": {"team": "a"}}')), {},
+        id="duplicate-key: a key written twice in one object",
     ),
 ]
 # fmt: on

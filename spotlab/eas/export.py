@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -349,8 +350,10 @@ def export(
     """Write the deployment files into ``out_dir`` when lint reports no errors.
 
     Raises ConfigError listing the errors otherwise, or naming the files that exist when
-    ``overwrite`` is False. ``dockerAuth`` and ``token`` are left out unless
-    ``include_secrets``.
+    ``overwrite`` is False. Secrets (``dockerAuth``, ``token``, secret environment
+    variables, credentials in an image reference, ...: :mod:`spotlab.eas.secrets`) are left
+    out unless ``include_secrets`` (the files are then readable by their owner only).
+    Files are written as described in :func:`write_files`.
     """
     bundle = config if isinstance(config, ConfigBundle) else ConfigBundle(service=config)
     found = lint(bundle, store, requirements, catalog=catalog)
@@ -360,24 +363,79 @@ def export(
     files = bundle.files()
     omitted: list[str] = []
     if not include_secrets:
-        files[FILE_NAMES["service"]], omitted = strip_secrets(files[FILE_NAMES["service"]])
+        for name, data in files.items():
+            files[name], removed = strip_secrets(data)
+            omitted += [f"{name} {path}" for path in removed]
+    paths = write_files(out_dir, files, overwrite, private=include_secrets)
+    return ExportResult(paths=paths, omitted_secrets=omitted, findings=found)
+
+
+def write_files(
+    out_dir: str | os.PathLike[str],
+    files: Mapping[str, Any],
+    overwrite: bool = False,
+    private: bool = False,
+) -> list[Path]:
+    """Write each ``{file name: JSON object}`` into ``out_dir`` as strict JSON, safely.
+
+    Each file is first written to a new temporary file in ``out_dir`` (created exclusively
+    with a random name, so a planted ``service.json.tmp`` or link is never written
+    through), then renamed over its target; on any failure the temporary files are removed
+    and the message says which targets were already replaced. A target that is a symbolic
+    link is refused even with ``overwrite``; an existing target needs ``overwrite``.
+    ``private`` files (holding secrets) are readable by their owner only (0600, else 0644).
+    """
     out = Path(out_dir)
-    targets = [out / name for name in files]
-    existing = [p for p in targets if p.exists()]
-    if existing and not overwrite:
-        raise ConfigError(
-            f"not exported: {', '.join(map(str, existing))} already exist; pass overwrite=True "
-            "(--overwrite) or choose another folder"
-        )
+    targets = {name: out / name for name in files}
+
+    def check(path: Path) -> None:
+        if path.is_symlink():
+            raise ConfigError(
+                f"not exported: {path} is a symbolic link; spotlab does not write through "
+                "links: remove it or choose another folder"
+            )
+        if path.exists() and not (overwrite and path.is_file()):
+            raise ConfigError(
+                f"not exported: {path} already exists; pass overwrite=True (--overwrite) or "
+                "choose another folder"
+                if path.is_file()
+                else f"not exported: {path} exists and is not a file"
+            )
+
+    for path in targets.values():
+        check(path)
+    texts = {}
+    for name, data in files.items():
+        try:
+            texts[name] = json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+        except ValueError as exc:  # a NaN or infinity: not JSON
+            raise ConfigError(f"not exported: {name} would not be JSON ({exc})") from exc
+    temps: dict[str, str] = {}
+    replaced: list[Path] = []
     try:
         out.mkdir(parents=True, exist_ok=True)
-        for path, data in zip(targets, files.values(), strict=True):
-            tmp = path.with_name(path.name + ".tmp")
-            tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", "utf-8")
-            tmp.replace(path)
-    except OSError as exc:
-        raise ConfigError(f"cannot write into {out}: {exc.strerror or exc}") from exc
-    return ExportResult(paths=targets, omitted_secrets=omitted, findings=found)
+        for name, text in texts.items():
+            fd, temps[name] = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=out)
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(text)
+                f.flush()
+                os.fsync(f.fileno())
+            os.chmod(temps[name], 0o600 if private else 0o644)
+        for name, tmp in temps.items():
+            check(targets[name])  # again: nothing may have been planted meanwhile
+            os.replace(tmp, targets[name])
+            replaced.append(targets[name])
+    except (OSError, ConfigError) as exc:
+        for tmp in temps.values():
+            Path(tmp).unlink(missing_ok=True)
+        done = f"; already replaced: {', '.join(map(str, replaced))}" if replaced else ""
+        if isinstance(exc, ConfigError):
+            raise ConfigError(f"{exc}{done}") from exc
+        raise ConfigError(
+            f"cannot write into {out}: {exc.strerror or exc} (the disk or the folder, not "
+            f"the config){done or '; nothing was written'}"
+        ) from exc
+    return list(targets.values())
 
 
 def _listing(head: str, found: list[Finding]) -> str:

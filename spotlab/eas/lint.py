@@ -37,10 +37,11 @@ from spotlab.eas.model import (
     EasModel,
     ServiceConfig,
     child_path,
+    dump,
     load,
     load_bundle,
 )
-from spotlab.eas.secrets import SECRET_KEYS
+from spotlab.eas.secrets import find_secrets
 from spotlab.errors import ConfigError, did_you_mean
 from spotlab.requirements import Requirements
 from spotlab.store import Store
@@ -701,18 +702,47 @@ def _reserved_port(ctx: Context) -> Iterator[Finding]:
             )
 
 
-@rule("secret-present", "warning", "a secret (dockerAuth, token) in the config")
+def _files(ctx: Context) -> list[tuple[str, EasModel]]:
+    """(file name, top object) of each file present."""
+    files: list[tuple[str, EasModel | None]] = [
+        (FILE_NAMES["service"], ctx.service),
+        (FILE_NAMES["autoscaler"], ctx.autoscaler),
+        (FILE_NAMES["cronscale"], ctx.cronscale),
+    ]
+    return [(name, model) for name, model in files if model is not None]
+
+
+@rule("secret-present", "warning", "a secret (token, password, registry credentials) in the config")
 def _secrets(ctx: Context) -> Iterator[Finding]:
-    if ctx.service is None:
-        return
-    for key in SECRET_KEYS:
-        if getattr(ctx.service, key, None) is not None:
+    for file, model in _files(ctx):
+        found = {s.path: s for s in find_secrets(dump(model))}
+        for dup in model.duplicate_keys:  # a repeated key must not hide an earlier value
+            for value in dup.values:
+                for s in find_secrets({dup.key: value}, dup.path):
+                    found.setdefault(s.path, s)
+        for path, secret in found.items():
             yield _f(
                 "secret-present",
-                f"$.{key}",
-                f"{key} holds a secret (value not shown); the file must not be shared or committed",
-                f"pass {key} at deploy time instead; spotlab masks it and `export` leaves it out "
-                "unless asked",
+                path,
+                f"{secret.describe()} (value not shown); the file must not be shared or committed",
+                "pass it at deploy time instead; spotlab masks it in what it prints and "
+                "`export` leaves it out unless asked (include_secrets=True)",
+                file,
+            )
+
+
+@rule("duplicate-key", "error", "a key written twice in one JSON object")
+def _duplicate_keys(ctx: Context) -> Iterator[Finding]:
+    for file, model in _files(ctx):
+        for dup in model.duplicate_keys:
+            yield _f(
+                "duplicate-key",
+                child_path(dup.path, dup.key),
+                f"key {dup.key!r} is written {len(dup.values)} times in this object: JSON "
+                "readers differ on which one they keep (spotlab reads the last, so an earlier "
+                "value, a secret say, goes unchecked)",
+                "keep one of them",
+                file,
             )
 
 

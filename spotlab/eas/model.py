@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
 import pydantic
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 
 from spotlab.eas import cachefs
 from spotlab.errors import ConfigError
@@ -62,10 +62,26 @@ def _count_or_percent(v: int | str | None, what: str) -> int | str | None:
     return v
 
 
+@dataclass(frozen=True)
+class DuplicateKey:
+    """A key written more than once in one JSON object: ``path`` is the object's JSON path,
+    ``values`` every value in file order (Python's reader keeps the last, others the first)."""
+
+    path: str
+    key: str
+    values: tuple[Any, ...]
+
+
 class EasModel(BaseModel):
     """Base of every EAS object: strict types, unknown keys kept in ``model_extra``."""
 
     model_config = ConfigDict(extra="allow", strict=True)
+    #: set on the top object of a file: the keys its JSON text repeats (lint reports them)
+    _duplicates: list[DuplicateKey] = PrivateAttr(default_factory=list)
+
+    @property
+    def duplicate_keys(self) -> list[DuplicateKey]:
+        return list(self._duplicates)
 
     @classmethod
     def known_keys(cls) -> list[str]:
@@ -363,12 +379,31 @@ def _loc_path(data: Any, loc: Sequence[str | int], root: str = "$") -> str:
     return path
 
 
+class _Repeated(dict[str, Any]):
+    """A JSON object whose text repeats keys: the last value wins (as in ``json``), and
+    ``repeated`` keeps every value of each repeated key."""
+
+    repeated: dict[str, list[Any]]
+
+
+def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out = dict(pairs)
+    if len(out) == len(pairs):
+        return out
+    rep = _Repeated(out)
+    seen: dict[str, list[Any]] = {}
+    for k, v in pairs:
+        seen.setdefault(k, []).append(v)
+    rep.repeated = {k: vs for k, vs in seen.items() if len(vs) > 1}
+    return rep
+
+
 def parse_json(text: str | bytes, source: str = "<config>") -> Any:
     """Parse JSON text; ConfigError with the line and column when it is not JSON."""
     if isinstance(text, bytes):
         text = text.decode("utf-8-sig", errors="replace")
     try:
-        return json.loads(text)
+        return json.loads(text, object_pairs_hook=_object)
     except json.JSONDecodeError as exc:
         raise ConfigError(
             f"{source} is not valid JSON at line {exc.lineno}, column {exc.colno} ({exc.msg}); "
@@ -381,6 +416,21 @@ def parse_json(text: str | bytes, source: str = "<config>") -> Any:
             "config value needs thousands of digits: fix it",
             json_path="$",
         ) from None
+
+
+def duplicate_keys(data: Any, root: str = "$") -> list[DuplicateKey]:
+    """The keys repeated inside the objects of JSON parsed by :func:`parse_json`."""
+    out: list[DuplicateKey] = []
+    stack: list[tuple[str, Any]] = [(root, data)]
+    while stack:
+        path, node = stack.pop()
+        if isinstance(node, _Repeated):
+            out += [DuplicateKey(path, k, tuple(vs)) for k, vs in node.repeated.items()]
+        if isinstance(node, Mapping):
+            stack.extend((child_path(path, str(k)), v) for k, v in list(node.items())[::-1])
+        elif isinstance(node, list):
+            stack.extend((f"{path}[{i}]", v) for i, v in list(enumerate(node))[::-1])
+    return out
 
 
 def non_finite_path(data: Any, root: str = "$") -> str | None:
@@ -418,7 +468,7 @@ def _validate(model: type[M], data: Any, source: str) -> M:
             json_path=bad,
         )
     try:
-        return model.model_validate(data)
+        out = model.model_validate(data)
     except pydantic.ValidationError as exc:
         errors = exc.errors(include_url=False, include_input=False)
         first, rest = errors[0], errors[1:]
@@ -427,6 +477,8 @@ def _validate(model: type[M], data: Any, source: str) -> M:
         raise ConfigError(
             f"{_problem(data, first)} in {source}{more}", json_path=_loc_path(data, first["loc"])
         ) from None
+    out._duplicates = duplicate_keys(data)
+    return out
 
 
 def _problem(data: Any, err: Mapping[str, Any]) -> str:
