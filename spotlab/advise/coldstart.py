@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from spotlab.advise.interruptions import interruption_rates
 from spotlab.domain import HOURS_PER_MONTH, PROVIDER_CURRENCY, warning_lead_seconds
 from spotlab.errors import AnalysisError, did_you_mean
 from spotlab.store import Store
@@ -1015,10 +1016,6 @@ def reclaims_per_month_from_store(
 ) -> float | None:
     """Reclaims a month of ``replicas`` spot instances of ``spec`` from the interruption
     analytics (rate per instance-hour × 730 h × replicas); None when nothing is measured."""
-    try:
-        from spotlab.advise.interruptions import interruption_rates
-    except ImportError:  # pragma: no cover - the interruption module ships with spotlab
-        return None
     rates = interruption_rates(store, by=("provider", "spec", "is_spot"))
     rows = rates.filter(
         (pl.col("spec") == spec)

@@ -40,7 +40,7 @@ import polars as pl
 
 from spotlab.advise.allocation import PoolEntry
 from spotlab.domain import HOURS_PER_MONTH
-from spotlab.errors import AnalysisError, did_you_mean
+from spotlab.errors import AnalysisError, NoDataError, did_you_mean
 from spotlab.requirements import Requirements
 from spotlab.store import Store
 
@@ -344,7 +344,7 @@ def recommend_ordering(
             raise AnalysisError("recommend_ordering needs a store or a catalog frame")
         catalog = store.query("SELECT * FROM specs")
     if catalog.height == 0:
-        raise AnalysisError("the specs catalog is empty: ingest one (e.g. data/specs_catalog.csv)")
+        raise NoDataError("the specs catalog is empty: ingest one (e.g. data/specs_catalog.csv)")
     provider, region, notes = _place(catalog, req)
     cat = eligible_specs(
         catalog.filter((pl.col("provider") == provider) & (pl.col("region") == region)), req

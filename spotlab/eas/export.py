@@ -23,6 +23,9 @@ from typing import Any
 
 import polars as pl
 
+from spotlab.advise.bids import BidAdvice
+from spotlab.advise.coldstart import ColdstartSaving
+from spotlab.advise.ordering import Ordering
 from spotlab.domain import round_bid_up, rule20_bid
 from spotlab.eas import advice, cachefs, facts
 from spotlab.eas.facts import DEDICATED, SpecInfo
@@ -38,6 +41,7 @@ from spotlab.eas.model import (
 )
 from spotlab.eas.secrets import strip_secrets
 from spotlab.errors import ConfigError
+from spotlab.fleet.scaling import ScalingPlan
 from spotlab.requirements import Requirements
 from spotlab.store import Store
 
@@ -58,9 +62,9 @@ def build_config(
     image: str,
     *,
     instances: Sequence[Mapping[str, Any]] | None = None,
-    ordering: Any = None,
-    bids: Mapping[str, float] | pl.DataFrame | Any = None,
-    scaling: Any = None,
+    ordering: Ordering | Sequence[Mapping[str, Any]] | None = None,
+    bids: Mapping[str, float] | BidAdvice | pl.DataFrame | None = None,
+    scaling: ScalingPlan | Mapping[str, Any] | None = None,
     autoscaler: Mapping[str, Any] | None = None,
     cronscale: Mapping[str, Any] | None = None,
     replicas: int | None = None,
@@ -69,7 +73,7 @@ def build_config(
     model_oss_path: str | None = None,
     model_size_gb: float | None = None,
     memory_cache: bool | None = None,
-    coldstart: Any = None,
+    coldstart: ColdstartSaving | Mapping[str, Any] | None = None,
     networking: Mapping[str, str] | None = None,
     accelerated: bool = False,
     workspace_id: str | None = None,
@@ -82,14 +86,15 @@ def build_config(
 ) -> ConfigBundle:
     """Assemble a deployment from advice; ConfigError when the result has lint errors.
 
-    Instances come from ``ordering`` (its ``to_instances()``) or ``instances``: an ordered
+    Instances come from ``ordering`` (an :class:`~spotlab.advise.ordering.Ordering` or a
+    list of dicts) or ``instances``: an ordered
     list of ``{"type", "spot_price_limit"?, "capacity"?}``; an entry with a
     ``spot_price_limit`` key is spot, and a None limit is filled from ``bids`` ({spec: bid},
     a recommend_bids result or frame), else the seed's 20% of the on-demand price. Bids are capped
     at the on-demand price; regular entries are moved after spot ones, and when there is no
     regular entry the spec with the lowest on-demand price is appended as one.
 
-    ``scaling`` (a plan with ``to_autoscaler()``/``to_cronscale()``, or a dict with
+    ``scaling`` (a :class:`~spotlab.fleet.scaling.ScalingPlan`, or a dict with
     ``autoscaler``/``cronscale``) or ``autoscaler``/``cronscale`` dicts give the scaling
     files. ``model_oss_path`` mounts the model from OSS; on spot a memory cache is added
     (``memory_cache=False`` to skip; ``coldstart``, a cold-start saving result, decides
@@ -107,9 +112,7 @@ def build_config(
             json_path="$.cloud.computing.instances",
         )
     specs = [str(e.get("type")) for e in entries]
-    bid_map = dict(bids) if isinstance(bids, Mapping) else None
-    if bids is not None and bid_map is None:  # a BidAdvice (its specs frame) or a frame
-        bid_map = advice.bids_from_frame(getattr(bids, "specs", bids))
+    bid_map = advice.bids_map(bids) if bids is not None else None
     known = facts.gather(store, specs, need.region, catalog, bid_map)
     entries = _ordered(_with_bids(entries, known), known)
 
