@@ -17,7 +17,7 @@ def test_acceptance_command_shows_setups_and_fits(cli) -> None:
     for word in ("plain", "cachefs", "acr", "both", "downtime_seconds", "monthly_saving"):
         assert word in out
     assert "cachefs_remote_hit" in out and "throughput_lo" in out
-    assert "data/seed_load_times.csv" in out  # no database: the bundled table
+    assert "seed_load_times.csv, shipped with spotlab" in out  # no database: the packaged table
 
 
 def test_json_matches_the_library(cli) -> None:
