@@ -168,22 +168,26 @@ def test_lint_flags_every_secret_without_printing_it() -> None:
 
 
 def test_export_writes_no_secret_and_says_what_it_left_out(tmp_path: Path) -> None:
-    result = export(load(LEAKY), tmp_path, catalog=CATALOG)
+    # credentials in the image make it no registry reference: export refuses, silently
+    with pytest.raises(ConfigError, match="image-invalid") as err:
+        export(load(LEAKY), tmp_path / "no", catalog=CATALOG)
+    assert "pa55w0rd" not in str(err.value) and not (tmp_path / "no").exists()
+    leaky = json.loads(json.dumps(LEAKY))
+    leaky["containers"][0]["image"] = "registry.example.com/ns/app:1"
+    result = export(load(leaky), tmp_path, catalog=CATALOG)
     text = (tmp_path / "service.json").read_text()
     assert not [s for s in LEAKS if s in text]
     written = json.loads(text)
-    assert written["containers"][0]["image"] == "registry.example.com/ns/app:1"
     assert written["containers"][0]["env"] == [{"name": "MODEL_DIR", "value": "/models"}]
     assert "****" not in text  # a masked value would be deployed as is: removed instead
     assert result.omitted_secrets == [
-        "service.json $.containers[0].image",
         "service.json $.containers[0].env[0] (HF_TOKEN)",
         "service.json $.containers[0].env[2] (DB_PASSWORD)",
         "service.json $.containers[0].env[3] (MIRROR)",
         "service.json $.options.Token",
         "service.json $.options.docker_auth",
     ]
-    kept = export(load(LEAKY), tmp_path / "all", catalog=CATALOG, include_secrets=True)
+    kept = export(load(leaky), tmp_path / "all", catalog=CATALOG, include_secrets=True)
     assert (
         kept.omitted_secrets == [] and "hunter2" in (tmp_path / "all" / "service.json").read_text()
     )

@@ -1074,7 +1074,8 @@ def coldstart_report(
     Load fits: ``load_fits``, else the store's seed rows when there are any, else
     the seed's table shipped with spotlab. ``reclaims_per_month``: given, else measured for
     ``spec`` by the interruption analytics (× ``replicas``), else
-    :data:`DEFAULT_RECLAIMS_PER_MONTH` (an assumption). ``spec`` also gives the memory headroom for the cache (specs table).
+    :data:`DEFAULT_RECLAIMS_PER_MONTH` (an assumption). ``spec`` also gives the memory
+    headroom for the cache (specs table).
     """
     if timeline_options.get("lead_seconds") is None:
         warning_lead_seconds(provider)  # an unknown provider fails first, with a suggestion

@@ -10,6 +10,7 @@ market prices are unknown.
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -23,6 +24,10 @@ from spotlab.store import Store
 
 #: the spec name standing for the dedicated resource group in a mixed instance list
 DEDICATED = "dedicated_resource"
+#: the catalog provider whose types an EAS service runs on (Alibaba ECS and EAS types)
+EAS_PROVIDER = "alibaba"
+#: the shape of an EAS/ECS instance type name: ``ecs.gn8is.2xlarge``, ``ml.gu7i.c8m30.1-gu30``
+EAS_TYPE = re.compile(r"^(ecs|ml)\.[a-z0-9][a-z0-9._-]*$")
 
 
 @dataclass(frozen=True)
@@ -31,6 +36,7 @@ class SpecInfo:
 
     spec: str
     region: str | None = None
+    provider: str | None = None
     memory_gib: float | None = None
     gpu_count: int | None = None
     gpu_memory_gib: float | None = None
@@ -82,7 +88,7 @@ def specs_from_frame(frame: pl.DataFrame, region: str | None = None) -> dict[str
     if region is not None and "region" in frame.columns:
         frame = frame.filter(pl.col("region") == region)
     cols = {
-        "region": pl.String, "memory_gib": pl.Float64, "gpu_count": pl.Int64,
+        "region": pl.String, "provider": pl.String, "memory_gib": pl.Float64, "gpu_count": pl.Int64,
         "gpu_memory_gib": pl.Float64, "on_demand_price": pl.Float64, "currency": pl.String,
         "price_is_estimate": pl.Boolean,
     }  # fmt: skip
@@ -130,6 +136,35 @@ def bundled_catalog() -> pl.DataFrame:
 def bundled_specs(region: str | None = None) -> dict[str, SpecInfo]:
     """The catalog shipped with spotlab, one :class:`SpecInfo` per spec."""
     return specs_from_frame(bundled_catalog(), region)
+
+
+def _eas_frame(store: Store | None) -> pl.DataFrame:
+    """The catalog rows of EAS types: the store's, else the ones shipped with spotlab."""
+    frame = store.query("SELECT * FROM specs") if store is not None else pl.DataFrame()
+    eas = frame.filter(pl.col("provider") == EAS_PROVIDER) if frame.height else frame
+    return eas if eas.height else bundled_catalog().filter(pl.col("provider") == EAS_PROVIDER)
+
+
+def eas_regions(store: Store | None) -> list[str]:
+    """The regions with EAS specs in the store's catalog (else the shipped one), most first."""
+    counts = _eas_frame(store).group_by("region").len()
+    return counts.sort(["len", "region"], descending=[True, False])["region"].to_list()
+
+
+def eas_catalog(store: Store | None, region: str | None = None) -> tuple[str, dict[str, SpecInfo]]:
+    """(region, its EAS specs): the Alibaba ECS/EAS types of the store's catalog (else the
+    one shipped with spotlab) in ``region``; by default the region listing the most EAS
+    specs. Never another provider's types (a config form must not offer a GCP type or a
+    USD bid for a CNY service)."""
+    regions = eas_regions(store)
+    if region is None:
+        region = regions[0]
+    elif region not in regions:
+        raise ConfigError(
+            f"no EAS specs in region {region!r}.{did_you_mean(region, regions)} "
+            f"EAS regions of the catalog: {', '.join(regions)}"
+        )
+    return region, specs_from_frame(_eas_frame(store), region)
 
 
 def market_prices(

@@ -28,7 +28,7 @@ import polars as pl
 
 from spotlab.domain import rule20_bid
 from spotlab.eas import advice, cachefs, facts
-from spotlab.eas.facts import Facts, SpecInfo
+from spotlab.eas.facts import EAS_PROVIDER, EAS_TYPE, Facts, SpecInfo
 from spotlab.eas.model import (
     FILE_NAMES,
     AutoscalerConfig,
@@ -314,19 +314,61 @@ def _bid_off_advice(ctx: Context) -> Iterator[Finding]:
 # -- specs -------------------------------------------------------------------------------
 
 
+def _type_path(path: str) -> str:
+    return path if path.endswith("instance_type") else f"{path}.type"
+
+
+def _foreign(ctx: Context, spec: str) -> str | None:
+    """Why ``spec`` is not an EAS/ECS type (another provider's, or not shaped like one)."""
+    info = ctx.spec(spec)
+    if info is not None and info.provider not in (None, EAS_PROVIDER):
+        return f"a {info.provider.upper()} type (the specs catalog lists it under {info.provider})"
+    if not EAS_TYPE.match(spec):
+        return "not an EAS/ECS type name (those read ecs.<family>.<size> or ml.<family>.<size>)"
+    return None
+
+
+def _eas_specs(ctx: Context) -> dict[str, SpecInfo]:
+    return {s: i for s, i in ctx.facts.specs.items() if i.provider in (None, EAS_PROVIDER)}
+
+
+@rule("not-eas-spec", "error", "an instance type of another provider, or not an ECS/EAS type")
+def _not_eas_spec(ctx: Context) -> Iterator[Finding]:
+    eas = _eas_specs(ctx)
+    for path, e in ctx.instance_entries():
+        why = None if e.is_dedicated else _foreign(ctx, e.type)
+        if why is None:
+            continue
+        info = ctx.spec(e.type)
+        need = info.total_gpu_memory_gib if info is not None else None
+        like = sorted(
+            (i.on_demand_price or float("inf"), s)
+            for s, i in eas.items()
+            if i.gpu_count and need is not None and (i.total_gpu_memory_gib or 0) >= need
+        )
+        yield _f(
+            "not-eas-spec",
+            _type_path(path),
+            f"{e.type!r} is {why}: an EAS service runs on Alibaba ECS/EAS instance types",
+            f"use an EAS type with enough GPU memory, e.g. {like[0][1]!r}"
+            if like
+            else "use an EAS type of the specs catalog (provider alibaba), e.g. "
+            "ecs.gn7i-c8g1.2xlarge",
+        )
+
+
 @rule("unknown-spec", "error", "an instance type not in the specs catalog")
 def _unknown_spec(ctx: Context) -> Iterator[Finding]:
     if not ctx.facts.has_catalog:
         return
-    names = list(ctx.facts.specs)
+    names = list(_eas_specs(ctx))
     for path, e in ctx.instance_entries():
-        if e.is_dedicated or e.type in ctx.facts.specs:
-            continue
+        if e.is_dedicated or e.type in ctx.facts.specs or _foreign(ctx, e.type):
+            continue  # another provider's type is reported by not-eas-spec
         close = difflib.get_close_matches(e.type, names, n=1, cutoff=0.6)
-        sub = path if path.endswith("instance_type") else f"{path}.type"
         yield _f(
             "unknown-spec",
-            sub,
+            _type_path(path),
             f"unknown instance type {e.type!r}."
             + (f" Did you mean {close[0]!r}?" if close else ""),
             f"use {close[0]!r}" if close else "use a spec of the specs catalog (table specs)",
@@ -356,6 +398,37 @@ def _gpu_memory_short(ctx: Context) -> Iterator[Finding]:
 # -- images ------------------------------------------------------------------------------
 
 
+# the registry reference grammar (github.com/distribution/reference): [domain[:port]/]
+# lower-case path components [:tag] [@digest]; the first part is a domain only when it
+# holds a "." or ":" or is "localhost"
+_DOMAIN_PART = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
+_DOMAIN = re.compile(rf"^(?:{_DOMAIN_PART}(?:\.{_DOMAIN_PART})*|\[[0-9a-fA-F:]+\])(?::[0-9]+)?$")
+_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+_TAG = r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}"
+_DIGEST = r"[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}"
+_PATH = re.compile(rf"^(?P<path>{_COMPONENT}(?:/{_COMPONENT})*)(?::{_TAG})?(?:@{_DIGEST})?$")
+#: the reference grammar's bound on the repository name
+MAX_IMAGE_NAME = 255
+
+
+def image_problem(image: str) -> str | None:
+    """Why ``image`` is not a registry image reference, or None when it is one.
+
+    >>> image_problem("myacr-registry-vpc.cn-hangzhou.cr.aliyuncs.com/sd/webui:4.2") is None
+    True
+    >>> image_problem("not a valid image ref!!")
+    'is not a registry image reference'
+    """
+    first, slash, rest = image.partition("/")
+    domain = bool(slash) and ("." in first or ":" in first or first == "localhost")
+    m = _PATH.match(rest if domain else image)
+    if m is None or (domain and not _DOMAIN.match(first)):
+        return "is not a registry image reference"
+    if len(m["path"]) + (len(first) + 1 if domain else 0) > MAX_IMAGE_NAME:
+        return f"has a repository name longer than {MAX_IMAGE_NAME} characters"
+    return None
+
+
 def _tag(image: str) -> str:
     last = image.rsplit("/", 1)[-1]
     return last.split(":", 1)[1] if ":" in last else ""
@@ -365,6 +438,23 @@ def _containers(ctx: Context) -> list[tuple[str, Any]]:
     if ctx.service is None:
         return []
     return [(f"$.containers[{i}]", c) for i, c in enumerate(ctx.service.containers or [])]
+
+
+@rule("image-invalid", "error", "a container image that is not a registry reference")
+def _image_invalid(ctx: Context) -> Iterator[Finding]:
+    for path, c in _containers(ctx):
+        problem = image_problem(c.image) if c.image else None
+        if problem:
+            shown = c.image if len(c.image) <= 80 else c.image[:80] + "…"
+            shown = "(credentials not shown)" if find_secrets({"image": c.image}) else repr(shown)
+            yield _f(
+                "image-invalid",
+                f"{path}.image",
+                f"image {shown} {problem}: EAS cannot pull it",
+                "write <registry>/<namespace>/<repository>:<tag> in lower case, e.g. "
+                "myacr-registry-vpc.cn-hangzhou.cr.aliyuncs.com/ns/app:1.0; registry "
+                "credentials go in dockerAuth at deploy time",
+            )
 
 
 @rule("accelerated-image-registry", "error", "an _accelerated image not on an ACR EE VPC domain")
