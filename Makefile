@@ -9,7 +9,7 @@ DB ?= spotlab.duckdb
 LAB_ARGS ?=
 BROWSER_DEPS := /usr/bin/chromium
 
-.PHONY: setup lab report test lint typecheck pytest bench load browser clean wheel-smoke
+.PHONY: setup lab report test lint typecheck pytest bench load browser clean wheel-smoke doctest
 
 setup: .venv/.synced
 
@@ -47,7 +47,11 @@ pytest: setup
 	SPOTLAB_DB=:memory: .venv/bin/pytest -q -p no:cacheprovider tests notebooks --nbval-lax \
 		--nbval-sanitize-with notebooks/nbval_sanitize.cfg
 
-test: setup lint typecheck browser pytest wheel-smoke
+test: setup lint typecheck browser pytest doctest wheel-smoke
+
+# The examples in the library's docstrings run too (`+SKIP` marks the few that need data).
+doctest: setup
+	SPOTLAB_DB=:memory: .venv/bin/pytest -q -p no:cacheprovider --doctest-modules spotlab
 
 # The installed package must work without this repository: build the wheel, install it in
 # a clean venv (the locked dependencies, from uv's cache) and run the CLI outside the tree:
