@@ -270,3 +270,10 @@ def test_lint_of_any_mutated_config_fails_only_as_config_error(data: st.DataObje
         lint(cfg)
     except ConfigError as exc:
         assert exc.json_path, exc  # every refusal names where
+
+
+def test_export_names_a_misspelled_spec(catalog_db, tmp_path: Path) -> None:
+    code, _, err = catalog_db("export", "--name", "a", "--image", "r/a:1", "--spec",
+                              "ecs.gn8is.2xlarg", "--out", tmp_path / "d")  # fmt: skip
+    assert code == 2 and "unknown spec 'ecs.gn8is.2xlarg'" in err
+    assert "Did you mean 'ecs.gn8is.2xlarge'" in err

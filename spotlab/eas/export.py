@@ -40,7 +40,7 @@ from spotlab.eas.model import (
     load_service,
 )
 from spotlab.eas.secrets import strip_secrets
-from spotlab.errors import ConfigError
+from spotlab.errors import ConfigError, did_you_mean
 from spotlab.fleet.scaling import ScalingPlan
 from spotlab.requirements import Requirements
 from spotlab.store import Store
@@ -184,6 +184,12 @@ def _with_bids(entries: list[dict[str, Any]], known: facts.Facts) -> list[dict[s
             bid = bid if bid is not None else e["spot_price_limit"]
             if bid is None and od is not None:
                 bid = rule20_bid(od)
+            if bid is None and known.specs and e["type"] not in known.specs:
+                raise ConfigError(
+                    f"unknown spec {e['type']!r}: not in the specs catalog."
+                    f"{did_you_mean(str(e['type']), known.specs)}",
+                    json_path="$.cloud.computing.instances",
+                )
             if bid is None:
                 raise ConfigError(
                     f"no bid for spot spec {e['type']!r}: no advice and no on-demand price; "
@@ -263,8 +269,17 @@ def config_from_store(
     if ordering is None:
         names = list(specs or []) or _fitting_specs(store, need.gpu_memory_gib, need.region)
         if not names:
+            has_catalog = store.query("SELECT count(*) AS n FROM specs")["n"][0] > 0
             raise ConfigError(
-                "no specs to deploy on: the store has no specs catalog; ingest data/ or pass specs",
+                (
+                    f"no specs to deploy on: no catalog spec with {need.gpu_memory_gib:g} GiB "
+                    "of GPU memory or more and a stored market price"
+                    + (f" in region {need.region!r}" if need.region else "")
+                    + "; pass specs, or ingest prices"
+                )
+                if has_catalog
+                else "no specs to deploy on: the store has no specs catalog; ingest data/ or "
+                "pass specs",
                 json_path="$.cloud.computing.instances",
             )
         instances = [{"type": s, "spot_price_limit": None} for s in names]
