@@ -12,9 +12,14 @@ fails too. Every failure names its README line. How a line is treated:
 - ``python ...``: run in a subprocess; a ``python`` fenced block runs as a script.
 - a usage line (``[...]``, ``...`` or an UPPERCASE placeholder such as ``PATH``): not run;
   its command and each ``--flag`` must exist.
-- ``make TARGET``: the Makefile must define the target (not run: it is CI itself).
-- a line naming ``../shared``: skipped, the data sets live only beside the project's clone;
-  a line running ``benchmarks/``: skipped, minutes of work (``make bench``).
+- ``make TARGET [VAR=value]``: the Makefile must define the target; a target whose recipe
+  is only spotlab commands (``make load``) runs them, others are CI itself and do not run.
+- ``export VAR=value``: sets the variable for the section's later commands; ``python ...
+  &`` starts a background server for them (``python -m tests.replay``, on a free port in
+  place of the README's 8765, so parallel runs do not collide), stopped after the section.
+- ``spotlab fetch`` without a replay endpoint: skipped, it calls a provider's API (an
+  account and the network); a line naming ``../shared``: skipped, the data sets live only
+  beside the project's clone; a line running ``benchmarks/``: skipped, minutes of work.
 - files a line presents as the user's own (``events.json``, ...) are real-format fixtures
   copied under that name (:data:`USER_FILES`).
 
@@ -26,12 +31,15 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 import re
 import shlex
 import shutil
+import socket
 import subprocess
 import sys
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -54,7 +62,9 @@ USER_FILES = {
 }
 SPOTLAB = ("spotlab", ".venv/bin/spotlab")
 PYTHON = ("python", "python3", ".venv/bin/python")
-COMMANDS = (*SPOTLAB, *PYTHON, "make")
+COMMANDS = (*SPOTLAB, *PYTHON, "make", "export")
+#: the replay server's default port, as the README writes it
+REPLAY_PORT = 8765
 _PLACEHOLDER = re.compile(r"^[A-Z][A-Z_]*(\.\.\.)?(=[A-Z_]+)?$")
 
 
@@ -170,46 +180,136 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return ws
 
 
-def _run(cmd: Command, ws: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any) -> str | None:
+@dataclass
+class Section:
+    """The state one section's commands share: exported variables, background servers."""
+
+    ws: Path
+    monkeypatch: pytest.MonkeyPatch
+    capsys: Any
+    port: int
+    env: dict[str, str] = field(default_factory=dict)
+    background: list[subprocess.Popen[str]] = field(default_factory=list)
+
+    def local(self, text: str) -> str:
+        # the replay server listens on a free port, not the README's 8765: test runs in
+        # parallel on one machine must not collide
+        return text.replace(f"127.0.0.1:{REPLAY_PORT}", f"127.0.0.1:{self.port}")
+
+    def subprocess_env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if k != "SPOTLAB_DB"}
+        return {**env, **self.env, "PYTHONPATH": str(ROOT)}
+
+    def stop(self) -> None:
+        for proc in self.background:
+            proc.terminate()
+            proc.wait(timeout=10)
+            if proc.stderr is not None:
+                proc.stderr.close()
+
+
+def _make_recipe(target: str) -> list[str] | None:
+    """The recipe of a Makefile target when it is only spotlab commands, else None."""
+    text = (ROOT / "Makefile").read_text()
+    m = re.search(rf"^{re.escape(target)}:.*\n((?:\t.*\n)+)", text, re.M)
+    lines = [ln.strip() for ln in m.group(1).splitlines()] if m else []
+    return lines if lines and all(ln.startswith(".venv/bin/spotlab ") for ln in lines) else None
+
+
+def _run(cmd: Command, sec: Section) -> str | None:
     """Run one README command; the failure (naming the README line), or None."""
     if cmd.python_block:
-        script = ws / f"readme_{cmd.line}.py"
+        script = sec.ws / f"readme_{cmd.line}.py"
         script.write_text(cmd.text)
-        return _subprocess(cmd, [sys.executable, str(script)], ws)
-    tokens = cmd.tokens()
+        return _subprocess(cmd, [sys.executable, str(script)], sec)
+    background = cmd.text.endswith("&")
+    tokens = shlex.split(sec.local(cmd.text.rstrip("&").strip()))
     word = tokens[0]
+    if word == "export":
+        for pair in tokens[1:]:
+            key, _, value = pair.partition("=")
+            sec.env[key] = value
+            sec.monkeypatch.setenv(key, value)
+        return None
     if word == "make":
-        targets = set(re.findall(r"^([\w-]+):", (ROOT / "Makefile").read_text(), re.M))
-        missing = [t for t in tokens[1:] if t not in targets]
-        return f"{cmd.where}: the Makefile has no target {missing}" if missing else None
+        return _make(cmd, tokens, sec)
     if "../shared" in cmd.text + cmd.comment:
         return None  # skipped: ../shared/data is only beside the project's own clone
     if any(t.startswith("benchmarks/") for t in tokens):
         return None  # skipped: a benchmark (make bench)
     if word in SPOTLAB:
-        problem = _check_flags(tokens)
-        if problem:
-            return f"{cmd.where}: {problem}"
-        if _is_usage(tokens):
-            return None  # a usage line: its command and flags exist
-        args = tokens[1:]
-        if "report" in args and "--no-notebooks" not in args:
-            args.append("--no-notebooks")
-        code, out, err = run_cli(monkeypatch, capsys, *args)
-        want = _expected_code(cmd.comment)
-        if code != want:
-            return f"{cmd.where}: exited {code}, expected {want}: {(err or out)[-600:]}"
-        return None
-    return _subprocess(cmd, [sys.executable, *tokens[1:]], ws)
+        return _spotlab(cmd, tokens, sec)
+    argv = [sys.executable, *tokens[1:]]
+    if background:
+        if tokens[1:3] == ["-m", "tests.replay"]:
+            argv += ["--port", str(sec.port)]
+        proc = subprocess.Popen(argv, cwd=sec.ws, env=sec.subprocess_env(), text=True,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
+        sec.background.append(proc)
+        return _wait_for_port(cmd, sec.port, proc)
+    return _subprocess(cmd, argv, sec)
 
 
-def _subprocess(cmd: Command, argv: list[str], ws: Path) -> str | None:
-    env = {k: v for k, v in __import__("os").environ.items() if k != "SPOTLAB_DB"}
-    proc = subprocess.run(argv, cwd=ws, env=env, capture_output=True, text=True, timeout=600)
+def _make(cmd: Command, tokens: list[str], sec: Section) -> str | None:
+    targets = set(re.findall(r"^([\w-]+):", (ROOT / "Makefile").read_text(), re.M))
+    names = [t for t in tokens[1:] if "=" not in t]
+    missing = [t for t in names if t not in targets]
+    if missing:
+        return f"{cmd.where}: the Makefile has no target {missing}"
+    variables = dict(t.split("=", 1) for t in tokens[1:] if "=" in t)
+    for name in names:  # a target that is only spotlab commands runs them (make load)
+        for line in _make_recipe(name) or []:
+            for key, value in variables.items():
+                line = line.replace(f"$({key})", value)
+            problem = _spotlab(Command(cmd.section, cmd.line, line, ""), shlex.split(line), sec)
+            if problem:
+                return f"{cmd.where} (recipe `{line}`): {problem}"
+    return None
+
+
+def _spotlab(cmd: Command, tokens: list[str], sec: Section) -> str | None:
+    problem = _check_flags(tokens)
+    if problem:
+        return f"{cmd.where}: {problem}"
+    if _is_usage(tokens):
+        return None  # a usage line: its command and flags exist
+    args = tokens[1:]
+    if "fetch" in args and "SPOTLAB_FETCH_ENDPOINT" not in sec.env and "--endpoint" not in args:
+        return None  # skipped: calls a provider's API (an account and the network)
+    if "report" in args and "--no-notebooks" not in args:
+        args.append("--no-notebooks")
+    code, out, err = run_cli(sec.monkeypatch, sec.capsys, *args)
+    want = _expected_code(cmd.comment)
+    if code != want:
+        return f"{cmd.where}: exited {code}, expected {want}: {(err or out)[-600:]}"
+    return None
+
+
+def _wait_for_port(cmd: Command, port: int, proc: subprocess.Popen[str]) -> str | None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            return f"{cmd.where}: the background process exited: {proc.stderr.read()[-600:]}"  # type: ignore[union-attr]
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return None
+        time.sleep(0.1)
+    return f"{cmd.where}: nothing listens on 127.0.0.1:{port} after 30 s"
+
+
+def _subprocess(cmd: Command, argv: list[str], sec: Section) -> str | None:
+    proc = subprocess.run(argv, cwd=sec.ws, env=sec.subprocess_env(), capture_output=True,
+                          text=True, timeout=600)  # fmt: skip
     want = _expected_code(cmd.comment)
     if proc.returncode != want:
         return f"{cmd.where}: exited {proc.returncode}, expected {want}: {proc.stderr[-600:]}"
     return None
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 @pytest.mark.slow
@@ -219,11 +319,15 @@ def test_readme_section_runs(
 ) -> None:
     monkeypatch.chdir(workspace)
     monkeypatch.delenv("SPOTLAB_DB", raising=False)
-    failures = [
-        problem
-        for cmd in COMMANDS_IN_README
-        if cmd.section == section and (problem := _run(cmd, workspace, monkeypatch, capsys))
-    ]
+    sec = Section(workspace, monkeypatch, capsys, _free_port())
+    try:
+        failures = [
+            problem
+            for cmd in COMMANDS_IN_README
+            if cmd.section == section and (problem := _run(cmd, sec))
+        ]
+    finally:
+        sec.stop()
     assert not failures, "\n".join(failures)
 
 
