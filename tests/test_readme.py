@@ -278,6 +278,8 @@ def _spotlab(cmd: Command, tokens: list[str], sec: Section) -> str | None:
         return None  # skipped: calls a provider's API (an account and the network)
     if "report" in args and "--no-notebooks" not in args:
         args.append("--no-notebooks")
+    if "fetch" in args:  # in a process of its own, as typed: the SDKs keep state per process
+        return _subprocess(cmd, [sys.executable, "-m", "spotlab.cli", *args], sec)
     code, out, err = run_cli(sec.monkeypatch, sec.capsys, *args)
     want = _expected_code(cmd.comment)
     if code != want:
