@@ -56,6 +56,7 @@ from spotlab.fleet.simulate import FleetResult, simulate
 from spotlab.ingest import IngestResult, ingest
 from spotlab.prices import price_stats
 from spotlab.report import Report, build_report, write_report
+from spotlab.requirements import RequirementsError
 from spotlab.schema import SCHEMA_VERSION
 from spotlab.store import Store
 
@@ -91,6 +92,7 @@ __all__ = [
     "PoolEntry",
     "Report",
     "Requirements",
+    "RequirementsError",
     "ScalingPlan",
     "ServiceConfig",
     "SpotlabError",

@@ -5,7 +5,6 @@ Exit codes: 0 ok; 1 rows rejected under ``--strict`` (or lint errors); 2 usage o
 
 from __future__ import annotations
 
-import json
 import sys
 from datetime import date, datetime
 from pathlib import Path
@@ -16,6 +15,7 @@ import typer
 
 from spotlab.errors import SpotlabError
 from spotlab.store import Store
+from spotlab.text import PrintableWriter, printable, strict_json
 
 app = typer.Typer(
     name="spotlab",
@@ -57,22 +57,23 @@ def _default(o: Any) -> Any:
 
 
 def emit(data: pl.DataFrame | list[Any] | dict[str, Any], as_json: bool, title: str = "") -> None:
-    """Print a frame or records as a table, or as JSON with ``--json``."""
+    """Print a frame or records as a table, or as strict JSON with ``--json`` (NaN → null);
+    control characters in the data are shown as escapes, never sent to the terminal."""
     if as_json:
         if isinstance(data, pl.DataFrame):
             data = data.to_dicts()
-        typer.echo(json.dumps(data, default=_default, indent=2, ensure_ascii=False))
+        typer.echo(strict_json(data, default=_default))
         return
     if title:
-        typer.echo(title)
+        typer.echo(printable(title))
     if isinstance(data, pl.DataFrame):
         with pl.Config(
             tbl_rows=200, tbl_cols=30, fmt_str_lengths=80, tbl_width_chars=200,
             tbl_hide_dataframe_shape=True, tbl_hide_column_data_types=True,
         ):  # fmt: skip
-            typer.echo(str(data))
+            typer.echo(printable(str(data)))
     else:
-        typer.echo(json.dumps(data, default=_default, indent=2, ensure_ascii=False))
+        typer.echo(strict_json(data, default=_default))
 
 
 def parse_pairs(pairs: list[str] | None, what: str) -> dict[str, str]:
@@ -226,6 +227,8 @@ def lint_cmd(
     """Check an EAS config against the spot best practices; exit 1 on any error finding."""
     from spotlab.eas import errors, format_findings, lint
 
+    if format not in ("text", "json"):
+        raise typer.BadParameter(f"--format is text or json, not {format!r}")
     store = _config_store()
     try:
         need = _needs(gpu_memory_gib, model_size_gb, image_size_gb, region)
@@ -292,9 +295,9 @@ def schema_cmd(
 
 @app.command("coldstart")
 def coldstart_cmd(
-    model_size: Annotated[float, typer.Option("--model-size", help="Model size, GB.")],
+    model_size: Annotated[float, typer.Option("--model-size-gb", help="Model size, GB.")],
     image_size: Annotated[
-        float, typer.Option("--image-size", help="Image size, GB (default: vendor's 1.34).")
+        float, typer.Option("--image-size-gb", help="Image size, GB (default: vendor's 1.34).")
     ] = 1.34,
     provider: Annotated[str, typer.Option(help="alibaba (300 s warning) or aws (120 s).")] = (
         "alibaba"
@@ -374,9 +377,11 @@ def interruptions_cmd(
 
 ModelSizeOpt = Annotated[
     float | None,
-    typer.Option("--model-size", help="Model size (GB): the cold-start model predicts start-up."),
+    typer.Option(
+        "--model-size-gb", help="Model size (GB): the cold-start model predicts start-up."
+    ),
 ]
-ImageSizeOpt = Annotated[float | None, typer.Option("--image-size", help="Image size (GB).")]
+ImageSizeOpt = Annotated[float | None, typer.Option("--image-size-gb", help="Image size (GB).")]
 SetupOpt = Annotated[str, typer.Option(help="Start-up setup: plain, cachefs, acr, both.")]
 
 
@@ -398,10 +403,12 @@ def _startup(
 
 @app.command("order")
 def order_cmd(
-    gpu_mem: Annotated[float, typer.Option(help="GPU memory one replica needs (GB).")],
+    gpu_mem: Annotated[
+        float, typer.Option("--gpu-memory-gib", help="GPU memory one replica needs (GiB).")
+    ],
     gpus: Annotated[int, typer.Option(help="GPUs per replica.")] = 1,
     vcpu: Annotated[float, typer.Option(help="Minimum vCPU.")] = 0.0,
-    memory: Annotated[float, typer.Option(help="Minimum host memory (GiB).")] = 0.0,
+    memory: Annotated[float, typer.Option("--memory-gib", help="Minimum host memory (GiB).")] = 0.0,
     region: Annotated[str | None, typer.Option(help="Region (default: from the catalog).")] = None,
     replicas: Annotated[int | None, typer.Option(help="Service size, for integer caps.")] = None,
     max_share: Annotated[float, typer.Option(help="Largest share of one spot spec.")] = 0.5,
@@ -629,6 +636,9 @@ def report_cmd(
     notebooks: Annotated[
         bool, typer.Option(help="Also execute the notebooks into self-contained HTML.")
     ] = True,
+    overwrite: Annotated[
+        bool, typer.Option(help="Replace the config files already in OUT/config.")
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Ingest and price summary, the advised EAS config, and the notebooks as HTML."""
@@ -639,7 +649,7 @@ def report_cmd(
     with open_store(read_only=True) as store:
         rep = write_report(store, out)
         try:
-            config = export_overview_config(store, out / "config")
+            config = export_overview_config(store, out / "config", overwrite=overwrite)
         except SpotlabError as exc:  # the summary still stands without advice
             config, pages = [], []
             typer.echo(f"no config or notebooks: {exc}", err=True)
@@ -658,16 +668,27 @@ def report_cmd(
 
 
 def main() -> None:
-    """Entry point: spotlab errors become a message and exit code 2, not a traceback."""
+    """Entry point: spotlab errors become a message and exit code 2, not a traceback.
+
+    Whatever a command prints goes through :func:`spotlab.text.printable`: a spec name or
+    a reason read from a file cannot send control sequences to the terminal."""
+    stdout, sys.stdout = sys.stdout, PrintableWriter(sys.stdout)
+    try:
+        _run()
+    finally:
+        sys.stdout = stdout
+
+
+def _run() -> None:
     try:
         code = app(standalone_mode=False)
     except SpotlabError as exc:
-        typer.echo(f"error: {exc}", err=True)
+        typer.echo(f"error: {printable(str(exc))}", err=True)
         sys.exit(2)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except (typer.BadParameter, typer.Abort) as exc:
-        typer.echo(f"error: {exc}", err=True)
+        typer.echo(f"error: {printable(str(exc))}", err=True)
         sys.exit(2)
     except typer.TyperException as exc:  # usage errors (typer bundles its own click)
         show = getattr(exc, "show", None)

@@ -266,10 +266,13 @@ def overview_config(
     )
 
 
-def export_overview_config(store: Store, out_dir: str | Path, **options: Any) -> list[Path]:
-    """Compute the overview and write its advised config (lint-checked) into ``out_dir``."""
+def export_overview_config(
+    store: Store, out_dir: str | Path, overwrite: bool = False, **options: Any
+) -> list[Path]:
+    """Compute the overview and write its advised config (lint-checked) into ``out_dir``;
+    config files already there are replaced only with ``overwrite``."""
     from spotlab.eas import export
 
     ov = overview(store, **options)
-    result = export(overview_config(ov, store), out_dir, overwrite=True, store=store)
+    result = export(overview_config(ov, store), out_dir, overwrite=overwrite, store=store)
     return list(result.paths)

@@ -24,6 +24,7 @@ import polars as pl
 from spotlab.prices import price_summary
 from spotlab.sources import reject_reasons
 from spotlab.store import Store
+from spotlab.text import write_csv
 
 #: source files whose rows are SYNTHETIC (made by spotlab.datasets), by path fragment
 SYNTHETIC_PATHS = ("eas_sample/",)
@@ -125,7 +126,7 @@ def write_report(store: Store, out: str | Path) -> Report:
         "price_summary.csv": rep.prices,
     }
     for name, frame in tables.items():
-        frame.write_csv(folder / name, datetime_format="%Y-%m-%dT%H:%M:%SZ")
+        write_csv(frame, folder / name, datetime_format="%Y-%m-%dT%H:%M:%SZ")
         rep.files.append(folder / name)
     summary = folder / "summary.md"
     summary.write_text(rep.markdown(), encoding="utf-8")
