@@ -561,6 +561,15 @@ def scale_cmd(
 # -- report: the headless summary of what is loaded (make report) -------------------------
 
 
+@app.command("assumptions")
+def assumptions_cmd(as_json: JsonOpt = False) -> None:
+    """Every assumption behind spotlab's figures: value, source, and what changes it."""
+    from spotlab.assumptions import assumptions_frame
+
+    frame = assumptions_frame()
+    emit(frame if as_json else frame.select("assumption", "value", "source", "changed_by"), as_json)
+
+
 @app.command("report")
 def report_cmd(
     out: Annotated[Path, typer.Option("--out", help="Folder for the report.")] = Path("out"),
@@ -571,13 +580,15 @@ def report_cmd(
 ) -> None:
     """Ingest and price summary, the advised EAS config, and the notebooks as HTML."""
     from spotlab.htmlreport import render_notebooks
-    from spotlab.overview import export_overview_config
+    from spotlab.overview import EXAMPLE_IMAGE, export_overview_config, overview
     from spotlab.report import write_report
 
     with open_store(read_only=True) as store:
         rep = write_report(store, out)
         try:
-            config = export_overview_config(store, out / "config")
+            config = export_overview_config(
+                overview(store), store, out / "config", EXAMPLE_IMAGE, overwrite=True
+            )
         except SpotlabError as exc:  # the summary still stands without advice
             config, pages = [], []
             typer.echo(f"no config or notebooks: {exc}", err=True)
