@@ -14,6 +14,7 @@ from typing import Annotated, Any
 import polars as pl
 import typer
 
+from spotlab.cli_examples import add_examples
 from spotlab.errors import SpotlabError
 from spotlab.store import Store
 
@@ -28,6 +29,7 @@ app = typer.Typer(
 
 class State:
     db: str | None = None
+    wide: bool = False
 
 
 @app.callback()
@@ -36,8 +38,12 @@ def _global(
         str | None,
         typer.Option("--db", help="Database file (default $SPOTLAB_DB or ./spotlab.duckdb)."),
     ] = None,
+    wide: Annotated[
+        bool, typer.Option("--wide", help="Tables show every column, however wide.")
+    ] = False,
 ) -> None:
     State.db = db
+    State.wide = wide
 
 
 def open_store(read_only: bool = False) -> Store:
@@ -56,8 +62,24 @@ def _default(o: Any) -> Any:
     return str(o)
 
 
+def terminal_width() -> int | None:
+    """``$COLUMNS``, else the terminal's width; None when printing into a pipe or file."""
+    import os
+    import shutil
+
+    env = os.environ.get("COLUMNS", "")
+    if env.isdigit() and int(env) > 0:
+        return int(env)
+    if sys.stdout.isatty():
+        return shutil.get_terminal_size().columns
+    return None
+
+
 def emit(data: pl.DataFrame | list[Any] | dict[str, Any], as_json: bool, title: str = "") -> None:
-    """Print a frame or records as a table, or as JSON with ``--json``."""
+    """Print a frame or records as a table, or as JSON with ``--json``.
+
+    Tables (:func:`spotlab.tables.text_table`) carry units and currency in their headers,
+    round floats to meaningful digits and fit the terminal (``--wide``: every column)."""
     if as_json:
         if isinstance(data, pl.DataFrame):
             data = data.to_dicts()
@@ -66,11 +88,9 @@ def emit(data: pl.DataFrame | list[Any] | dict[str, Any], as_json: bool, title: 
     if title:
         typer.echo(title)
     if isinstance(data, pl.DataFrame):
-        with pl.Config(
-            tbl_rows=200, tbl_cols=30, fmt_str_lengths=80, tbl_width_chars=200,
-            tbl_hide_dataframe_shape=True, tbl_hide_column_data_types=True,
-        ):  # fmt: skip
-            typer.echo(str(data))
+        from spotlab.tables import text_table
+
+        typer.echo(text_table(data, width=terminal_width(), wide=State.wide))
     else:
         typer.echo(json.dumps(data, default=_default, indent=2, ensure_ascii=False))
 
@@ -604,6 +624,21 @@ def report_cmd(
     typer.echo("wrote " + ", ".join(str(f) for f in [*rep.files, *config]))
     for p in pages:
         typer.echo(f"{p.html}: ran in {p.seconds:.1f} s, {p.svg_charts} charts inline")
+
+
+@app.command("formats")
+def formats_cmd(as_json: JsonOpt = False) -> None:
+    """Input formats ingest reads, in the order it tries them, with what picks each one."""
+    from spotlab.ingest import READERS
+
+    readers = sorted(READERS.values(), key=lambda r: (r.priority, r.name))
+    emit(pl.DataFrame({"format": [r.name for r in readers], "kind": [r.kind for r in readers],
+                       "picked_when": [r.sniff_rule for r in readers]}), as_json)  # fmt: skip
+    if not as_json:
+        typer.echo("The first format whose rule matches reads the file; --format NAME forces one.")
+
+
+add_examples(app)
 
 
 def main() -> None:
