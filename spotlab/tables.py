@@ -254,9 +254,9 @@ def text_table(
     if not out[1]:
         del out[1]
     for r in range(shown.height):
-        cells = [c[2][r].split("\n") for c in kept]
-        for i in range(max(len(x) for x in cells)):
-            parts = [x[i] if i < len(x) else "" for x in cells]
+        row_lines = [c[2][r].split("\n") for c in kept]
+        for i in range(max(len(x) for x in row_lines)):
+            parts = [x[i] if i < len(x) else "" for x in row_lines]
             out.append(line([pad(t, c[3], c[4]) for t, c in zip(parts, kept, strict=True)]))
     if frame.height > shown.height:
         out.append(f"… {frame.height - shown.height:,} more rows (--json gives all)")
