@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -78,6 +78,43 @@ def show(chart: Any) -> None:
     display(_chart_widget(chart.to_dict(validate=False), options))
 
 
+def show_table(
+    frame: Any,
+    units: Mapping[str, str] | None = None,
+    currency: str | None = None,
+    caption: str | None = None,
+    max_rows: int = 60,
+) -> None:
+    """Display a polars frame as a labelled HTML table: units and currency in the headers,
+    values rounded, no dtype row (:func:`spotlab.tables.html_table`)."""
+    from IPython.display import HTML, display
+
+    from spotlab.tables import html_table
+
+    display(HTML(html_table(frame, max_rows, units, caption, currency)))
+
+
+def show_html(markup: str) -> None:
+    """Display an HTML fragment (cards, sentences) built by the library."""
+    from IPython.display import HTML, display
+
+    display(HTML(markup))
+
+
+def enable_table_display() -> None:
+    """Show every polars frame a cell returns or displays as :func:`show_table` does (the
+    plain-text form, used by ``print``, is unchanged)."""
+    import polars as pl
+    from IPython import get_ipython
+
+    from spotlab.tables import html_table
+
+    shell = get_ipython()
+    if shell is None:  # plain Python: nothing displays HTML
+        return
+    shell.display_formatter.formatters["text/html"].for_type(pl.DataFrame, html_table)
+
+
 def find_database(start: Path | None = None) -> Path | None:
     """``$SPOTLAB_DB``, else ``spotlab.duckdb`` in the working folder or a parent."""
     env = os.environ.get(ENV_VAR)
@@ -100,6 +137,7 @@ def setup(db: str | Path | None = None, charts: bool = True) -> Store:
     """
     if charts:
         enable_offline_charts()
+    enable_table_display()
     path = Path(db) if db is not None else find_database()
     if path is not None and str(path) != ":memory:" and path.exists():
         return Store(path, read_only=True)

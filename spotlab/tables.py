@@ -135,12 +135,15 @@ def column_unit(name: str, frame: pl.DataFrame | None = None, currency: str | No
 
 
 def column_label(
-    name: str, frame: pl.DataFrame | None = None, units: Mapping[str, str] | None = None
+    name: str,
+    frame: pl.DataFrame | None = None,
+    units: Mapping[str, str] | None = None,
+    currency: str | None = None,
 ) -> str:
     """``name (unit)``, or the name alone when it has no unit."""
     unit = (units or {}).get(name)
     if unit is None:
-        unit = column_unit(name, frame)
+        unit = column_unit(name, frame, currency)
     return f"{name} ({unit})" if unit else name
 
 
@@ -196,6 +199,7 @@ def text_table(
     wide: bool = False,
     max_rows: int = 200,
     units: Mapping[str, str] | None = None,
+    currency: str | None = None,
 ) -> str:
     """A frame as aligned text: name and unit on two header lines, numbers right-aligned.
 
@@ -209,7 +213,7 @@ def text_table(
     shown = frame.head(max_rows)
     cols = []
     for name, dtype in zip(frame.columns, frame.dtypes, strict=True):
-        unit = (units or {}).get(name, column_unit(name, frame))
+        unit = (units or {}).get(name, column_unit(name, frame, currency))
         cells = [_cut(format_value(v), limit) for v in shown[name].to_list()]
         head = [name, f"({unit})" if unit else ""]
         size = max([len(h) for h in head] + [len(c) for c in cells] + [1])
@@ -285,11 +289,14 @@ def html_table(
     max_rows: int = 60,
     units: Mapping[str, str] | None = None,
     caption: str | None = None,
+    currency: str | None = None,
 ) -> str:
     """A frame as an HTML table: labelled headers (units, currency), rounded values, no
     dtype row; at most ``max_rows`` rows (the rest are counted in the caption)."""
     shown = frame.head(max_rows)
-    heads = "".join(f"<th>{html.escape(column_label(c, frame, units))}</th>" for c in frame.columns)
+    heads = "".join(
+        f"<th>{html.escape(column_label(c, frame, units, currency))}</th>" for c in frame.columns
+    )
     nums = [_numeric(d) for d in frame.dtypes]
     body = "".join(
         "<tr>"
