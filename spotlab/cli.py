@@ -16,6 +16,7 @@ import typer
 
 from spotlab.cli_examples import add_examples
 from spotlab.errors import SpotlabError
+from spotlab.htmlreport import CELL_TIMEOUT_SECONDS
 from spotlab.store import Store
 
 app = typer.Typer(
@@ -594,34 +595,53 @@ def assumptions_cmd(as_json: JsonOpt = False) -> None:
 def report_cmd(
     out: Annotated[Path, typer.Option("--out", help="Folder for the report.")] = Path("out"),
     notebooks: Annotated[
-        bool, typer.Option(help="Also execute the notebooks into self-contained HTML.")
+        bool, typer.Option(help="Also execute the notebooks into self-contained HTML pages.")
     ] = True,
+    notebook: Annotated[
+        list[str] | None, typer.Option("--notebook", help="Only this notebook (repeatable).")
+    ] = None,
+    image: Annotated[
+        str | None, typer.Option(help="Container image of the advised service.json.")
+    ] = None,
+    model_oss: Annotated[str | None, typer.Option(help="OSS path of the model.")] = None,
+    current_monthly_cost: Annotated[
+        float | None, typer.Option(help="What the service costs you a month now.")
+    ] = None,
+    cell_timeout_seconds: Annotated[
+        int, typer.Option(help="Longest a notebook cell may run.")
+    ] = CELL_TIMEOUT_SECONDS,
     as_json: JsonOpt = False,
 ) -> None:
-    """Ingest and price summary, the advised EAS config, and the notebooks as HTML."""
-    from spotlab.htmlreport import render_notebooks
-    from spotlab.overview import EXAMPLE_IMAGE, export_overview_config, overview
-    from spotlab.report import write_report
+    """The report: out/index.html (the money, the advised deployment, charts, assumptions,
+    data flags), the advised EAS config, the tables, and the notebooks as HTML pages."""
+    from spotlab.htmlreport import notebook_paths, render_notebooks
+    from spotlab.report import write_index, write_report
 
+    names = [p.stem for p in notebook_paths(notebook)] if notebooks else None
     with open_store(read_only=True) as store:
         rep = write_report(store, out)
-        try:
-            config = export_overview_config(
-                overview(store), store, out / "config", EXAMPLE_IMAGE, overwrite=True
-            )
-        except SpotlabError as exc:  # the summary still stands without advice
-            config, pages = [], []
-            typer.echo(f"no config or notebooks: {exc}", err=True)
-            notebooks = False
-    pages = render_notebooks(out / "notebooks", store.path) if notebooks else []
+        front = write_index(store, rep, out, image=image, model_oss_path=model_oss,
+                            current_monthly_cost=current_monthly_cost, notebooks=names)  # fmt: skip
+
+    def progress(line: str) -> None:
+        typer.echo(line, err=True)
+
+    pages = render_notebooks(out / "notebooks", store.path, names, cell_timeout_seconds,
+                             progress=progress) if names else []  # fmt: skip
     if as_json:
-        emit({"totals": rep.totals(), "files": [str(f) for f in rep.files],
-              "config": [str(p) for p in config],
+        emit({"totals": rep.totals(), "index": str(front.index),
+              "files": [str(f) for f in rep.files], "config": [str(p) for p in front.config],
+              "notes": front.notes,
               "notebooks": [{"html": str(p.html), "seconds": round(p.seconds, 1),
                              "svg_charts": p.svg_charts} for p in pages]}, True)  # fmt: skip
         return
-    typer.echo(rep.markdown())
-    typer.echo("wrote " + ", ".join(str(f) for f in [*rep.files, *config]))
+    typer.echo(front.first_line)
+    if front.overview is not None:
+        for item, value in front.overview.headline().head(2).iter_rows():
+            typer.echo(f"{item}: {value}")
+    typer.echo("\n".join(f"note: {n}" for n in front.notes))
+    typer.echo(f"wrote {front.index} (open it in a browser), " + ", ".join(
+        str(f) for f in [*rep.files, *front.config]))  # fmt: skip
     for p in pages:
         typer.echo(f"{p.html}: ran in {p.seconds:.1f} s, {p.svg_charts} charts inline")
 

@@ -175,3 +175,82 @@ def progress(label: str) -> Iterator[None]:
     bar.value = 1
     bar.bar_style = "success"
     bar.description = f"{label}: {time.perf_counter() - t0:.1f} s"
+
+
+def show_overview(
+    ov: Any, store: Store | None = None, current_monthly_cost: float | None = None
+) -> None:
+    """The overview's answer first: the data's period and nature (with a store), the
+    money as cards, the advised deployment in words."""
+    from spotlab.htmlreport import overview_html
+
+    head = ""
+    if store is not None:
+        import html
+
+        from spotlab.report import build_report, data_nature
+
+        line = html.escape(data_nature(store, build_report(store), ov))
+        head = (
+            "<p style='font:14px sans-serif;background:#fff8c5;border:1px solid #d4a72c;"
+            f"border-radius:6px;padding:6px 10px'>{line}</p>"
+        )
+    show_html(head + overview_html(ov, current_monthly_cost))
+
+
+def show_flags(store: Store, ov: Any | None = None) -> None:
+    """The data-quality flags (synthetic, estimated prices, stale series, rejected rows)."""
+    import html
+
+    from spotlab.report import build_report, data_flags
+
+    items = "".join(
+        f"<li>{html.escape(f.text)}</li>" for f in data_flags(store, build_report(store), ov)
+    )
+    show_html(f"<ul style='font:14px sans-serif'>{items}</ul>")
+
+
+# -- the committed form of the shipped notebooks ---------------------------------------------
+
+#: the kernel spec JupyterLab writes for ipykernel's ``python3`` kernel
+KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
+#: a code cell starting with this keeps its printed output in git (nbval checks it)
+CHECK_MARK = "# NBVAL_CHECK_OUTPUT"
+#: notebook metadata key marking a notebook kept in its committed form on every save
+COMMITTED_FORM = "spotlab"
+
+
+def normalize_notebook(nb: Any) -> Any:
+    """A notebook in the form it is committed in, whatever ran it (JupyterLab, nbclient):
+    the kernel spec JupyterLab writes, ``language_info`` without the Python version, no
+    widget state or cell timings, and outputs only in ``# NBVAL_CHECK_OUTPUT`` cells (their
+    printed text; execution counts as a fresh Run All gives them). Returns ``nb``."""
+    meta = nb["metadata"]
+    meta["kernelspec"] = dict(KERNELSPEC)
+    meta.get("language_info", {}).pop("version", None)
+    meta.pop("widgets", None)
+    meta[COMMITTED_FORM] = {"outputs": "checked cells only"}
+    count = 0
+    for cell in nb["cells"]:
+        cell["metadata"].pop("execution", None)
+        if cell["cell_type"] != "code":
+            continue
+        count += 1
+        source = cell["source"] if isinstance(cell["source"], str) else "".join(cell["source"])
+        if source.lstrip().startswith(CHECK_MARK):
+            cell["outputs"] = [o for o in cell["outputs"] if o.get("output_type") == "stream"]
+            cell["execution_count"] = count  # nbval wants a count on a cell with output
+        else:
+            cell["outputs"] = []
+            cell["execution_count"] = None
+    return nb
+
+
+def pre_save_hook(model: dict[str, Any], path: str = "", **_: Any) -> None:
+    """Jupyter's pre-save hook (``make lab`` sets it): a shipped notebook (marked
+    :data:`COMMITTED_FORM`) is saved in its committed form, so running it in JupyterLab
+    leaves the tracked file unchanged; other notebooks are saved as they are."""
+    if model.get("type") != "notebook" or not isinstance(model.get("content"), dict):
+        return
+    if COMMITTED_FORM in model["content"].get("metadata", {}):
+        normalize_notebook(model["content"])

@@ -142,7 +142,7 @@ class Overview:
         month = self.plan.per_month()
         advised = month["cost"]
         if current_monthly_cost is None:
-            now, label = month["all_regular_cost"], "all regular (on demand)"
+            now, label = month["all_regular_cost"], "all regular, on demand"
         else:
             now, label = float(current_monthly_cost), "your current cost (given)"
         low = high = None
@@ -247,14 +247,14 @@ class Overview:
                 )
             )
             span = (
-                f" (out of sample {money.saving_low:,.0f} to {money.saving_high:,.0f})"
+                f"; out of sample {money.saving_low:,.0f} to {money.saving_high:,.0f}"
                 if money.saving_low is not None and money.saving_high is not None
                 else ""
             )
             rows.append(
                 (
                     "saving per month",
-                    f"{money.saving_per_month:,.0f} {cur} ({money.saving_share:.0%}){span}, "
+                    f"{money.saving_per_month:,.0f} {cur} ({money.saving_share:.0%}{span}), "
                     f"availability {money.availability:.2%}",
                 )
             )

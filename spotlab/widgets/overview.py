@@ -15,6 +15,7 @@ import ipywidgets as w
 import polars as pl
 
 from spotlab.charts.bids import bid_chart
+from spotlab.domain import HOURS_PER_MONTH
 from spotlab.eas import export
 from spotlab.errors import SpotlabError
 from spotlab.notebook import show
@@ -51,9 +52,17 @@ class SpecPicker:
 
     def refresh(self) -> None:
         row = self.rows[self.spec.value]
+        cur = html.escape(row.get("currency") or self.ov.currency)
+        cost = (
+            f" Expected cost <b>{row['effective_cost']:.2f} {cur}/h</b> vs "
+            f"{row['on_demand']:.2f} on demand, about "
+            f"<b>{row['effective_cost'] * HOURS_PER_MONTH:,.0f} {cur}/month</b> per replica."
+            if row.get("effective_cost") is not None and row.get("on_demand") is not None
+            else ""
+        )
         self.summary.value = (
             f"<b>{html.escape(row['spec'])}</b>: recommended bid "
-            f"<b class='spotlab-bid'>{row['bid']}</b> per hour; {html.escape(row['reason'])}"
+            f"<b class='spotlab-bid'>{row['bid']}</b> {cur}/h.{cost} {html.escape(row['reason'])}"
         )
         steps = price_steps(self.store, row["spec"], window=self.window, provider="alibaba")
         self.chart.clear_output(wait=True)
