@@ -13,7 +13,7 @@ Robustness: each kernel talks over Unix sockets in its own folder (no TCP ports 
 when two reports run at once, and no unencrypted-TCP warning); it must start within
 :data:`KERNEL_STARTUP_SECONDS` and each cell finish within :data:`CELL_TIMEOUT_SECONDS`, or
 the report stops with an error naming the notebook and cell; the kernel's own output goes to
-a log whose end is quoted in that error, not to the terminal.
+a log whose end is quoted in that error (and kept beside the page), not to the terminal.
 """
 
 from __future__ import annotations
@@ -261,47 +261,55 @@ def execute_notebook(
 ) -> Any:
     """Run a notebook in a fresh kernel (report mode, ``SPOTLAB_DB=db``) and return the
     executed notebook; a failed, stuck or unstartable kernel raises a SpotlabError naming
-    the notebook (and cell), with the end of the kernel's log."""
+    the notebook, with the end of the kernel's log (kept at ``log`` when given)."""
+    import atexit
+
     import nbformat
-    from jupyter_client.manager import AsyncKernelManager
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+    from traitlets.config import Config
 
     nb = nbformat.read(path, as_version=4)
     folder = Path(tempfile.mkdtemp(prefix="spotlab-kernel-"))
     log = log or folder / "kernel.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
     env = {REPORT_ENV: "1", ENV_VAR: db, "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
+    # Unix sockets in a folder of its own: no TCP port two reports could both pick
+    ipc = Config({"KernelManager": {"transport": "ipc", "ip": str(folder / "k")}})
+    client = NotebookClient(
+        nb,
+        kernel_name="python3",
+        config=ipc,
+        timeout=timeout,
+        startup_timeout=KERNEL_STARTUP_SECONDS,
+        resources={"metadata": {"path": str(path.parent)}},
+        store_widget_state=True,
+        record_timing=False,
+    )
+    failed = True
     try:
         with _env(env), log.open("w", encoding="utf-8") as sink:
-            km = AsyncKernelManager(kernel_name="python3", transport="ipc", ip=str(folder / "k"))
-            client = NotebookClient(
-                nb,
-                km=km,
-                timeout=timeout,
-                startup_timeout=KERNEL_STARTUP_SECONDS,
-                resources={"metadata": {"path": str(path.parent)}},
-                store_widget_state=True,
-                record_timing=False,
-            )
-            try:
-                client.execute(stdout=sink, stderr=sink)
-            except CellTimeoutError as exc:
-                raise SpotlabError(
-                    f"{path.name}: a cell did not finish within {timeout} s (a lost kernel "
-                    f"reply waits this long); rerun the report{_kernel_log_tail(log)}"
-                ) from exc
-            except DeadKernelError as exc:
-                raise SpotlabError(
-                    f"{path.name}: the kernel died ({exc}){_kernel_log_tail(log)}"
-                ) from exc
-            except CellExecutionError as exc:
-                raise SpotlabError(f"{path.name} failed while building the report: {exc}") from exc
-            except RuntimeError as exc:  # jupyter_client: the kernel did not start or answer
-                raise SpotlabError(
-                    f"{path.name}: the kernel did not start within {KERNEL_STARTUP_SECONDS} s "
-                    f"({exc}){_kernel_log_tail(log)}"
-                ) from exc
+            client.execute(stdout=sink, stderr=sink)
+        failed = False
+    except CellTimeoutError as exc:
+        raise SpotlabError(
+            f"{path.name}: a cell did not finish within {timeout} s (a lost kernel reply "
+            f"waits this long); rerun, or raise --cell-timeout-seconds{_kernel_log_tail(log)}"
+        ) from exc
+    except DeadKernelError as exc:
+        raise SpotlabError(f"{path.name}: the kernel died ({exc}){_kernel_log_tail(log)}") from exc
+    except CellExecutionError as exc:
+        raise SpotlabError(f"{path.name} failed while building the report: {exc}") from exc
+    except RuntimeError as exc:  # jupyter_client: the kernel did not start or answer
+        raise SpotlabError(
+            f"{path.name}: the kernel did not start within {KERNEL_STARTUP_SECONDS} s "
+            f"({exc}){_kernel_log_tail(log)}"
+        ) from exc
     finally:
+        # nbclient leaves its exit-time cleanup registered when the kernel failed to start
+        atexit.unregister(client._cleanup_kernel)
+        if not failed and log.parent != folder:
+            log.unlink(missing_ok=True)
         shutil.rmtree(folder, ignore_errors=True)
     return nb
 
@@ -318,7 +326,7 @@ def render_notebook(
     from nbconvert import HTMLExporter
 
     t0 = time.perf_counter()
-    nb = execute_notebook(path, db, timeout)
+    nb = execute_notebook(path, db, timeout, log=out_dir / f"{path.stem}.kernel.log")
     seconds = time.perf_counter() - t0
     freeze_widgets(nb)
     exporter = HTMLExporter(

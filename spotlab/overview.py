@@ -178,6 +178,8 @@ class Overview:
 
     def deployment(self) -> list[tuple[str, str]]:
         """The advised deployment in words, as (part, description) pairs."""
+        from spotlab.tables import format_value
+
         cur = self.currency
         spots = [e for e in self.ordering.entries if e.spot]
         regular = next((e for e in self.ordering.entries if not e.spot), None)
@@ -217,7 +219,8 @@ class Overview:
                 "start-up",
                 f"{setup[cs.best_setup]}: {cs.seconds[cs.best_setup]:.0f} s per replacement "
                 f"(plain {cs.seconds['plain']:.0f} s), saves "
-                f"{cs.monthly_saving[cs.best_setup]:,.0f} {cs.currency}/month per replica",
+                f"{format_value(cs.monthly_saving[cs.best_setup])} {cs.currency}/month per "
+                f"replica at {cs.reclaims_per_month:g} reclaims a month",
             )
         )  # fmt: skip
         return parts

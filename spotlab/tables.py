@@ -209,7 +209,7 @@ def text_table(
     """
     if frame.width == 0:
         return "(no columns)"
-    limit = None if wide else MAX_TEXT
+    limit = MAX_TEXT if width is not None and not wide else None
     shown = frame.head(max_rows)
     cols = []
     for name, dtype in zip(frame.columns, frame.dtypes, strict=True):
@@ -275,12 +275,12 @@ def text_table(
 
 
 _TABLE_CSS = (
-    "<style>.spotlab-table{border-collapse:collapse;font-size:13px;margin:4px 0}"
-    ".spotlab-table th,.spotlab-table td{padding:3px 8px;border-bottom:1px solid #ddd;"
-    "vertical-align:top}.spotlab-table th{text-align:left;background:#f4f4f4;"
-    "font-weight:600}.spotlab-table td.num{text-align:right;font-variant-numeric:"
-    "tabular-nums}.spotlab-table caption{caption-side:bottom;text-align:left;color:#666;"
-    "font-size:12px;padding-top:3px}</style>"
+    "<style>table.spotlab-table{border-collapse:collapse;font-size:13px;margin:4px 0}"
+    "table.spotlab-table th,table.spotlab-table td{padding:3px 8px;border-bottom:1px solid "
+    "#ddd;vertical-align:top;text-align:left}table.spotlab-table th{background:#f4f4f4;"
+    "font-weight:600}table.spotlab-table td.num{text-align:right;font-variant-numeric:"
+    "tabular-nums;white-space:nowrap}table.spotlab-table caption{caption-side:bottom;"
+    "text-align:left;color:#666;font-size:12px;padding-top:3px}</style>"
 )
 
 
