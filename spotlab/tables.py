@@ -277,8 +277,9 @@ def text_table(
 _TABLE_CSS = (
     "<style>table.spotlab-table{border-collapse:collapse;font-size:13px;margin:4px 0}"
     "table.spotlab-table th,table.spotlab-table td{padding:3px 8px;border-bottom:1px solid "
-    "#ddd;vertical-align:top;text-align:left}table.spotlab-table th{background:#f4f4f4;"
-    "font-weight:600}table.spotlab-table td.num{text-align:right;font-variant-numeric:"
+    "#ddd;vertical-align:top;text-align:left!important}table.spotlab-table th{background:"
+    "#f4f4f4;font-weight:600}table.spotlab-table td.num{text-align:right!important;"
+    "font-variant-numeric:"
     "tabular-nums;white-space:nowrap}table.spotlab-table caption{caption-side:bottom;"
     "text-align:left;color:#666;font-size:12px;padding-top:3px}</style>"
 )

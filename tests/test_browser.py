@@ -148,12 +148,13 @@ def test_overview_runs_offline_in_chromium(lab: tuple[str, Path], money: Any) ->
             assert "Error loading script" not in page.content()
             assert page.locator(".jp-OutputArea-output[data-mime-type*='error']").count() == 0
             # the answer first: the money as cards in the first code cell's output
-            cards = page.locator(".spotlab-card").all_inner_texts()
+            page.locator(".spotlab-card").first.scroll_into_view_if_needed()
+            cards = page.locator(".spotlab-card").all_text_contents()
             assert len(cards) == 4
             text = " ".join(cards)
             for figure in _figures(money):
                 assert figure in text
-            body = page.inner_text("body")
+            body = page.locator(".jp-Notebook").first.text_content() or ""
             assert not [r for r in REPRS if r in body]
 
             # change the spec: the advice sentence and the chart follow
