@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from spotlab.domain import HOURS_PER_MONTH
 from spotlab.errors import SpotlabError
 from spotlab.notebook import REPORT_ENV
 from spotlab.store import ENV_VAR
@@ -464,8 +465,8 @@ def money_html(ov: Any, current_monthly_cost: float | None = None) -> str:
         ]
     )
     note = (
-        f"A month is 730 h. The plan is replayed on a seeded synthetic spot market; the "
-        f"saving's range: {money.range_note}."
+        f"A month is {HOURS_PER_MONTH:g} h. The plan is replayed on a seeded synthetic spot "
+        f"market; the saving's range: {money.range_note}."
     )
     return (
         f"<style>{_CARDS_CSS}</style><div class='spotlab-cards'>{cards}</div>"

@@ -425,6 +425,7 @@ def write_index(
     EAS files; without ``image`` they carry :data:`spotlab.overview.EXAMPLE_IMAGE`, and
     the page and the notes say so.
     """
+    from spotlab.domain import HOURS_PER_MONTH
     from spotlab.errors import SpotlabError
     from spotlab.htmlreport import chart_svg, index_page
     from spotlab.overview import EXAMPLE_IMAGE, export_overview_config, overview
@@ -480,7 +481,8 @@ def write_index(
             (
                 "Cost by policy: every deployment policy replayed on a real measured "
                 f"availability trace ({costs.spec}, {', '.join(costs.zones)}), scaled to a "
-                "month (730 h); labels give the share of time the demand was met.",
+                f"month ({HOURS_PER_MONTH:g} h); labels give the share of time the demand was "
+                "met.",
                 chart_svg(policy_chart(costs)),
             )
         )
