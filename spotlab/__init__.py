@@ -42,12 +42,14 @@ from spotlab.errors import (
     AnalysisError,
     ConfigError,
     ExternalError,
+    FetchError,
     FormatError,
     IngestError,
     SpotlabError,
     StoreError,
     StoreLockedError,
 )
+from spotlab.fetch import FetchResult, fetch
 from spotlab.fleet.scaling import ScalingPlan, scaling_plan
 from spotlab.fleet.simulate import FleetResult, simulate
 from spotlab.ingest import IngestResult, ingest
@@ -73,6 +75,8 @@ __all__ = [
     "ConfigError",
     "CronScaleConfig",
     "ExternalError",
+    "FetchError",
+    "FetchResult",
     "Finding",
     "FleetResult",
     "FormatError",
@@ -100,6 +104,7 @@ __all__ = [
     "coldstart_report",
     "coldstart_saving",
     "export_config",
+    "fetch",
     "fit_load_times",
     "ingest",
     "interruption_rates",

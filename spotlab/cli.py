@@ -145,6 +145,34 @@ def ingest(
 
 
 @app.command()
+def fetch(
+    source: Annotated[str, typer.Argument(help="What to fetch (see `spotlab fetch --help`).")],
+    region: Annotated[str | None, typer.Option(help="Region, e.g. cn-hangzhou.")] = None,
+    spec: Annotated[list[str] | None, typer.Option(help="Spec (repeat; default: known).")] = None,
+    since: Annotated[str | None, typer.Option(help="30d or an ISO date (default: newest).")] = None,
+    profile: Annotated[str | None, typer.Option(help="Credentials profile.")] = None,
+    raw_dir: Annotated[Path | None, typer.Option(help="Pages folder (default: beside db).")] = None,
+    endpoint: Annotated[
+        str | None, typer.Option(help="TESTING ONLY: a local replay server's URL.")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Fetch prices, discounts, advice or specs from a provider API into the database.
+
+    Sources: alibaba-spot-prices, alibaba-spot-advice, alibaba-prices, eas-spot-discounts,
+    eas-specs, aws-spot-prices, aws-prices, aws-placement-scores, aws-spot-advisor."""
+    from spotlab.fetch import fetch as run
+
+    with open_store() as store:
+        result = run(store, source, region, spec or (), since, profile, raw_dir, endpoint)
+    if as_json:
+        emit(result.as_dict(), True)
+        return
+    emit(pl.DataFrame([result.summary()]).drop("raw_dir"), False)
+    typer.echo(f"pages under {result.raw_dir}")
+
+
+@app.command()
 def sources(as_json: JsonOpt = False) -> None:
     """Files loaded so far, with their row accounting."""
     with open_store() as store:

@@ -7,7 +7,8 @@
     ├── IngestError               a file parsed but cannot be loaded as a whole
     ├── ConfigError               an EAS config is malformed or fails validation
     ├── AnalysisError             an analysis cannot answer (no data, bad parameter)
-    └── ExternalError             an error of duckdb, polars, pyarrow or pydantic, wrapped
+    ├── ExternalError             an error of duckdb, polars, pyarrow or pydantic, wrapped
+    └── FetchError                a provider API call failed (``spotlab fetch``)
 
 Every error carries its context as attributes (``path``, ``row``, ``json_path``) and a
 message that says what to do. Errors raised by duckdb, polars, pyarrow and pydantic are
@@ -100,6 +101,20 @@ class ExternalError(SpotlabError):
     def __init__(self, message: str, cause: BaseException) -> None:
         super().__init__(f"{message}: {type(cause).__name__}: {cause}")
         self.cause = cause
+
+
+class FetchError(SpotlabError):
+    """A provider API call of ``spotlab fetch`` failed; the database is unchanged.
+
+    ``reason`` is one of ``no-credentials``, ``denied``, ``throttled``, ``network``,
+    ``bad-response``, ``bad-request``; ``source`` and ``region`` name what was fetched."""
+
+    def __init__(self, message: str, source: str, region: str | None, reason: str) -> None:
+        where = f"{source} ({region})" if region else source
+        super().__init__(f"{where}: {message}")
+        self.source = source
+        self.region = region
+        self.reason = reason
 
 
 def did_you_mean(word: str, candidates: Iterable[str], n: int = 3) -> str:

@@ -12,6 +12,8 @@ Logical keys (enforced by ingestion's de-duplication, documented here once):
   instance_id); ``instance_exposure``: (provider, zone, spec, is_spot, service,
   period_start); ``interruption_bands``: (provider, region, zone, spec, os, observed_at).
 - ``load_benchmarks``: (model, path, hardware, run).
+- ``spot_placement_scores``: (provider, region, zone, specs, target_capacity, observed_at);
+  ``spec_stock``: (provider, region, spec, observed_at).
 
 Migrations are applied in version order inside one transaction each, and recorded in
 ``schema_migrations``. A migration is never edited once released: add a new one.
@@ -218,6 +220,46 @@ MIGRATIONS: list[Migration] = [
                 ts        TIMESTAMPTZ NOT NULL,
                 qps       DOUBLE NOT NULL CHECK (qps >= 0),
                 source_id INTEGER NOT NULL
+            )
+            """,
+        ),
+    ),
+    Migration(
+        5,
+        "fetch: spot_placement_scores, spec_stock",
+        (
+            # AWS Spot placement scores (GetSpotPlacementScores): how likely a request for
+            # ``target_capacity`` instances of the types ``specs`` (sorted, comma-separated:
+            # the score is for the set) succeeds, 1-10, in a region or, with a zone id, in
+            # one zone. Key (provider, region, zone, specs, target_capacity, observed_at).
+            """
+            CREATE TABLE spot_placement_scores (
+                provider        VARCHAR NOT NULL,
+                region          VARCHAR NOT NULL,
+                zone            VARCHAR,
+                specs           VARCHAR NOT NULL,
+                target_capacity INTEGER NOT NULL CHECK (target_capacity >= 1),
+                score           INTEGER NOT NULL CHECK (score BETWEEN 1 AND 10),
+                observed_at     TIMESTAMPTZ NOT NULL,
+                source_id       INTEGER NOT NULL
+            )
+            """,
+            # Stock of a spec as a provider reports it (EAS DescribeMachineSpec):
+            # ``stock_status`` (WithStock, ClosedWithStock, NoStock), ``is_available``, and
+            # the lowest spot discount a bid may use (a multiplier of the pay-as-you-go
+            # price), with and without the 1-hour protection. Key (provider, region, spec,
+            # observed_at).
+            """
+            CREATE TABLE spec_stock (
+                provider          VARCHAR NOT NULL,
+                region            VARCHAR NOT NULL,
+                spec              VARCHAR NOT NULL,
+                stock_status      VARCHAR,
+                is_available      BOOLEAN,
+                min_spot_discount DOUBLE,
+                min_spot_discount_unprotected DOUBLE,
+                observed_at       TIMESTAMPTZ NOT NULL,
+                source_id         INTEGER NOT NULL
             )
             """,
         ),

@@ -65,6 +65,7 @@ class Store:
     def __init__(self, path: str | os.PathLike[str] | None = None, read_only: bool = False):
         self.path = resolve_path(path)
         self.read_only = read_only
+        self._in_transaction = False
         self._con: duckdb.DuckDBPyConnection | None = self._connect()
         if read_only:
             self._check_version()
@@ -181,12 +182,19 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """One transaction: committed when the block ends, rolled back on any error."""
+        """One transaction: committed when the block ends, rolled back on any error.
+
+        A transaction opened inside another joins it: the outer one commits or rolls back
+        the whole (``spotlab fetch`` loads every page of a fetch as one)."""
         con = self.con
+        if self._in_transaction:
+            yield con
+            return
         try:
             con.execute("BEGIN TRANSACTION")
         except duckdb.Error as exc:
             raise ExternalError("starting a transaction", exc) from exc
+        self._in_transaction = True
         try:
             yield con
         except BaseException:
@@ -198,3 +206,5 @@ class Store:
             except duckdb.Error as exc:
                 con.execute("ROLLBACK")
                 raise ExternalError("committing a transaction", exc) from exc
+        finally:
+            self._in_transaction = False
