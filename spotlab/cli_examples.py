@@ -12,6 +12,10 @@ from typing import Any
 #: command name → example command lines (run on the bundled data after ``ingest data/``)
 EXAMPLES: dict[str, tuple[str, ...]] = {
     "ingest": ("spotlab ingest data/", "spotlab ingest prices.csv --map price=spot_price --strict"),
+    "fetch": (
+        "spotlab fetch alibaba-spot-prices --region cn-hangzhou --spec ecs.gn8is.2xlarge "
+        "--since 30d",
+    ),
     "formats": ("spotlab formats",),
     "sources": ("spotlab sources",),
     "rejects": ("spotlab rejects 3 --limit 20",),

@@ -397,6 +397,7 @@ class FrontPage:
 #: notebook pages, by stem, with the title the front page links them under
 NOTEBOOK_TITLES = {
     "00_overview": "00 · Overview: the money, the bids, the plan",
+    "01_fetch": "01 · Fetch from your own account",
     "02_bid_advisor": "02 · Bid advisor: what to set as spot_price_limit",
     "03_interruptions_and_ordering": "03 · Interruptions, spec ordering and allocation",
     "04_cold_start_savings": "04 · Cold-start savings: cachefs and ACR acceleration",
