@@ -191,7 +191,7 @@ def savings_chart(savings: pl.DataFrame) -> alt.TopLevelMixin:
     marks = (
         alt.Chart(pl.DataFrame({"setup": sorted(off), "y": [0.0] * len(off),
                                 "text": [UNAVAILABLE] * len(off)}))
-        .mark_text(angle=270, align="left", dx=-4, color="#777777")
+        .mark_text(angle=270, align="left", dx=6, color="#777777")
         .encode(x=alt.X("setup:N", sort=_SETUP_ORDER), y="y:Q", text="text:N")
     )  # fmt: skip
     return alt.layer(bars, marks).properties(
