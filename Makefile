@@ -24,11 +24,14 @@ load: setup
 # jupyter refuses to run as root without --allow-root (containers, this CI machine)
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
+# the pre-save hook keeps the shipped notebooks in their committed form: running them changes
+# no tracked file (spotlab.notebook.normalize_notebook)
 lab: load
-	SPOTLAB_DB=$(abspath $(DB)) .venv/bin/jupyter lab notebooks/ $(ROOT_FLAG) $(LAB_ARGS)
+	SPOTLAB_DB=$(abspath $(DB)) .venv/bin/jupyter lab notebooks/ $(ROOT_FLAG) \
+		--ContentsManager.pre_save_hook=spotlab.notebook.pre_save_hook $(LAB_ARGS)
 
 report: load
-	.venv/bin/spotlab --db $(DB) report --out out/
+	.venv/bin/spotlab --db $(DB) report --out out/ --overwrite
 
 lint: setup
 	.venv/bin/ruff check spotlab tests benchmarks tools

@@ -4,7 +4,7 @@
 >>> store = sl.Store(":memory:")
 """
 
-from spotlab import notebook
+from spotlab import assumptions, notebook
 from spotlab.advise.allocation import Allocation, PoolEntry, allocate
 from spotlab.advise.backtest import BacktestResult, backtest_bids
 from spotlab.advise.bids import BidAdvice, BidParams, bid_curve, recommend_bids
@@ -101,6 +101,7 @@ __all__ = [
     "StoreLockedError",
     "__version__",
     "allocate",
+    "assumptions",
     "backtest_bids",
     "bid_curve",
     "build_config",

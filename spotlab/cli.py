@@ -13,7 +13,9 @@ from typing import Annotated, Any
 import polars as pl
 import typer
 
+from spotlab.cli_examples import add_examples
 from spotlab.errors import SpotlabError
+from spotlab.htmlreport import CELL_TIMEOUT_SECONDS
 from spotlab.store import Store
 from spotlab.text import PrintableWriter, printable, strict_json
 
@@ -28,6 +30,7 @@ app = typer.Typer(
 
 class State:
     db: str | None = None
+    wide: bool = False
 
 
 @app.callback()
@@ -36,8 +39,12 @@ def _global(
         str | None,
         typer.Option("--db", help="Database file (default $SPOTLAB_DB or ./spotlab.duckdb)."),
     ] = None,
+    wide: Annotated[
+        bool, typer.Option("--wide", help="Tables show every column, however wide.")
+    ] = False,
 ) -> None:
     State.db = db
+    State.wide = wide
 
 
 def open_store(read_only: bool = False) -> Store:
@@ -56,8 +63,24 @@ def _default(o: Any) -> Any:
     return str(o)
 
 
+def terminal_width() -> int | None:
+    """``$COLUMNS``, else the terminal's width; None when printing into a pipe or file."""
+    import os
+    import shutil
+
+    env = os.environ.get("COLUMNS", "")
+    if env.isdigit() and int(env) > 0:
+        return int(env)
+    if sys.stdout.isatty():
+        return shutil.get_terminal_size().columns
+    return None
+
+
 def emit(data: pl.DataFrame | list[Any] | dict[str, Any], as_json: bool, title: str = "") -> None:
-    """Print a frame or records as a table, or as strict JSON with ``--json`` (NaN → null);
+    """Print a frame or records as a table, or as strict JSON with ``--json`` (NaN → null).
+
+    Tables (:func:`spotlab.tables.text_table`) carry units and currency in their headers,
+    round floats to meaningful digits and fit the terminal (``--wide``: every column);
     control characters in the data are shown as escapes, never sent to the terminal."""
     if as_json:
         if isinstance(data, pl.DataFrame):
@@ -67,11 +90,9 @@ def emit(data: pl.DataFrame | list[Any] | dict[str, Any], as_json: bool, title: 
     if title:
         typer.echo(printable(title))
     if isinstance(data, pl.DataFrame):
-        with pl.Config(
-            tbl_rows=200, tbl_cols=30, fmt_str_lengths=80, tbl_width_chars=200,
-            tbl_hide_dataframe_shape=True, tbl_hide_column_data_types=True,
-        ):  # fmt: skip
-            typer.echo(printable(str(data)))
+        from spotlab.tables import text_table
+
+        typer.echo(printable(text_table(data, width=terminal_width(), wide=State.wide)))
     else:
         typer.echo(strict_json(data, default=_default))
 
@@ -630,41 +651,87 @@ def scale_cmd(
 # -- report: the headless summary of what is loaded (make report) -------------------------
 
 
+@app.command("assumptions")
+def assumptions_cmd(as_json: JsonOpt = False) -> None:
+    """Every assumption behind spotlab's figures: value, source, and what changes it."""
+    from spotlab.assumptions import assumptions_frame
+
+    frame = assumptions_frame()
+    emit(frame if as_json else frame.select("assumption", "value", "source", "changed_by"), as_json)
+
+
 @app.command("report")
 def report_cmd(
     out: Annotated[Path, typer.Option("--out", help="Folder for the report.")] = Path("out"),
     notebooks: Annotated[
-        bool, typer.Option(help="Also execute the notebooks into self-contained HTML.")
+        bool, typer.Option(help="Also execute the notebooks into self-contained HTML pages.")
     ] = True,
     overwrite: Annotated[
         bool, typer.Option(help="Replace the config files already in OUT/config.")
     ] = False,
+    notebook: Annotated[
+        list[str] | None, typer.Option("--notebook", help="Only this notebook (repeatable).")
+    ] = None,
+    image: Annotated[
+        str | None, typer.Option(help="Container image of the advised service.json.")
+    ] = None,
+    model_oss: Annotated[str | None, typer.Option(help="OSS path of the model.")] = None,
+    current_monthly_cost: Annotated[
+        float | None, typer.Option(help="What the service costs you a month now.")
+    ] = None,
+    cell_timeout_seconds: Annotated[
+        int, typer.Option(help="Longest a notebook cell may run.")
+    ] = CELL_TIMEOUT_SECONDS,
     as_json: JsonOpt = False,
 ) -> None:
-    """Ingest and price summary, the advised EAS config, and the notebooks as HTML."""
-    from spotlab.htmlreport import render_notebooks
-    from spotlab.overview import export_overview_config
-    from spotlab.report import write_report
+    """The report: out/index.html (the money, the advised deployment, charts, assumptions,
+    data flags), the advised EAS config, the tables, and the notebooks as HTML pages."""
+    from spotlab.htmlreport import notebook_paths, render_notebooks
+    from spotlab.report import write_index, write_report
 
+    names = [p.stem for p in notebook_paths(notebook)] if notebooks else None
     with open_store(read_only=True) as store:
         rep = write_report(store, out)
-        try:
-            config = export_overview_config(store, out / "config", overwrite=overwrite)
-        except SpotlabError as exc:  # the summary still stands without advice
-            config, pages = [], []
-            typer.echo(f"no config or notebooks: {exc}", err=True)
-            notebooks = False
-    pages = render_notebooks(out / "notebooks", store.path) if notebooks else []
+        front = write_index(store, rep, out, image=image, model_oss_path=model_oss,
+                            current_monthly_cost=current_monthly_cost, notebooks=names,
+                            overwrite_config=overwrite)  # fmt: skip
+
+    def progress(line: str) -> None:
+        typer.echo(line, err=True)
+
+    pages = render_notebooks(out / "notebooks", store.path, names, cell_timeout_seconds,
+                             progress=progress) if names else []  # fmt: skip
     if as_json:
-        emit({"totals": rep.totals(), "files": [str(f) for f in rep.files],
-              "config": [str(p) for p in config],
+        emit({"totals": rep.totals(), "index": str(front.index),
+              "files": [str(f) for f in rep.files], "config": [str(p) for p in front.config],
+              "notes": front.notes,
               "notebooks": [{"html": str(p.html), "seconds": round(p.seconds, 1),
                              "svg_charts": p.svg_charts} for p in pages]}, True)  # fmt: skip
         return
-    typer.echo(rep.markdown())
-    typer.echo("wrote " + ", ".join(str(f) for f in [*rep.files, *config]))
+    typer.echo(front.first_line)
+    if front.overview is not None:
+        for item, value in front.overview.headline().head(2).iter_rows():
+            typer.echo(f"{item}: {value}")
+    typer.echo("\n".join(f"note: {n}" for n in front.notes))
+    typer.echo(f"wrote {front.index} (open it in a browser), " + ", ".join(
+        str(f) for f in [*rep.files, *front.config]))  # fmt: skip
     for p in pages:
         typer.echo(f"{p.html}: ran in {p.seconds:.1f} s, {p.svg_charts} charts inline")
+
+
+@app.command("formats")
+def formats_cmd(as_json: JsonOpt = False) -> None:
+    """Input formats ingest reads, in the order it tries them, with what picks each one."""
+    from spotlab.ingest import READERS
+
+    readers = sorted(READERS.values(), key=lambda r: (r.priority, r.name))
+    emit(pl.DataFrame({"format": [r.name for r in readers], "kind": [r.kind for r in readers],
+                       "picked_when": [r.sniff_rule for r in readers]}), as_json)  # fmt: skip
+    if not as_json:
+        typer.echo("The first format whose rule matches reads the file; --format NAME forces one.")
+
+
+add_examples(app)
 
 
 def main() -> None:

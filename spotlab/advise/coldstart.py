@@ -722,8 +722,9 @@ def replacement_timeline(
     lead_seconds, downtime_seconds(_lo/_hi)`` (= max(0, total − lead)),
     ``billed_startup_seconds`` (the replacement is billed from allocation: total −
     scheduling), ``double_billed_seconds`` (both instances billed: the old one until the
-    lead time ends) and ``cache_fits_memory`` (cache setups; None when ``memory_gib`` of the
-    spec is not given). ``load_fits`` defaults to the seed's fits.
+    lead time ends), ``cache_fits_memory`` (cache setups; None when ``memory_gib`` of the
+    spec is not given), ``available`` (False for a cache setup whose cache does not fit)
+    and ``unavailable_reason``. ``load_fits`` defaults to the seed's fits.
     """
     _check_sizes(model_size_gb, image_size_gb)
     fits = load_fits if load_fits is not None else default_load_fits()
@@ -736,6 +737,14 @@ def replacement_timeline(
     img = image or ImagePullModel.vendor()
     lead = warning_lead_seconds(provider) if lead_seconds is None else float(lead_seconds)
     fits_mem = cache_fits(memory_gib, model_size_gb, system_reserved_gib)
+    no_fit = None
+    if fits_mem is False and memory_gib is not None:
+        room = cache_headroom_gib(memory_gib, model_size_gb, system_reserved_gib)
+        no_fit = (
+            f"the {model_size_gb / _GIB:.1f} GiB cache does not fit: {memory_gib:g} GiB of memory "
+            f"leaves {max(room, 0.0):.1f} GiB after {system_reserved_gib:g} GiB for the system "
+            f"and {model_size_gb / _GIB:.1f} GiB staging the weights"
+        )
     loads = {
         p: predict_load_seconds(fits[p], [model_size_gb]).row(0, named=True)
         for p in (OSS_MOUNT, CACHEFS_REMOTE_HIT)
@@ -765,10 +774,13 @@ def replacement_timeline(
                 "total_seconds_lo": fixed + load["load_seconds_lo"],
                 "total_seconds_hi": fixed + load["load_seconds_hi"],
                 "cache_fits_memory": fits_mem if path == CACHEFS_REMOTE_HIT else None,
+                "available": not (path == CACHEFS_REMOTE_HIT and fits_mem is False),
+                "unavailable_reason": no_fit if path == CACHEFS_REMOTE_HIT else None,
             }
         )
     return pl.DataFrame(rows).with_columns(
         pl.col("cache_fits_memory").cast(pl.Boolean),
+        pl.col("unavailable_reason").cast(pl.String),
         pl.lit(lead).alias("lead_seconds"),
         *[
             (pl.col(f"total_seconds{s}") - lead).clip(lower_bound=0).alias(f"downtime_seconds{s}")
@@ -866,7 +878,9 @@ class ColdstartSaving:
     ``seconds``/``downtime_seconds``/``monthly_saving`` map each setup (plain, cachefs, acr,
     both) to its replacement start-up seconds, downtime per reclaim and monthly saving
     against plain (plain: 0). ``model_s``, ``image_s``, ``total_s``: seconds saved per cold
-    start by the memory cache, by image acceleration and by both.
+    start by the memory cache, by image acceleration and by both. ``best_setup`` is the
+    available setup that saves most; ``unavailable`` maps each setup that cannot run (its
+    cache does not fit the spec's memory) to the reason.
     """
 
     model_size_gb: float
@@ -884,6 +898,7 @@ class ColdstartSaving:
     total_s: float
     cache_fits_memory: bool | None
     best_setup: str
+    unavailable: dict[str, str] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -916,7 +931,12 @@ def coldstart_saving(
     secs = dict(zip(table["setup"], table["total_seconds"], strict=True))
     down = dict(zip(table["setup"], table["downtime_seconds"], strict=True))
     save = dict(zip(table["setup"], table["monthly_saving"], strict=True))
-    best = max(SETUPS, key=lambda s: (round(save[s], 9), -secs[s]))
+    off = {
+        r["setup"]: r["unavailable_reason"]
+        for r in table.filter(~pl.col("available")).iter_rows(named=True)
+    }
+    # a setup that cannot run is never "best", whatever it would save
+    best = max((s for s in SETUPS if s not in off), key=lambda s: (round(save[s], 9), -secs[s]))
     return ColdstartSaving(
         model_size_gb=float(model_size_gb),
         image_size_gb=float(image_size_gb),
@@ -933,6 +953,7 @@ def coldstart_saving(
         total_s=secs["plain"] - secs["both"],
         cache_fits_memory=timeline.filter(pl.col("setup") == "cachefs")["cache_fits_memory"][0],
         best_setup=best,
+        unavailable=off,
     )
 
 
