@@ -97,19 +97,19 @@ ASSUMPTIONS: tuple[Assumption, ...] = (
         "service.gpu_memory_gib", "GPU memory one replica needs",
         float(ov.DEFAULT_REQUIREMENTS["gpu_memory_gib"]), "GiB",
         "the seed's GU30/A10 class (example service)", "which specs qualify: the ordering",
-        "--gpu-mem (spotlab order), requirements= (overview)", f"{_OV}.DEFAULT_REQUIREMENTS",
+        "--gpu-memory-gib (spotlab order), requirements= (overview)", f"{_OV}.DEFAULT_REQUIREMENTS",
     ),
     Assumption(
         "service.model_size_gb", "model size", ov.DEFAULT_MODEL_SIZE_GB, "GB",
         "the seed's 7.2 GB checkpoint (example service)",
         "start-up time, cold-start saving, the restart cost in bids",
-        "--model-size (spotlab bids, order, coldstart), model_size_gb=",
+        "--model-size-gb (spotlab bids, order, coldstart), model_size_gb=",
         f"{_OV}.DEFAULT_MODEL_SIZE_GB",
     ),
     Assumption(
         "service.image_size_gb", "container image size", ov.DEFAULT_IMAGE_SIZE_GB, "GB",
         "example service (an LLM serving image)", "image pull time, cold-start saving",
-        "--image-size, image_size_gb=", f"{_OV}.DEFAULT_IMAGE_SIZE_GB",
+        "--image-size-gb, image_size_gb=", f"{_OV}.DEFAULT_IMAGE_SIZE_GB",
     ),
     Assumption(
         "service.qps_per_replica", "QPS one replica serves", ov.DEFAULT_QPS_PER_REPLICA,

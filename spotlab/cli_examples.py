@@ -26,9 +26,9 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
         "--image myacr-registry-vpc.cn-hangzhou.cr.aliyuncs.com/llm/serving:1.0",
     ),
     "schema": ("spotlab schema --kind autoscaler",),
-    "coldstart": ("spotlab coldstart --model-size 7.2 --image-size 12 --reclaims-per-month 10",),
+    "coldstart": ("spotlab coldstart --model-size-gb 7.2 --image-size-gb 12 --reclaims-per-month 10",),
     "interruptions": ("spotlab interruptions --by provider,spec",),
-    "order": ("spotlab order --gpu-mem 24 --model-size 7.2",),
+    "order": ("spotlab order --gpu-memory-gib 24 --model-size-gb 7.2",),
     "allocate": (
         "spotlab allocate 10 --dedicated 2 "
         "--pool ecs.gn8v-8x.48xlarge=3,ecs.gn8is-8x.32xlarge=2,ml.gu7i.c8m30.1-gu30=10",

@@ -3,6 +3,8 @@ the readers with their sniffing rule, and tables fit the terminal with units in 
 
 from __future__ import annotations
 
+import re
+import shlex
 from typing import Any
 
 import pytest
@@ -60,8 +62,26 @@ def test_tables_fit_columns_and_wide_shows_all(cli: Any, monkeypatch: pytest.Mon
 def test_headers_carry_units_and_currency(cli: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     assert cli("ingest", BUNDLED / "specs_catalog.csv", BUNDLED / "eas_sample")[0] == 0
     monkeypatch.setenv("COLUMNS", "200")
-    code, out, _ = cli("order", "--gpu-mem", "24")
+    code, out, _ = cli("order", "--gpu-memory-gib", "24")
     assert code == 0
     head = out.splitlines()[:2]
     assert "cost_per_replica_hour" in head[0] and "(CNY/h)" in head[1]
     assert "spot_price_limit" in head[0]
+
+
+@pytest.mark.parametrize("name", sorted(EXAMPLES))
+def test_examples_name_real_flags(name: str) -> None:
+    from tests.test_readme import _check_flags
+
+    for line in EXAMPLES[name]:
+        assert _check_flags(shlex.split(line)) is None, line
+
+
+def test_assumptions_name_real_flags() -> None:
+    from spotlab.assumptions import assumptions_frame
+    from tests.test_readme import CLI, GLOBAL
+
+    every = set().union(*CLI.values()) | GLOBAL
+    named = {f for text in assumptions_frame()["changed_by"] for f in re.findall(r"--[a-z][a-z-]*", text)}
+    assert named, "the registry names the flags that change each assumption"
+    assert not sorted(named - every), "flags in spotlab/assumptions.py that no command has"

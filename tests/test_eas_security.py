@@ -124,8 +124,8 @@ def test_report_does_not_overwrite_a_config_unless_asked(
     mine.parent.mkdir(parents=True)
     mine.write_text('{"metadata": {"name": "my_real_service", "instance": 9}}')
     args = ["--db", report_db, "report", "--out", tmp_path / "o", "--no-notebooks"]
-    _, _, err = run_cli(monkeypatch, capsys, *args)
-    assert "already exists" in err and "my_real_service" in mine.read_text()
+    _, out, err = run_cli(monkeypatch, capsys, *args)
+    assert "already exists" in out + err and "my_real_service" in mine.read_text()
     code, _, _ = run_cli(monkeypatch, capsys, *args, "--overwrite")
     assert code == 0 and "my_real_service" not in mine.read_text()
 

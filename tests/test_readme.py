@@ -209,11 +209,21 @@ class Section:
 
 
 def _make_recipe(target: str) -> list[str] | None:
-    """The recipe of a Makefile target when it is only spotlab commands, else None."""
+    """The recipe of a Makefile target when it is only spotlab commands, after those of its
+    prerequisites that are (``report: load``); None when it is not only spotlab commands."""
     text = (ROOT / "Makefile").read_text()
-    m = re.search(rf"^{re.escape(target)}:.*\n((?:\t.*\n)+)", text, re.M)
-    lines = [ln.strip() for ln in m.group(1).splitlines()] if m else []
-    return lines if lines and all(ln.startswith(".venv/bin/spotlab ") for ln in lines) else None
+    m = re.search(rf"^{re.escape(target)}:(.*)\n((?:\t.*\n)+)", text, re.M)
+    lines = [ln.strip() for ln in m.group(2).splitlines()] if m else []
+    if not (lines and all(ln.startswith(".venv/bin/spotlab ") for ln in lines)):
+        return None
+    before = [ln for dep in m.group(1).split() if m for ln in _make_recipe(dep) or []]
+    return before + lines
+
+
+def _make_defaults() -> dict[str, str]:
+    """The Makefile's ``NAME ?= value`` defaults."""
+    text = (ROOT / "Makefile").read_text()
+    return dict(re.findall(r"^(\w+) \?= ?(.*)$", text, re.M))
 
 
 def _run(cmd: Command, sec: Section) -> str | None:
@@ -256,7 +266,7 @@ def _make(cmd: Command, tokens: list[str], sec: Section) -> str | None:
     missing = [t for t in names if t not in targets]
     if missing:
         return f"{cmd.where}: the Makefile has no target {missing}"
-    variables = dict(t.split("=", 1) for t in tokens[1:] if "=" in t)
+    variables = {**_make_defaults(), **dict(t.split("=", 1) for t in tokens[1:] if "=" in t)}
     for name in names:  # a target that is only spotlab commands runs them (make load)
         for line in _make_recipe(name) or []:
             for key, value in variables.items():
@@ -337,7 +347,7 @@ def test_the_parser_sees_every_kind_of_line() -> None:
     by_text = {c.text: c for c in COMMANDS_IN_README}
     assert "make lab" in by_text and "make test" in by_text
     tour = [c for c in COMMANDS_IN_README if c.section == "tour"]
-    assert tour[0].text == ".venv/bin/spotlab ingest data/"
+    assert ".venv/bin/spotlab ingest data/" in [c.text for c in tour]
     assert any("--pool" in c.text and c.text.startswith(".venv/bin/spotlab allocate") for c in tour)
     assert any(c.python_block for c in COMMANDS_IN_README)
     prompted = [c for c in COMMANDS_IN_README if c.text.startswith("spotlab bids --spec")]
