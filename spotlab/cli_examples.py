@@ -26,7 +26,9 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
         "--image myacr-registry-vpc.cn-hangzhou.cr.aliyuncs.com/llm/serving:1.0",
     ),
     "schema": ("spotlab schema --kind autoscaler",),
-    "coldstart": ("spotlab coldstart --model-size-gb 7.2 --image-size-gb 12 --reclaims-per-month 10",),
+    "coldstart": (
+        "spotlab coldstart --model-size-gb 7.2 --image-size-gb 12 --reclaims-per-month 10",
+    ),
     "interruptions": ("spotlab interruptions --by provider,spec",),
     "order": ("spotlab order --gpu-memory-gib 24 --model-size-gb 7.2",),
     "allocate": (

@@ -82,6 +82,7 @@ def test_assumptions_name_real_flags() -> None:
     from tests.test_readme import CLI, GLOBAL
 
     every = set().union(*CLI.values()) | GLOBAL
-    named = {f for text in assumptions_frame()["changed_by"] for f in re.findall(r"--[a-z][a-z-]*", text)}
+    texts = assumptions_frame()["changed_by"]
+    named = {f for text in texts for f in re.findall(r"--[a-z][a-z-]*", text)}
     assert named, "the registry names the flags that change each assumption"
     assert not sorted(named - every), "flags in spotlab/assumptions.py that no command has"
