@@ -3,6 +3,7 @@ inline, nothing loaded from outside; kernels that start fast or fail clearly."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -95,8 +96,16 @@ def test_pages_hide_code_behind_a_switch_and_link_notebook_pages() -> None:
 def test_a_kernel_that_does_not_start_fails_fast_and_clearly(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    monkeypatch.setattr(hr, "KERNEL_STARTUP_SECONDS", 0)
-    with pytest.raises(sl.SpotlabError, match="the kernel did not start within 0 s"):
+    # a "python3" kernel that never answers, found first on JUPYTER_PATH
+    spec = tmp_path / "kernels" / "python3"
+    spec.mkdir(parents=True)
+    argv = [sys.executable, "-c", "import time; time.sleep(60)", "{connection_file}"]
+    (spec / "kernel.json").write_text(
+        json.dumps({"argv": argv, "display_name": "mute", "language": "python"})
+    )
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path))
+    monkeypatch.setattr(hr, "KERNEL_STARTUP_SECONDS", 2)
+    with pytest.raises(sl.SpotlabError, match="the kernel did not start within 2 s"):
         hr.execute_notebook(ROOT / "notebooks" / "06_export_config.ipynb", ":memory:")
 
 
