@@ -54,6 +54,7 @@ from spotlab.ingest import IngestResult, ingest
 from spotlab.prices import price_stats
 from spotlab.report import Report, build_report, write_report
 from spotlab.schema import SCHEMA_VERSION
+from spotlab.sources import forget
 from spotlab.store import Store
 
 __version__ = "0.1.0"
@@ -100,6 +101,7 @@ __all__ = [
     "coldstart_saving",
     "export_config",
     "fit_load_times",
+    "forget",
     "ingest",
     "interruption_rates",
     "interruption_report",

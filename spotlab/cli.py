@@ -102,6 +102,9 @@ def ingest(
         list[str] | None, typer.Option("--option", "-o", help="Reader option KEY=VALUE.")
     ] = None,
     strict: Annotated[bool, typer.Option(help="Exit 1 when any row was rejected.")] = False,
+    reload: Annotated[
+        bool, typer.Option("--reload", help="Forget earlier loads of each file, then load it.")
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Load price histories, catalogs and logs; every row is loaded, a duplicate or a reject."""
@@ -112,15 +115,32 @@ def ingest(
     if map:
         opts["map"] = parse_pairs(map, "--map")
     with open_store() as store, Progress(enabled=not as_json) as bar:
-        results = run(store, paths, format=format, progress=bar.update, **opts)
-    emit(
-        [{k: v for k, v in r.as_dict().items() if k not in ("seconds",)} for r in results]
-        if as_json
-        else pl.DataFrame([r.as_dict() for r in results]).drop("notes", "kind"),
-        as_json,
-    )
+        results = run(store, paths, format=format, progress=bar.update, reload=reload, **opts)
+    if as_json:
+        emit([{k: v for k, v in r.as_dict().items() if k != "seconds"} for r in results], True)
+    else:
+        cols = ["source_id", "uri", "format", "rows_read", "rows_loaded", "rows_duplicate",
+                "rows_rejected", "rows_conflict", "skipped_as_duplicate_file"]  # fmt: skip
+        emit(pl.DataFrame([r.as_dict() for r in results]).select(cols), False)
+        for r in results:
+            typer.echo("\n".join([*(f"{r.uri}: {n}" for n in r.notes), r.summary or ""]).strip())
     if strict and any(r.rows_rejected for r in results):
         raise typer.Exit(1)
+
+
+@app.command()
+def forget(
+    source_ids: Annotated[list[int], typer.Argument(help="Sources to remove (`spotlab sources`).")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Remove sources and every row they loaded, in one transaction (undo an ingest)."""
+    from spotlab.sources import forget as run
+
+    with open_store() as store:
+        gone = run(store, *source_ids)
+    emit([g.as_dict() for g in gone], True) if as_json else typer.echo(
+        "\n".join(g.describe() for g in gone)
+    )
 
 
 @app.command()
@@ -134,13 +154,21 @@ def sources(as_json: JsonOpt = False) -> None:
 def rejects(
     source_id: Annotated[int | None, typer.Argument(help="Only this source.")] = None,
     limit: Annotated[int, typer.Option(help="At most this many rows.")] = 200,
+    by_code: Annotated[
+        bool, typer.Option("--by-code", help="Only the counts per source and reason code.")
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Rejected rows with their reasons and raw text."""
-    from spotlab.sources import rejected_rows
+    """Rejected rows with their reason codes, reasons and raw text (grouped by code first)."""
+    from spotlab.sources import reject_reasons, rejected_rows
 
     with open_store() as store:
-        emit(rejected_rows(store, source_id, limit), as_json)
+        counts = reject_reasons(store, source_id)
+        rows = None if by_code else rejected_rows(store, source_id, limit)
+    if by_code or not as_json:
+        emit(counts, as_json, title="" if as_json else "rejects by reason code:")
+    if rows is not None:
+        emit(rows, as_json)
 
 
 @app.command()
@@ -595,16 +623,35 @@ def report_cmd(
         typer.echo(f"{p.html}: ran in {p.seconds:.1f} s, {p.svg_charts} charts inline")
 
 
+def _message(exc: BaseException) -> str:
+    """One line: the error and its notes (e.g. which files an ingest committed first)."""
+    return "; ".join([str(exc) or type(exc).__name__, *getattr(exc, "__notes__", [])])
+
+
+def _interrupted(exc: KeyboardInterrupt) -> None:
+    notes = getattr(exc, "__notes__", [])
+    typer.echo(
+        "error: " + "; ".join(["interrupted: the file being loaded was rolled back", *notes]),
+        err=True,
+    )
+    sys.exit(130)
+
+
 def main() -> None:
-    """Entry point: spotlab errors become a message and exit code 2, not a traceback."""
+    """Entry point: spotlab errors become a message and exit code 2, not a traceback;
+    Ctrl-C exits 130 (the interrupted transaction is rolled back)."""
     try:
         code = app(standalone_mode=False)
     except SpotlabError as exc:
-        typer.echo(f"error: {exc}", err=True)
+        typer.echo(f"error: {_message(exc)}", err=True)
         sys.exit(2)
+    except KeyboardInterrupt as exc:
+        _interrupted(exc)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except (typer.BadParameter, typer.Abort) as exc:
+        if isinstance(exc.__cause__, KeyboardInterrupt):  # click turns Ctrl-C into Abort
+            _interrupted(exc.__cause__)
         typer.echo(f"error: {exc}", err=True)
         sys.exit(2)
     except typer.TyperException as exc:  # usage errors (typer bundles its own click)

@@ -115,7 +115,10 @@ def _external_types() -> tuple[type[BaseException], ...]:
     import polars.exceptions as ple
     import pyarrow as pa
 
-    types: list[type[BaseException]] = [duckdb.Error, ple.PolarsError, pa.ArrowException]
+    # PanicException: a Rust panic inside polars, raised as a BaseException
+    types: list[type[BaseException]] = [
+        duckdb.Error, ple.PolarsError, ple.PanicException, pa.ArrowException,
+    ]  # fmt: skip
     try:
         import pydantic
 
@@ -137,6 +140,16 @@ def wrap_errors(context: str, path: str | Path | None = None) -> Iterator[None]:
     except SpotlabError:
         raise
     except _external_types() as exc:
+        import duckdb
+
+        if isinstance(exc, duckdb.InterruptException):
+            # Ctrl-C while DuckDB was working: an interrupt, not a problem of the input
+            raise KeyboardInterrupt from exc
+        if _database_write_failed(exc):
+            raise StoreError(
+                f"{context} failed: the database could not be written: {_first_line(exc)}. "
+                "Is the disk full? The database is as it was before; free space and run again"
+            ) from exc
         where = f"{context} ({path})" if path is not None else context
         if path is not None:
             raise FormatError(
@@ -145,6 +158,13 @@ def wrap_errors(context: str, path: str | Path | None = None) -> Iterator[None]:
                 path=path,
             ) from exc
         raise ExternalError(where, exc) from exc
+
+
+def _database_write_failed(exc: BaseException) -> bool:
+    """A DuckDB error writing its own files (a full disk, a file size limit)."""
+    from spotlab.store import _write_failed
+
+    return _write_failed(exc)
 
 
 def _first_line(exc: BaseException) -> str:

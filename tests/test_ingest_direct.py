@@ -81,14 +81,35 @@ def test_identical_repeats_are_kept_once(store: sl.Store, tmp_path: Path, spy: S
     assert store.query("SELECT count(*) AS n FROM spot_prices")["n"][0] == 3
 
 
-def test_differing_repeats_go_staged_and_the_first_wins(
+def test_differing_repeats_go_staged_the_first_wins_the_rest_conflict(
     store: sl.Store, tmp_path: Path, spy: Spy
 ) -> None:
     rows = [_row(hour=0, price="2.5"), _row(hour=1), _row(hour=0, price="3.5")]
     (r,) = sl.ingest(store, _write(tmp_path / "rep.csv", rows))
-    assert not spy.kept and ingest_counts(r) == (3, 2, 1, 0)
+    assert not spy.kept and ingest_counts(r) == (3, 2, 0, 1) and r.rows_conflict == 1
     price = store.query("SELECT spot_price FROM spot_prices WHERE hour(ts) = 0")["spot_price"]
     assert price.to_list() == [2.5]
+    got = store.query("SELECT row_number, reason_code, reason, raw FROM rejects").row(0)
+    assert got[:2] == (4, "conflict")
+    assert "conflict with row 2 of this file" in got[2]
+    assert "spot_price 2.5 there, 3.5 here" in got[2]
+    assert got[3] == _row(hour=0, price="3.5").strip()  # its raw text, read again
+
+
+def test_stored_conflicts_go_staged(store: sl.Store, tmp_path: Path, spy: Spy) -> None:
+    """Rows left out as stored keys are duplicates only when their values agree."""
+    (a,) = sl.ingest(store, _write(tmp_path / "a.csv", [_row(hour=h) for h in range(3)]))
+    rows = [_row(hour=1), _row(hour=2, price="9"), _row(hour=3)]
+    (r,) = sl.ingest(store, _write(tmp_path / "b.csv", rows))
+    assert spy.results[-1] is None and ingest_counts(r) == (3, 1, 1, 1)
+    assert r.rows_conflict == 1
+    (reason,) = store.query("SELECT reason FROM rejects WHERE source_id = ?", [r.source_id])[
+        "reason"
+    ]
+    assert (
+        f"conflict with source {a.source_id}" in reason
+        and "spot_price 1.5 there, 9.0 here" in reason
+    )
 
 
 def test_overlap_with_stored_rows_stays_direct(store: sl.Store, tmp_path: Path, spy: Spy) -> None:
@@ -117,8 +138,9 @@ def test_rejects_are_undone_with_the_rows(store: sl.Store, tmp_path: Path, spy: 
     records the reject again, once."""
     rows = [_row(hour=0, price="-1"), _row(hour=1), _row(hour=1, price="2")]
     (r,) = sl.ingest(store, _write(tmp_path / "both.csv", rows))
-    assert not spy.kept and ingest_counts(r) == (3, 1, 1, 1)
-    assert store.query("SELECT row_number FROM rejects")["row_number"].to_list() == [2]
+    assert not spy.kept and ingest_counts(r) == (3, 1, 0, 2) and r.rows_conflict == 1
+    got = store.query("SELECT row_number, reason_code FROM rejects ORDER BY 1").rows()
+    assert got == [(2, "spot_price_not_positive"), (4, "conflict")]
 
 
 def test_rows_needing_the_catalog_go_staged(store: sl.Store, tmp_path: Path, spy: Spy) -> None:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import re
+import stat
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -333,12 +334,18 @@ def _loc_path(data: Any, loc: Sequence[str | int], root: str = "$") -> str:
     return path
 
 
+#: the largest config file read (EAS configs are a few KiB)
+MAX_CONFIG_BYTES = 16 * 2**20
+
+
 def parse_json(text: str | bytes, source: str = "<config>") -> Any:
     """Parse JSON text; ConfigError with the line and column when it is not JSON."""
     if isinstance(text, bytes):
         text = text.decode("utf-8-sig", errors="replace")
     try:
         return json.loads(text)
+    except RecursionError:
+        raise ConfigError(f"{source} is JSON nested too deeply to be a config", "$") from None
     except json.JSONDecodeError as exc:
         raise ConfigError(
             f"{source} is not valid JSON at line {exc.lineno}, column {exc.colno} ({exc.msg}); "
@@ -407,6 +414,13 @@ def _read(source: str | Path | Mapping[str, Any]) -> tuple[Any, str]:
         return source, "<config>"  # already parsed (checked to be an object later)
     path = Path(source)
     try:
+        info = path.stat()
+        # a FIFO would block for ever and /dev/zero never ends: regular files only, bounded
+        if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_CONFIG_BYTES:
+            raise ConfigError(
+                f"{path} is not a config file: a regular file of at most "
+                f"{MAX_CONFIG_BYTES // 2**20} MiB is expected"
+            )
         text = path.read_bytes()
     except OSError as exc:
         raise ConfigError(f"cannot read {path}: {exc.strerror or exc}") from exc

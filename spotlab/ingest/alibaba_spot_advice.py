@@ -17,6 +17,7 @@ file name, else the ingest time.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ from spotlab.ingest import _events
 from spotlab.ingest._common import load_json
 from spotlab.ingest._events import text_of as _t
 from spotlab.ingest.core import Staged, register
+from spotlab.ingest.reasons import reject
 
 COLUMNS = (
     "provider", "region", "zone", "spec", "band_label", "band_low_pct", "band_high_pct",
@@ -62,11 +64,12 @@ class AlibabaSpotAdvice:
     name = "alibaba-spot-advice"
     kind = "bands"
     priority = 20
+    options = (_events.OBSERVED_AT,)
 
     def sniff(self, path: Path, head: bytes) -> bool:
         return b'"AvailableSpotZones"' in head
 
-    def read(self, path: Path, observed_at: str | None = None, **_: Any) -> Staged:
+    def read(self, path: Path, observed_at: datetime | None = None) -> Staged:
         doc = load_json(path)
         pages = doc if isinstance(doc, list) else [doc]
         notes: list[str] = []
@@ -93,7 +96,9 @@ class AlibabaSpotAdvice:
                     raws.append({"RegionId": region, "ZoneId": zone_id, "resource": res})
                     if not isinstance(res, Mapping):
                         rows.append({})
-                        rejects.append(f"{zpath} resource is not an object")
+                        rejects.append(
+                            reject("not_an_object", f"{zpath} resource is not an object")
+                        )
                         continue
                     desc = _t(res.get("InterruptRateDesc"))
                     low, high = _events.band_bounds(desc)
