@@ -354,7 +354,8 @@ class Store:
                     f"{listed}); `spotlab sources` lists them",
                     self.path,
                 )
-            return delete_sources(con, list(source_ids))
+            with wrap_errors(f"forgetting sources {', '.join(map(str, source_ids))}"):
+                return delete_sources(con, list(source_ids))
 
 
 def _first_line(exc: BaseException) -> str:
