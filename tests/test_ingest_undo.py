@@ -18,7 +18,7 @@ from spotlab import store as store_module
 
 
 def _counts(store: sl.Store) -> dict[str, int]:
-    tables = store_module.source_tables(store.con) + ["sources"]
+    tables = [*store_module.source_tables(store.con), "sources"]
     return {t: int(store.query(f"SELECT count(*) AS n FROM {t}")["n"][0]) for t in tables}
 
 
@@ -36,7 +36,7 @@ def test_forget_removes_a_source_from_every_table(store: sl.Store, fixtures: Pat
     for r in results:
         gone = sl.forget(store, r.source_id)
         assert [g.source_id for g in gone] == [r.source_id]
-        for table in store_module.source_tables(store.con) + ["sources"]:
+        for table in [*store_module.source_tables(store.con), "sources"]:
             left = store.query(f"SELECT count(*) AS n FROM {table} WHERE source_id = ?",
                                [r.source_id])["n"][0]  # fmt: skip
             assert left == 0, (r.format, table)
@@ -166,7 +166,7 @@ def test_a_folder_failing_on_a_later_file_names_what_it_committed(
         "aws,us-east-1a,p3,2024-04-10T00:00:00Z,0.9,USD\n"
         "aws,us-east-1a,p3,2024-04-10T01:00:00Z,6.5,CNY\n"
     )
-    code, out, err = cli("ingest", folder)
+    code, _, err = cli("ingest", folder)
     assert code == 2 and err.count("\n") == 1
     assert "mixed currencies" in err
     assert f"{folder / 'b_prices.csv'} was not loaded; the files before it stay loaded: " in err
