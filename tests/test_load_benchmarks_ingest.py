@@ -94,8 +94,8 @@ def test_explicit_run_column_and_bad_runs(store: sl.Store, tmp_path) -> None:
     reasons = store.query("SELECT reason FROM rejects ORDER BY row_number")["reason"].to_list()
     assert reasons.pop(0).startswith("conflict with row 2 of this file")
     assert reasons == [
-        "run must be a whole number >= 1, got 0.0",
-        "run must be a whole number >= 1, got 1.5",
+        "run must be a whole number from 1 to 2147483647, got 0.0",
+        "run must be a whole number from 1 to 2147483647, got 1.5",
         "unparsable run: x",
     ]
 

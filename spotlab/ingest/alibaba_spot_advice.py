@@ -16,6 +16,7 @@ file name, else the ingest time.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
@@ -50,14 +51,15 @@ def _list(obj: Any, outer: str, inner: str, jpath: str, path: Path) -> list[Any]
 
 
 def _savings(discount: Any) -> str | None:
-    if isinstance(discount, int | float) and not isinstance(discount, bool):
-        return repr(100.0 - float(discount))
-    if isinstance(discount, str):
-        try:
-            return repr(100.0 - float(discount))
-        except ValueError:
-            return discount  # rejected by the target as unparsable
-    return None
+    """``100 - AverageSpotDiscount`` as text; a value that is no finite number stays as
+    it is, for the target to reject (a 400-digit integer would not fit a float)."""
+    if isinstance(discount, bool) or not isinstance(discount, int | float | str):
+        return None
+    try:
+        value = float(discount)
+    except (ValueError, OverflowError):
+        return str(discount)  # rejected by the target as unparsable or not finite
+    return repr(100.0 - value) if math.isfinite(value) else repr(value)
 
 
 class AlibabaSpotAdvice:

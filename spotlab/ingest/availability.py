@@ -81,7 +81,7 @@ AVAILABILITY = register_target(
             ("zone", text("zone")),
             ("spec", text("spec")),
             ("ts", "_ts"),
-            ("available", "CAST(_n AS INTEGER)"),
+            ("available", "TRY_CAST(_n AS INTEGER)"),
             ("_naive", "coalesce(_naive_in AND _ts IS NOT NULL, FALSE)"),
         ),
         reasons=lambda schema: (

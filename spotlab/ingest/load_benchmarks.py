@@ -128,7 +128,7 @@ LOAD_BENCHMARKS = register_target(
             ("path", "_path"),
             ("load_seconds", "_secs"),
             ("hardware", "_hw"),
-            ("run", "CAST(coalesce(_run_in, _run_auto) AS INTEGER)"),
+            ("run", "TRY_CAST(coalesce(_run_in, _run_auto) AS INTEGER)"),
             ("notes", text("notes")),
         ),
         reasons=(
@@ -147,9 +147,10 @@ LOAD_BENCHMARKS = register_target(
             ),
             *finite_reasons("run", "_run_in"),
             (
-                "_run_in IS NOT NULL AND (_run_in < 1 OR _run_in <> floor(_run_in))",
+                "_run_in IS NOT NULL AND (_run_in < 1 OR _run_in <> floor(_run_in) "
+                "OR _run_in > 2147483647)",
                 "run_invalid",
-                "'run must be a whole number >= 1, got ' || _run_in",
+                "'run must be a whole number from 1 to 2147483647, got ' || _run_in",
             ),
         ),
     )
