@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Sequence
 from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -114,8 +115,15 @@ def ingest(
     opts: dict[str, Any] = parse_pairs(option, "--option")
     if map:
         opts["map"] = parse_pairs(map, "--map")
-    with open_store() as store, Progress(enabled=not as_json) as bar:
-        results = run(store, paths, format=format, progress=bar.update, reload=reload, **opts)
+    from spotlab.store import interrupt_on_sigint
+
+    try:
+        with open_store() as store, interrupt_on_sigint(store):
+            with Progress(enabled=not as_json) as bar:
+                results = run(store, paths, format=format, progress=bar.update, reload=reload,
+                              **opts)  # fmt: skip
+    except KeyboardInterrupt as exc:  # typer would turn it into a silent exit 130
+        raise _Interrupted(*getattr(exc, "__notes__", [])) from exc
     if as_json:
         emit([{k: v for k, v in r.as_dict().items() if k != "seconds"} for r in results], True)
     else:
@@ -628,8 +636,11 @@ def _message(exc: BaseException) -> str:
     return "; ".join([str(exc) or type(exc).__name__, *getattr(exc, "__notes__", [])])
 
 
-def _interrupted(exc: KeyboardInterrupt) -> None:
-    notes = getattr(exc, "__notes__", [])
+class _Interrupted(Exception):
+    """Ctrl-C during an ingest; ``args`` are the notes (the files committed before)."""
+
+
+def _interrupted(notes: Sequence[str]) -> None:
     typer.echo(
         "error: " + "; ".join(["interrupted: the file being loaded was rolled back", *notes]),
         err=True,
@@ -645,13 +656,13 @@ def main() -> None:
     except SpotlabError as exc:
         typer.echo(f"error: {_message(exc)}", err=True)
         sys.exit(2)
+    except _Interrupted as exc:
+        _interrupted(exc.args)
     except KeyboardInterrupt as exc:
-        _interrupted(exc)
+        _interrupted(getattr(exc, "__notes__", []))
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except (typer.BadParameter, typer.Abort) as exc:
-        if isinstance(exc.__cause__, KeyboardInterrupt):  # click turns Ctrl-C into Abort
-            _interrupted(exc.__cause__)
         typer.echo(f"error: {exc}", err=True)
         sys.exit(2)
     except typer.TyperException as exc:  # usage errors (typer bundles its own click)
@@ -661,7 +672,10 @@ def main() -> None:
         else:
             typer.echo(f"error: {exc}", err=True)
         sys.exit(2)
-    # Outside standalone mode typer *returns* the code of `raise typer.Exit(n)`.
+    # Outside standalone mode typer *returns* the code of `raise typer.Exit(n)`, and 130
+    # for a Ctrl-C it caught.
+    if code == 130:
+        typer.echo("error: interrupted", err=True)
     if isinstance(code, int) and code:
         sys.exit(code)
 

@@ -139,6 +139,11 @@ def wrap_errors(context: str, path: str | Path | None = None) -> Iterator[None]:
         yield
     except SpotlabError:
         raise
+    except RuntimeError as exc:
+        # DuckDB raises a plain RuntimeError for a statement stopped by interrupt()
+        if str(exc).strip().lower() == "query interrupted":
+            raise KeyboardInterrupt from exc
+        raise
     except _external_types() as exc:
         import duckdb
 

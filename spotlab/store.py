@@ -10,6 +10,8 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import signal
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -153,9 +155,10 @@ class Store:
                 for leftover in (Path(self.path), Path(self.path + ".wal")):
                     with contextlib.suppress(OSError):
                         leftover.unlink()
-            if isinstance(exc, ExternalError) and _write_failed(exc.cause):
+            cause = exc.cause if isinstance(exc, ExternalError) else exc.__cause__
+            if created and cause is not None and _write_failed(cause):
                 raise StoreError(
-                    f"could not create the database {self.path}: {_first_line(exc.cause)}. "
+                    f"could not create the database {self.path}: {_first_line(cause)}. "
                     "Is the disk full? Nothing was left behind: free space and run again",
                     self.path,
                 ) from exc
@@ -332,6 +335,12 @@ class Store:
                     ) from exc
                 raise ExternalError("committing a transaction", exc) from exc
 
+    def interrupt(self) -> None:
+        """Stop the query running on this store's connection (from another thread): it
+        raises, and its transaction rolls back."""
+        if self._con is not None:
+            self._con.interrupt()
+
     def forget(self, *source_ids: int) -> dict[int, dict[str, int]]:
         """Remove sources and every row they loaded, in one transaction; return, per source,
         the rows removed per table. Unknown ids are a StoreError (nothing is removed)."""
@@ -356,6 +365,46 @@ class Store:
                 )
             with wrap_errors(f"forgetting sources {', '.join(map(str, source_ids))}"):
                 return delete_sources(con, list(source_ids))
+
+
+@contextmanager
+def interrupt_on_sigint(store: Store) -> Iterator[None]:
+    """While the block runs in the main thread, Ctrl-C also stops the DuckDB statement that
+    is running (DuckDB does not look at signals itself, so a long load would only stop when
+    it ended): a watcher thread woken by the signal calls :meth:`Store.interrupt`. The
+    command line uses it around an ingest; a library call leaves signals alone."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    read_fd, write_fd = os.pipe()
+    os.set_blocking(write_fd, False)
+    previous = signal.set_wakeup_fd(write_fd, warn_on_full_buffer=False)
+    done = threading.Event()
+
+    def watch() -> None:
+        while not done.is_set():
+            got = os.read(read_fd, 64)
+            if not got:
+                return
+            if signal.SIGINT in got and not done.is_set():
+                store.interrupt()
+
+    watcher = threading.Thread(target=watch, name="spotlab-sigint", daemon=True)
+    watcher.start()
+    try:
+        yield
+    except RuntimeError as exc:
+        # what an interrupted DuckDB statement raises where spotlab did not wrap the call
+        if str(exc).strip().lower() == "query interrupted":
+            raise KeyboardInterrupt from exc
+        raise
+    finally:
+        done.set()
+        signal.set_wakeup_fd(previous)
+        os.write(write_fd, b"\0")  # wake the watcher so that it ends
+        watcher.join(timeout=5)
+        os.close(write_fd)
+        os.close(read_fd)
 
 
 def _first_line(exc: BaseException) -> str:

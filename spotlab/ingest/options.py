@@ -77,16 +77,16 @@ def _bool(opt: Option, value: Any) -> bool:
 
 
 def _number(opt: Option, value: Any) -> float:
-    if isinstance(value, bool):
-        raise opt.fail(value, "a number")
-    try:
-        x = float(value.strip() if isinstance(value, str) else value)
-    except (TypeError, ValueError, OverflowError):
-        raise opt.fail(value, "a number") from None
     lo = "" if opt.low is None else f"{'>' if opt.low_open else '>='} {opt.low:g}"
     hi = "" if opt.high is None else f"<= {opt.high:g}"
     bounds = " and ".join(b for b in (lo, hi) if b)
     expected = f"a finite number{' ' + bounds if bounds else ''}"
+    if isinstance(value, bool):
+        raise opt.fail(value, expected)
+    try:
+        x = float(value.strip() if isinstance(value, str) else value)
+    except (TypeError, ValueError, OverflowError):
+        raise opt.fail(value, expected) from None
     if not math.isfinite(x):
         raise opt.fail(value, expected)
     if opt.low is not None and (x <= opt.low if opt.low_open else x < opt.low):
