@@ -118,10 +118,12 @@ def ingest(
     from spotlab.store import interrupt_on_sigint
 
     try:
-        with open_store() as store, interrupt_on_sigint(store):
-            with Progress(enabled=not as_json) as bar:
-                results = run(store, paths, format=format, progress=bar.update, reload=reload,
-                              **opts)  # fmt: skip
+        with (
+            open_store() as store,
+            interrupt_on_sigint(store),
+            Progress(enabled=not as_json) as bar,
+        ):
+            results = run(store, paths, format=format, progress=bar.update, reload=reload, **opts)
     except KeyboardInterrupt as exc:  # typer would turn it into a silent exit 130
         raise _Interrupted(*getattr(exc, "__notes__", [])) from exc
     if as_json:
