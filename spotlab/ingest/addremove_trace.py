@@ -49,8 +49,7 @@ class AddRemoveTrace:
         Option("zone", "text", "the zone of every node"),
         Option("is_spot", "bool", "whether the nodes are spot instances", default=True),
         Option("service", "text", "the service the nodes served"),
-        Option("instance_prefix", "text", "prepended to node names (keeps traces apart)",
-               default=""),
+        Option("instance_prefix", "text", "prepended to node names (keeps traces apart)"),
     )  # fmt: skip
 
     def sniff(self, path: Path, head: bytes) -> bool:
@@ -66,7 +65,7 @@ class AddRemoveTrace:
         zone: str | None = None,
         is_spot: bool = True,
         service: str | None = None,
-        instance_prefix: str = "",
+        instance_prefix: str | None = None,
     ) -> Staged:
         t0 = _start(start)
         raw = read_text_table(path, has_header=False, new_columns=["time_ms", "action", "node"])
@@ -77,7 +76,7 @@ class AddRemoveTrace:
             pl.lit(provider).alias("provider"),
             pl.lit(zone, pl.String).alias("zone"),
             pl.lit(spec, pl.String).alias("spec"),
-            (pl.lit(instance_prefix) + node).alias("instance_id"),
+            (pl.lit(instance_prefix or "") + node).alias("instance_id"),
             pl.lit(service, pl.String).alias("service"),
             pl.lit(str(is_spot).lower()).alias("is_spot"),
             action.replace_strict(ACTIONS, default=None, return_dtype=pl.String).alias("event"),
