@@ -70,6 +70,7 @@ class Reader(Protocol):
     kind: str
     #: lower sorts first when a folder is ingested (catalogs before the prices that use them)
     priority: int
+
     @property
     def options(self) -> tuple[Option, ...]:
         """The options ``read`` takes (``-o KEY=VALUE``), checked before any file is read."""
