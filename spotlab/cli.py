@@ -611,16 +611,19 @@ def report_cmd(
     from spotlab.htmlreport import render_notebooks
     from spotlab.overview import export_overview_config
     from spotlab.report import write_report
+    from spotlab.store import snapshot
 
-    with open_store(read_only=True) as store:
-        rep = write_report(store, out)
-        try:
-            config = export_overview_config(store, out / "config")
-        except SpotlabError as exc:  # the summary still stands without advice
-            config, pages = [], []
-            typer.echo(f"no config or notebooks: {exc}", err=True)
-            notebooks = False
-    pages = render_notebooks(out / "notebooks", store.path) if notebooks else []
+    # one state for the whole report: ingests committing meanwhile do not mix in
+    with snapshot(State.db) as copy:
+        with Store(copy, read_only=True) as store:
+            rep = write_report(store, out)
+            try:
+                config = export_overview_config(store, out / "config")
+            except SpotlabError as exc:  # the summary still stands without advice
+                config, pages = [], []
+                typer.echo(f"no config or notebooks: {exc}", err=True)
+                notebooks = False
+        pages = render_notebooks(out / "notebooks", str(copy)) if notebooks else []
     if as_json:
         emit({"totals": rep.totals(), "files": [str(f) for f in rep.files],
               "config": [str(p) for p in config],

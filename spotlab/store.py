@@ -10,7 +10,9 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import shutil
 import signal
+import tempfile
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -365,6 +367,35 @@ class Store:
                 )
             with wrap_errors(f"forgetting sources {', '.join(map(str, source_ids))}"):
                 return delete_sources(con, list(source_ids))
+
+
+@contextmanager
+def snapshot(
+    path: str | os.PathLike[str] | None = None, wait_seconds: float = NOTEBOOK_WAIT_SECONDS
+) -> Iterator[Path]:
+    """A private copy of a database file, removed when the block ends: whatever reads the
+    copy (a report, and the notebooks it runs in other processes) sees one state, however
+    many ingests commit meanwhile. The copy is taken while this process holds the file
+    read-only, so no writer can be half-way through it; that takes as long as copying the
+    file, after which writers are free again.
+
+    >>> with snapshot("spotlab.duckdb") as copy:  # doctest: +SKIP
+    ...     store = Store(copy, read_only=True)
+    """
+    src = Path(resolve_path(path))
+    if str(src) == ":memory:":
+        raise StoreError("a snapshot needs a database file, not :memory:", str(src))
+    folder = Path(tempfile.mkdtemp(prefix="spotlab-snapshot-"))
+    copy = folder / src.name
+    try:
+        with Store(src, read_only=True, wait_seconds=wait_seconds):
+            shutil.copyfile(src, copy)
+            wal = Path(str(src) + ".wal")  # commits not yet checkpointed into the file
+            if wal.exists():
+                shutil.copyfile(wal, Path(str(copy) + ".wal"))
+        yield copy
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @contextmanager
