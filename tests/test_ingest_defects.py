@@ -170,3 +170,27 @@ def test_json_lines_still_read(store: sl.Store, fixtures: Path) -> None:
         [ln for ln in (fixtures / "events_alibaba_eventbridge.jsonl").read_text().splitlines()
          if ln.strip()]
     )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b"a,b,c\n1,2,3\n\n4,5\n\r\n6,7,8,9", b"a,b\n", b"a,b", b"", b"x\n\n", b"a\tb\n1\t2\n",
+     b'a,b\n"1,2",3\n', b"a,b\r\n1,2\r\n"],
+)  # fmt: skip
+def test_field_counts_are_the_lines_fields(data: bytes) -> None:
+    """The vectorised count agrees with counting each line (and the csv module's records
+    when the text has quotes)."""
+    import csv
+    import io
+
+    from spotlab.ingest._common import field_counts
+
+    sep = "\t" if b"\t" in data else ","
+    if b'"' in data:
+        want = [len(r) for r in csv.reader(io.StringIO(data.decode(), newline=""), delimiter=sep)]
+    else:
+        lines = data.split(b"\n")
+        if lines and lines[-1] == b"":
+            lines.pop()
+        want = [ln.count(sep.encode()) + 1 if ln.strip(b"\r") else 0 for ln in lines]
+    assert field_counts(data, sep) == want

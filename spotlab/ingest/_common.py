@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 from spotlab.errors import FormatError, IngestError, wrap_errors
@@ -302,6 +303,21 @@ def field_counts(data: bytes, separator: str, universal: bool = False) -> list[i
     """Fields in each record of a delimited text (0 for a blank line), as polars splits it:
     by lines when the text holds no quote, else by the csv module's records.
     ``universal``: a lone carriage return ends a line too (as DuckDB reads it)."""
+    if not data:
+        return []
+    if b'"' not in data and not universal and len(separator.encode()) == 1:
+        # vectorised: the separators between two line ends, by binary search
+        arr = np.frombuffer(data, dtype=np.uint8)
+        ends = np.flatnonzero(arr == 10)
+        if not data.endswith(b"\n"):
+            ends = np.append(ends, arr.size)
+        starts = np.concatenate(([0], ends[:-1] + 1))
+        seps = np.flatnonzero(arr == separator.encode()[0])
+        fields = np.searchsorted(seps, ends) - np.searchsorted(seps, starts) + 1
+        width = ends - starts
+        first = arr[np.minimum(starts, arr.size - 1)]
+        blank = (width == 0) | ((width == 1) & (first == 13))
+        return [int(n) for n in np.where(blank, 0, fields).tolist()]
     if b'"' not in data:
         lines = data.splitlines() if universal else data.split(b"\n")
         if lines and lines[-1] == b"":
@@ -328,37 +344,69 @@ def read_text_table(
     if has_header:
         check_reserved(header, path)
     width = len(new_columns) if new_columns else len(header)
-    counts = field_counts(data, separator)
     offset = 2 if has_header else 1
-    body = counts[1:] if has_header else counts
-    for i, n in enumerate(body):
-        if n > width:
-            raise FormatError(
-                f"line {i + offset} has {n} fields, the {'header' if has_header else 'file'} "
-                f"has {width}: quote a value that holds the separator, or fix the line",
-                path=path,
-                row=i + offset,
+    try:
+        with wrap_errors("reading a delimited text file", path=path):
+            frame = pl.read_csv(
+                io.BytesIO(data),
+                separator=separator,
+                has_header=has_header,
+                new_columns=list(new_columns) if new_columns else None,
+                infer_schema=False,
+                truncate_ragged_lines=False,
             )
-    with wrap_errors("reading a delimited text file", path=path):
-        frame = pl.read_csv(
-            io.BytesIO(data),
-            separator=separator,
-            has_header=has_header,
-            new_columns=list(new_columns) if new_columns else None,
-            infer_schema=False,
-            truncate_ragged_lines=False,
-        )
-    short = [
-        reject("row_truncated", f"the row has {n} of {width} fields: is the line cut short?")
-        if 0 < n < width
-        else None
-        for n in body
-    ]
-    if len(short) != frame.height:  # records and lines disagree (quoted line breaks)
-        short = [None] * frame.height
+    except FormatError:
+        # polars says only that some row is too long: name it
+        body = field_counts(data, separator)[offset - 1 :]
+        for i, n in enumerate(body):
+            if n > width:
+                raise FormatError(
+                    f"line {i + offset} has {n} fields, the "
+                    f"{'header' if has_header else 'file'} has {width}: quote a value that "
+                    "holds the separator, or fix the line",
+                    path=path,
+                    row=i + offset,
+                ) from None
+        raise
+    short = _short_rows(data, frame, separator, width, offset - 1)
     return frame.with_row_index("_row", offset=offset).with_columns(
         pl.col("_row").cast(pl.Int64), pl.Series("_reject", short, dtype=pl.String)
     )
+
+
+def _short_rows(
+    data: bytes, frame: pl.DataFrame, separator: str, width: int, skip: int
+) -> list[str | None]:
+    """A ``row_truncated`` reject for each row with fewer fields than ``width`` (polars
+    pads them with nulls). Only rows whose last column is null can be short, so only their
+    lines are counted (a clean file costs one scan of a column)."""
+    none: list[str | None] = [None] * frame.height
+    if frame.width == 0:
+        return none
+    idx = frame.select(pl.arg_where(pl.col(frame.columns[-1]).is_null())).to_series().to_list()
+    if not idx:
+        return none
+    if b'"' in data:  # records may span lines: count the csv module's records
+        body = field_counts(data, separator)[skip:]
+        if len(body) != frame.height:
+            return none
+        counts = {i: body[i] for i in idx}
+    else:
+        arr = np.frombuffer(data, dtype=np.uint8)
+        ends = np.flatnonzero(arr == 10).tolist()
+        sep = separator.encode()
+        counts = {}
+        for i in idx:
+            k = i + skip
+            start = ends[k - 1] + 1 if k > 0 else 0
+            line = data[start : ends[k] if k < len(ends) else len(data)]
+            counts[i] = line.count(sep) + 1 if line.strip(b"\r") else 0
+    for i, n in counts.items():
+        if 0 < n < width:
+            none[i] = reject(
+                "row_truncated", f"the row has {n} of {width} fields: is the line cut short?"
+            )
+    return none
 
 
 def rename_columns(

@@ -79,12 +79,17 @@ def timestamp(col: str, schema: dict[str, pl.DataType]) -> tuple[str, str]:
     )
     # the cast skips surrounding spaces; the trimmed text is needed only when it fails
     parsed = f"coalesce(try_cast({raw} AS TIMESTAMPTZ), try_cast({compact} AS TIMESTAMPTZ))"
-    # a trailing Z (the usual case) settles it without the regular expression
+    # a trailing Z or +00:00 (the usual cases) settles it without the regular expression
     naive = (
-        f"CASE WHEN ends_with({raw}, 'Z') THEN FALSE "
+        f"CASE WHEN {utc_suffix(raw)} THEN FALSE "
         f"ELSE NOT regexp_matches({t}, '(?i){_TIME}{_ZONE}') END"
     )
     return parsed, naive
+
+
+def utc_suffix(raw: str) -> str:
+    """SQL: the text ends in ``Z`` or ``+00:00``, an offset that needs no other check."""
+    return f"(ends_with({raw}, 'Z') OR ends_with({raw}, '+00:00'))"
 
 
 def time_reasons(
@@ -116,7 +121,7 @@ def time_reasons(
         raw = f"CAST({_q(col)} AS VARCHAR)"
         rules.append(
             (
-                f"NOT ends_with({raw}, 'Z') AND regexp_matches({t}, '(?i){_TIME}{_BAD_OFFSET}')",
+                f"NOT {utc_suffix(raw)} AND regexp_matches({t}, '(?i){_TIME}{_BAD_OFFSET}')",
                 f"{col}_bad_offset",
                 f"'UTC offset outside -14:59 .. +14:59 in {label}: ' || {t}",
             )
