@@ -14,8 +14,14 @@ fails. Rows are staged (validated into a temporary table, then inserted), except
 ``Staged.relation`` goes straight into its table when it can (:func:`_direct_load`), the
 staged path being its fallback. Each file is loaded in one transaction and recorded in
 ``sources`` with ``rows_read = rows_loaded + rows_duplicate + rows_rejected``; rejected rows
-go to ``rejects`` with their reason and raw text. A file-level problem raises
+go to ``rejects`` with their reason code, message and raw text (:mod:`spotlab.ingest.
+reasons`). A row whose key is taken is a duplicate only when it agrees with the row holding
+the key, else a conflict (:mod:`spotlab.ingest.conflicts`). A file-level problem raises
 :class:`FormatError` or :class:`IngestError` and leaves the database as it was.
+
+Readers and targets declare their options (:mod:`spotlab.ingest.options`), checked before
+any file is read. The same bytes with the same format and options are the same ingest
+(skipped); ``reload=True`` forgets a file's earlier loads first, in the same transaction.
 """
 
 from __future__ import annotations
