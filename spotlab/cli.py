@@ -132,8 +132,9 @@ def ingest(
         cols = ["source_id", "uri", "format", "rows_read", "rows_loaded", "rows_duplicate",
                 "rows_rejected", "rows_conflict", "skipped_as_duplicate_file"]  # fmt: skip
         emit(pl.DataFrame([r.as_dict() for r in results]).select(cols), False)
-        for r in results:
-            typer.echo("\n".join([*(f"{r.uri}: {n}" for n in r.notes), r.summary or ""]).strip())
+        for line in (x for r in results for x in [*(f"{r.uri}: {n}" for n in r.notes), r.summary]):
+            if line:
+                typer.echo(line)
     if strict and any(r.rows_rejected for r in results):
         raise typer.Exit(1)
 
