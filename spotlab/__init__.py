@@ -4,7 +4,7 @@
 >>> store = sl.Store(":memory:")
 """
 
-from spotlab import notebook
+from spotlab import assumptions, notebook
 from spotlab.advise.allocation import Allocation, PoolEntry, allocate
 from spotlab.advise.backtest import BacktestResult, backtest_bids
 from spotlab.advise.bids import BidAdvice, BidParams, bid_curve, recommend_bids
@@ -42,17 +42,21 @@ from spotlab.errors import (
     AnalysisError,
     ConfigError,
     ExternalError,
+    FetchError,
     FormatError,
     IngestError,
     SpotlabError,
     StoreError,
     StoreLockedError,
 )
+from spotlab.fetch import FetchResult, fetch
 from spotlab.fleet.scaling import ScalingPlan, scaling_plan
+from spotlab.fleet.search import EasSetting, FleetChoice, recommend_fleet
 from spotlab.fleet.simulate import FleetResult, simulate
 from spotlab.ingest import IngestResult, ingest
 from spotlab.prices import price_stats
 from spotlab.report import Report, build_report, write_report
+from spotlab.requirements import RequirementsError
 from spotlab.schema import SCHEMA_VERSION
 from spotlab.sources import forget
 from spotlab.store import Store
@@ -73,8 +77,12 @@ __all__ = [
     "ConfigBundle",
     "ConfigError",
     "CronScaleConfig",
+    "EasSetting",
     "ExternalError",
+    "FetchError",
+    "FetchResult",
     "Finding",
+    "FleetChoice",
     "FleetResult",
     "FormatError",
     "ImagePullModel",
@@ -85,6 +93,7 @@ __all__ = [
     "PoolEntry",
     "Report",
     "Requirements",
+    "RequirementsError",
     "ScalingPlan",
     "ServiceConfig",
     "SpotlabError",
@@ -93,6 +102,7 @@ __all__ = [
     "StoreLockedError",
     "__version__",
     "allocate",
+    "assumptions",
     "backtest_bids",
     "bid_curve",
     "build_config",
@@ -100,6 +110,7 @@ __all__ = [
     "coldstart_report",
     "coldstart_saving",
     "export_config",
+    "fetch",
     "fit_load_times",
     "forget",
     "ingest",
@@ -115,6 +126,7 @@ __all__ = [
     "predicted_startup_seconds",
     "price_stats",
     "recommend_bids",
+    "recommend_fleet",
     "recommend_ordering",
     "replacement_timeline",
     "scaling_plan",

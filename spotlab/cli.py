@@ -5,7 +5,6 @@ Exit codes: 0 ok; 1 rows rejected under ``--strict`` (or lint errors); 2 usage o
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Sequence
 from datetime import date, datetime
@@ -15,8 +14,11 @@ from typing import Annotated, Any
 import polars as pl
 import typer
 
+from spotlab.cli_examples import add_examples
 from spotlab.errors import SpotlabError
+from spotlab.htmlreport import CELL_TIMEOUT_SECONDS
 from spotlab.store import Store
+from spotlab.text import PrintableWriter, printable, strict_json
 
 app = typer.Typer(
     name="spotlab",
@@ -29,6 +31,7 @@ app = typer.Typer(
 
 class State:
     db: str | None = None
+    wide: bool = False
 
 
 @app.callback()
@@ -37,8 +40,12 @@ def _global(
         str | None,
         typer.Option("--db", help="Database file (default $SPOTLAB_DB or ./spotlab.duckdb)."),
     ] = None,
+    wide: Annotated[
+        bool, typer.Option("--wide", help="Tables show every column, however wide.")
+    ] = False,
 ) -> None:
     State.db = db
+    State.wide = wide
 
 
 def open_store(read_only: bool = False) -> Store:
@@ -57,23 +64,38 @@ def _default(o: Any) -> Any:
     return str(o)
 
 
+def terminal_width() -> int | None:
+    """``$COLUMNS``, else the terminal's width; None when printing into a pipe or file."""
+    import os
+    import shutil
+
+    env = os.environ.get("COLUMNS", "")
+    if env.isdigit() and int(env) > 0:
+        return int(env)
+    if sys.stdout.isatty():
+        return shutil.get_terminal_size().columns
+    return None
+
+
 def emit(data: pl.DataFrame | list[Any] | dict[str, Any], as_json: bool, title: str = "") -> None:
-    """Print a frame or records as a table, or as JSON with ``--json``."""
+    """Print a frame or records as a table, or as strict JSON with ``--json`` (NaN → null).
+
+    Tables (:func:`spotlab.tables.text_table`) carry units and currency in their headers,
+    round floats to meaningful digits and fit the terminal (``--wide``: every column);
+    control characters in the data are shown as escapes, never sent to the terminal."""
     if as_json:
         if isinstance(data, pl.DataFrame):
             data = data.to_dicts()
-        typer.echo(json.dumps(data, default=_default, indent=2, ensure_ascii=False))
+        typer.echo(strict_json(data, default=_default))
         return
     if title:
-        typer.echo(title)
+        typer.echo(printable(title))
     if isinstance(data, pl.DataFrame):
-        with pl.Config(
-            tbl_rows=200, tbl_cols=30, fmt_str_lengths=80, tbl_width_chars=200,
-            tbl_hide_dataframe_shape=True, tbl_hide_column_data_types=True,
-        ):  # fmt: skip
-            typer.echo(str(data))
+        from spotlab.tables import text_table
+
+        typer.echo(printable(text_table(data, width=terminal_width(), wide=State.wide)))
     else:
-        typer.echo(json.dumps(data, default=_default, indent=2, ensure_ascii=False))
+        typer.echo(strict_json(data, default=_default))
 
 
 def parse_pairs(pairs: list[str] | None, what: str) -> dict[str, str]:
@@ -152,6 +174,34 @@ def forget(
     emit([g.as_dict() for g in gone], True) if as_json else typer.echo(
         "\n".join(g.describe() for g in gone)
     )
+
+
+@app.command()
+def fetch(
+    source: Annotated[str, typer.Argument(help="What to fetch (see `spotlab fetch --help`).")],
+    region: Annotated[str | None, typer.Option(help="Region, e.g. cn-hangzhou.")] = None,
+    spec: Annotated[list[str] | None, typer.Option(help="Spec (repeat; default: known).")] = None,
+    since: Annotated[str | None, typer.Option(help="30d or an ISO date (default: newest).")] = None,
+    profile: Annotated[str | None, typer.Option(help="Credentials profile.")] = None,
+    raw_dir: Annotated[Path | None, typer.Option(help="Pages folder (default: beside db).")] = None,
+    endpoint: Annotated[
+        str | None, typer.Option(help="TESTING ONLY: a local replay server's URL.")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Fetch prices, discounts, advice or specs from a provider API into the database.
+
+    Sources: alibaba-spot-prices, alibaba-spot-advice, alibaba-prices, eas-spot-discounts,
+    eas-specs, aws-spot-prices, aws-prices, aws-placement-scores, aws-spot-advisor."""
+    from spotlab.fetch import fetch as run
+
+    with open_store() as store:
+        result = run(store, source, region, spec or (), since, profile, raw_dir, endpoint)
+    if as_json:
+        emit(result.as_dict(), True)
+        return
+    emit(pl.DataFrame([result.summary()]).drop("raw_dir"), False)
+    typer.echo(f"pages under {result.raw_dir}")
 
 
 @app.command()
@@ -237,6 +287,8 @@ def lint_cmd(
     """Check an EAS config against the spot best practices; exit 1 on any error finding."""
     from spotlab.eas import errors, format_findings, lint
 
+    if format not in ("text", "json"):
+        raise typer.BadParameter(f"--format is text or json, not {format!r}")
     store = _config_store()
     try:
         need = _needs(gpu_memory_gib, model_size_gb, image_size_gb, region)
@@ -303,9 +355,9 @@ def schema_cmd(
 
 @app.command("coldstart")
 def coldstart_cmd(
-    model_size: Annotated[float, typer.Option("--model-size", help="Model size, GB.")],
+    model_size: Annotated[float, typer.Option("--model-size-gb", help="Model size, GB.")],
     image_size: Annotated[
-        float, typer.Option("--image-size", help="Image size, GB (default: vendor's 1.34).")
+        float, typer.Option("--image-size-gb", help="Image size, GB (default: vendor's 1.34).")
     ] = 1.34,
     provider: Annotated[str, typer.Option(help="alibaba (300 s warning) or aws (120 s).")] = (
         "alibaba"
@@ -385,9 +437,11 @@ def interruptions_cmd(
 
 ModelSizeOpt = Annotated[
     float | None,
-    typer.Option("--model-size", help="Model size (GB): the cold-start model predicts start-up."),
+    typer.Option(
+        "--model-size-gb", help="Model size (GB): the cold-start model predicts start-up."
+    ),
 ]
-ImageSizeOpt = Annotated[float | None, typer.Option("--image-size", help="Image size (GB).")]
+ImageSizeOpt = Annotated[float | None, typer.Option("--image-size-gb", help="Image size (GB).")]
 SetupOpt = Annotated[str, typer.Option(help="Start-up setup: plain, cachefs, acr, both.")]
 
 
@@ -409,10 +463,12 @@ def _startup(
 
 @app.command("order")
 def order_cmd(
-    gpu_mem: Annotated[float, typer.Option(help="GPU memory one replica needs (GB).")],
+    gpu_mem: Annotated[
+        float, typer.Option("--gpu-memory-gib", help="GPU memory one replica needs (GiB).")
+    ],
     gpus: Annotated[int, typer.Option(help="GPUs per replica.")] = 1,
     vcpu: Annotated[float, typer.Option(help="Minimum vCPU.")] = 0.0,
-    memory: Annotated[float, typer.Option(help="Minimum host memory (GiB).")] = 0.0,
+    memory: Annotated[float, typer.Option("--memory-gib", help="Minimum host memory (GiB).")] = 0.0,
     region: Annotated[str | None, typer.Option(help="Region (default: from the catalog).")] = None,
     replicas: Annotated[int | None, typer.Option(help="Service size, for integer caps.")] = None,
     max_share: Annotated[float, typer.Option(help="Largest share of one spot spec.")] = 0.5,
@@ -543,22 +599,56 @@ def simulate_cmd(
     regular_price: Annotated[float, typer.Option(help="Regular price per replica-hour.")],
     zone: Annotated[list[str] | None, typer.Option(help="Only these zones.")] = None,
     demand: Annotated[int, typer.Option(help="Replicas needed.")] = 4,
+    target: Annotated[float, typer.Option(help="Service availability to meet (0-1].")] = 0.995,
     startup_seconds: StartupOpt = None,
     warning_seconds: Annotated[float | None, typer.Option(help="Reclaim notice (s).")] = None,
     step_seconds: Annotated[float, typer.Option(help="Simulation step (s).")] = 60.0,
-    train_share: Annotated[float, typer.Option(help="Share used to train the ordering.")] = 0.25,
-    k: Annotated[int, typer.Option(help="SpotHedge over-provisioning.")] = 1,
+    train_share: Annotated[float, typer.Option(help="Share that trains the choice.")] = 0.25,
+    max_spare: Annotated[int | None, typer.Option(help="Most spares (default demand).")] = None,
+    max_dedicated: Annotated[
+        int | None, typer.Option(help="Largest dedicated group (default demand; 0: none).")
+    ] = None,
+    dedicated_share: Annotated[
+        float, typer.Option(help="Dedicated slot price ÷ regular price (an assumption).")
+    ] = 0.63,
+    export: Annotated[Path | None, typer.Option(help="Write the EAS files here.")] = None,
+    name: Annotated[str | None, typer.Option(help="Service name (with --export).")] = None,
+    image: Annotated[str | None, typer.Option(help="Container image (with --export).")] = None,
+    eas_spec: Annotated[str | None, typer.Option(help="EAS spec to deploy on.")] = None,
+    dedicated_resource: Annotated[
+        str | None, typer.Option(help="Dedicated group id eas-r-... (with --export).")
+    ] = None,
+    overwrite: Annotated[bool, typer.Option(help="Replace exported files.")] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Replay stored spot availability against every policy: cost ratio and availability."""
-    from spotlab.fleet.evaluate import evaluate_store
+    """Replay stored spot availability against every policy, and recommend the cheapest EAS
+    setting that meets --target (chosen on the first --train-share, reported on the rest)."""
+    from spotlab.fleet.config import export_choice
+    from spotlab.fleet.evaluate import replay_store, simulate_report
+    from spotlab.fleet.search import SearchSpace
 
+    if export is not None and not (name and image):
+        raise typer.BadParameter("--export needs --name and --image")
     with open_store(read_only=True) as store:
-        table = evaluate_store(store, spec, zone, demand=demand, spot_prices=spot_price,
-                               regular_price=regular_price, startup_seconds=startup_seconds,
-                               warning_seconds=warning_seconds, step_seconds=step_seconds,
-                               train_share=train_share, k=k)  # fmt: skip
-    emit(table if as_json else table.with_columns(pl.selectors.float().round(4)), as_json)
+        replay = replay_store(store, spec, zone, demand=demand, spot_prices=spot_price,
+                              regular_price=regular_price, startup_seconds=startup_seconds,
+                              warning_seconds=warning_seconds, step_seconds=step_seconds,
+                              train_share=train_share, target=target,
+                              dedicated_share=dedicated_share,
+                              space=SearchSpace(max_spare, max_dedicated))  # fmt: skip
+        written = None
+        if export is not None:
+            written = export_choice(replay.choice, export, str(name), str(image), regular_price,
+                                    eas_spec, dedicated_resource, store, overwrite)  # fmt: skip
+    report = simulate_report(replay, written)
+    if as_json:
+        emit(report, True)
+        return
+    cols = ["policy", "cost_ratio", "availability", "replica_availability", "regular_share",
+            "reclaims", "eas_expressible"]  # fmt: skip
+    emit(pl.DataFrame(report["policies"]).select(cols).with_columns(pl.selectors.float().round(4)),
+         False)  # fmt: skip
+    typer.echo("\n".join(report["lines"]))
 
 
 @app.command("scale")
@@ -600,41 +690,90 @@ def scale_cmd(
 # -- report: the headless summary of what is loaded (make report) -------------------------
 
 
+@app.command("assumptions")
+def assumptions_cmd(as_json: JsonOpt = False) -> None:
+    """Every assumption behind spotlab's figures: value, source, and what changes it."""
+    from spotlab.assumptions import assumptions_frame
+
+    frame = assumptions_frame()
+    emit(frame if as_json else frame.select("assumption", "value", "source", "changed_by"), as_json)
+
+
 @app.command("report")
 def report_cmd(
     out: Annotated[Path, typer.Option("--out", help="Folder for the report.")] = Path("out"),
     notebooks: Annotated[
-        bool, typer.Option(help="Also execute the notebooks into self-contained HTML.")
+        bool, typer.Option(help="Also execute the notebooks into self-contained HTML pages.")
     ] = True,
+    overwrite: Annotated[
+        bool, typer.Option(help="Replace the config files already in OUT/config.")
+    ] = False,
+    notebook: Annotated[
+        list[str] | None, typer.Option("--notebook", help="Only this notebook (repeatable).")
+    ] = None,
+    image: Annotated[
+        str | None, typer.Option(help="Container image of the advised service.json.")
+    ] = None,
+    model_oss: Annotated[str | None, typer.Option(help="OSS path of the model.")] = None,
+    current_monthly_cost: Annotated[
+        float | None, typer.Option(help="What the service costs you a month now.")
+    ] = None,
+    cell_timeout_seconds: Annotated[
+        int, typer.Option(help="Longest a notebook cell may run.")
+    ] = CELL_TIMEOUT_SECONDS,
     as_json: JsonOpt = False,
 ) -> None:
-    """Ingest and price summary, the advised EAS config, and the notebooks as HTML."""
-    from spotlab.htmlreport import render_notebooks
-    from spotlab.overview import export_overview_config
-    from spotlab.report import write_report
+    """The report: out/index.html (the money, the advised deployment, charts, assumptions,
+    data flags), the advised EAS config, the tables, and the notebooks as HTML pages."""
+    from spotlab.htmlreport import notebook_paths, render_notebooks
+    from spotlab.report import write_index, write_report
     from spotlab.store import snapshot
+
+    names = [p.stem for p in notebook_paths(notebook)] if notebooks else None
+
+    def progress(line: str) -> None:
+        typer.echo(line, err=True)
 
     # one state for the whole report: ingests committing meanwhile do not mix in
     with snapshot(State.db) as copy:
         with Store(copy, read_only=True) as store:
             rep = write_report(store, out)
-            try:
-                config = export_overview_config(store, out / "config")
-            except SpotlabError as exc:  # the summary still stands without advice
-                config, pages = [], []
-                typer.echo(f"no config or notebooks: {exc}", err=True)
-                notebooks = False
-        pages = render_notebooks(out / "notebooks", str(copy)) if notebooks else []
+            front = write_index(store, rep, out, image=image, model_oss_path=model_oss,
+                                current_monthly_cost=current_monthly_cost, notebooks=names,
+                                overwrite_config=overwrite)  # fmt: skip
+        pages = render_notebooks(out / "notebooks", str(copy), names, cell_timeout_seconds,
+                                 progress=progress) if names else []  # fmt: skip
     if as_json:
-        emit({"totals": rep.totals(), "files": [str(f) for f in rep.files],
-              "config": [str(p) for p in config],
+        emit({"totals": rep.totals(), "index": str(front.index),
+              "files": [str(f) for f in rep.files], "config": [str(p) for p in front.config],
+              "notes": front.notes,
               "notebooks": [{"html": str(p.html), "seconds": round(p.seconds, 1),
                              "svg_charts": p.svg_charts} for p in pages]}, True)  # fmt: skip
         return
-    typer.echo(rep.markdown())
-    typer.echo("wrote " + ", ".join(str(f) for f in [*rep.files, *config]))
+    typer.echo(front.first_line)
+    if front.overview is not None:
+        for item, value in front.overview.headline().head(2).iter_rows():
+            typer.echo(f"{item}: {value}")
+    typer.echo("\n".join(f"note: {n}" for n in front.notes))
+    typer.echo(f"wrote {front.index} (open it in a browser), " + ", ".join(
+        str(f) for f in [*rep.files, *front.config]))  # fmt: skip
     for p in pages:
         typer.echo(f"{p.html}: ran in {p.seconds:.1f} s, {p.svg_charts} charts inline")
+
+
+@app.command("formats")
+def formats_cmd(as_json: JsonOpt = False) -> None:
+    """Input formats ingest reads, in the order it tries them, with what picks each one."""
+    from spotlab.ingest import READERS
+
+    readers = sorted(READERS.values(), key=lambda r: (r.priority, r.name))
+    emit(pl.DataFrame({"format": [r.name for r in readers], "kind": [r.kind for r in readers],
+                       "picked_when": [r.sniff_rule for r in readers]}), as_json)  # fmt: skip
+    if not as_json:
+        typer.echo("The first format whose rule matches reads the file; --format NAME forces one.")
+
+
+add_examples(app)
 
 
 def _message(exc: BaseException) -> str:
@@ -656,11 +795,22 @@ def _interrupted(notes: Sequence[str]) -> None:
 
 def main() -> None:
     """Entry point: spotlab errors become a message and exit code 2, not a traceback;
-    Ctrl-C exits 130 (the interrupted transaction is rolled back)."""
+    Ctrl-C exits 130 (the interrupted transaction is rolled back).
+
+    Whatever a command prints goes through :func:`spotlab.text.printable`: a spec name or
+    a reason read from a file cannot send control sequences to the terminal."""
+    stdout, sys.stdout = sys.stdout, PrintableWriter(sys.stdout)
+    try:
+        _run()
+    finally:
+        sys.stdout = stdout
+
+
+def _run() -> None:
     try:
         code = app(standalone_mode=False)
     except SpotlabError as exc:
-        typer.echo(f"error: {_message(exc)}", err=True)
+        typer.echo(f"error: {printable(_message(exc))}", err=True)
         sys.exit(2)
     except _Interrupted as exc:
         _interrupted(exc.args)
@@ -669,7 +819,7 @@ def main() -> None:
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except (typer.BadParameter, typer.Abort) as exc:
-        typer.echo(f"error: {exc}", err=True)
+        typer.echo(f"error: {printable(str(exc))}", err=True)
         sys.exit(2)
     except typer.TyperException as exc:  # usage errors (typer bundles its own click)
         show = getattr(exc, "show", None)

@@ -13,13 +13,14 @@ gives the same bytes on every machine. ``python -m spotlab.datasets`` rewrites
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 import polars as pl
+
+from spotlab.domain import family_of_spec, region_of_zone_expr
 
 #: every file written by :func:`write_eas_sample` says so in its ``RequestId``
 SYNTHETIC_TAG = "SYNTHETIC"
@@ -99,15 +100,9 @@ _SPECS: tuple[tuple[str, int, float, str, int, float], ...] = (
 CATALOG_REGION = "cn-hangzhou"
 
 
-def family(spec: str) -> str:
-    """``ecs.gn7i-c8g1.2xlarge`` → ``ecs.gn7i``; ``ml.gu7i.c8m30.1-gu30`` → ``ml.gu7i``."""
-    m = re.match(r"^([a-z]+\.[a-z0-9]+)", spec)
-    return m.group(1) if m else spec
-
-
 def estimate_on_demand(spec: str, vcpu: int, memory_gib: float, gpu_model: str, gpus: int) -> float:
     """Estimated pay-as-you-go CNY/h: vCPU and memory rates plus a per-GPU rate, 2 decimals."""
-    rate = GPU_RATES[gpu_model or family(spec)]
+    rate = GPU_RATES[gpu_model or family_of_spec(spec)]
     return round(EST_CNY_PER_VCPU_H * vcpu + EST_CNY_PER_GIB_H * memory_gib + rate * gpus, 2)
 
 
@@ -128,7 +123,7 @@ def specs_catalog(region: str = CATALOG_REGION) -> pl.DataFrame:
                 "provider": "alibaba",
                 "region": region,
                 "spec": spec,
-                "family": family(spec),
+                "family": family_of_spec(spec),
                 "vcpu": vcpu,
                 "memory_gib": float(mem),
                 "gpu_model": model or None,
@@ -348,9 +343,7 @@ def canonical_prices(n_rows: int, n_series: int = 1000, seed: int = 0) -> pl.Dat
     )
     # a file sorted by time, series interleaved, like a provider's export
     return (
-        frame.with_columns(
-            region=pl.col("zone").str.replace(r"-[a-z]$", ""), currency=pl.lit("CNY")
-        )
+        frame.with_columns(region=region_of_zone_expr(pl.col("zone")), currency=pl.lit("CNY"))
         .select(
             "provider",
             "region",

@@ -7,7 +7,9 @@
     ├── IngestError               a file parsed but cannot be loaded as a whole
     ├── ConfigError               an EAS config is malformed or fails validation
     ├── AnalysisError             an analysis cannot answer (no data, bad parameter)
-    └── ExternalError             an error of duckdb, polars, pyarrow or pydantic, wrapped
+    │   └── NoDataError           nothing to analyse for the selection (ingest data first)
+    ├── ExternalError             an error of duckdb, polars, pyarrow or pydantic, wrapped
+    └── FetchError                a provider API call failed (``spotlab fetch``)
 
 Every error carries its context as attributes (``path``, ``row``, ``json_path``) and a
 message that says what to do. Errors raised by duckdb, polars, pyarrow and pydantic are
@@ -94,12 +96,31 @@ class AnalysisError(SpotlabError):
     """An analysis cannot answer: no data in the window, or a bad parameter."""
 
 
+class NoDataError(AnalysisError):
+    """Nothing to analyse: no rows for the selection. Callers that can do without the
+    analysis (the config linter without bid advice, say) catch this one, never more."""
+
+
 class ExternalError(SpotlabError):
     """An error of an underlying library, wrapped with the context spotlab had."""
 
     def __init__(self, message: str, cause: BaseException) -> None:
         super().__init__(f"{message}: {type(cause).__name__}: {cause}")
         self.cause = cause
+
+
+class FetchError(SpotlabError):
+    """A provider API call of ``spotlab fetch`` failed; the database is unchanged.
+
+    ``reason`` is one of ``no-credentials``, ``denied``, ``throttled``, ``network``,
+    ``bad-response``, ``bad-request``; ``source`` and ``region`` name what was fetched."""
+
+    def __init__(self, message: str, source: str, region: str | None, reason: str) -> None:
+        where = f"{source} ({region})" if region else source
+        super().__init__(f"{where}: {message}")
+        self.source = source
+        self.region = region
+        self.reason = reason
 
 
 def did_you_mean(word: str, candidates: Iterable[str], n: int = 3) -> str:

@@ -33,7 +33,8 @@ from datetime import UTC, datetime, timedelta
 import duckdb
 import polars as pl
 
-from spotlab.errors import AnalysisError, did_you_mean, wrap_errors
+from spotlab.domain import RULE_FRACTION, region_of_zone_expr
+from spotlab.errors import AnalysisError, NoDataError, did_you_mean, wrap_errors
 from spotlab.store import Store, scalar
 
 SERIES = ("provider", "zone", "spec")
@@ -43,8 +44,6 @@ SERIES = ("provider", "zone", "spec")
 MIN_HISTORY_HOURS = 48.0
 #: a series whose newest point is older than this before the window's end is flagged
 STALE_AFTER_HOURS = 24.0
-#: the seed's rule of thumb: bid 20% of the pay-as-you-go price
-RULE_FRACTION = 0.2
 
 #: "all" windows start here (before any real price history)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -210,19 +209,6 @@ def _as_list(value: str | Sequence[str] | None) -> list[str] | None:
     return list(value)
 
 
-def _region_of_zone(zone: pl.Expr) -> pl.Expr:
-    """``cn-hangzhou-h`` → ``cn-hangzhou``; ``us-east-1a`` → ``us-east-1``; else the zone
-    (GCP prices are per region: zone = region). Same rule as ingestion's."""
-    z = zone.cast(pl.String)
-    return (
-        pl.when(z.str.contains(r"^[a-z]+-[a-z]+-\d+[a-z]$"))
-        .then(z.str.slice(0, z.str.len_chars() - 1))
-        .when(z.str.contains(r"^[a-z]+-[a-z0-9]+-[a-z]$"))
-        .then(z.str.slice(0, z.str.len_chars() - 2))
-        .otherwise(z)
-    )
-
-
 def normalise_points(frame: pl.DataFrame) -> pl.DataFrame:
     """A user's points frame in the ``spot_prices`` columns: times as UTC, region derived
     from the zone when absent, one row per (series, ts) (the later input row wins)."""
@@ -260,9 +246,9 @@ def normalise_points(frame: pl.DataFrame) -> pl.DataFrame:
             raise AnalysisError(f"the ts column must hold times, found {ts}")
         f = f.select(
             pl.col("provider").cast(pl.String),
-            pl.coalesce(pl.col("region").cast(pl.String), _region_of_zone(pl.col("zone"))).alias(
-                "region"
-            ),
+            pl.coalesce(
+                pl.col("region").cast(pl.String), region_of_zone_expr(pl.col("zone"))
+            ).alias("region"),
             pl.col("zone").cast(pl.String),
             pl.col("spec").cast(pl.String),
             pl.col("ts").cast(pl.Datetime("us", "UTC")),
@@ -364,7 +350,7 @@ def check_selection(
         for c in ("spec", "zone")
     }
     if not known["spec"]:
-        raise AnalysisError(
+        raise NoDataError(
             "no spot price points to analyse: ingest price data first (`spotlab ingest data/`)"
         )
     hints = []
@@ -372,7 +358,7 @@ def check_selection(
         for a in asked or []:
             if a not in known[col]:
                 hints.append(f"{col} {a!r} is not in the data.{did_you_mean(a, known[col])}")
-    raise AnalysisError(
+    raise NoDataError(
         "no price series match the selection" + (": " + " ".join(hints) if hints else "")
     )
 

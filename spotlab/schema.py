@@ -12,6 +12,8 @@ Logical keys (enforced by ingestion's de-duplication, documented here once):
   instance_id); ``instance_exposure``: (provider, zone, spec, is_spot, service,
   period_start); ``interruption_bands``: (provider, region, zone, spec, os, observed_at).
 - ``load_benchmarks``: (model, path, hardware, run).
+- ``spot_placement_scores``: (provider, region, zone, specs, target_capacity, observed_at);
+  ``spec_stock``: (provider, region, spec, observed_at).
 
 Accounting: ``sources.rows_read = rows_loaded + rows_duplicate + rows_rejected`` (a CHECK);
 ``rows_conflict`` counts the rejects that are conflicts (a key stored, or earlier in the
@@ -229,6 +231,46 @@ MIGRATIONS: list[Migration] = [
     ),
     Migration(
         5,
+        "fetch: spot_placement_scores, spec_stock",
+        (
+            # AWS Spot placement scores (GetSpotPlacementScores): how likely a request for
+            # ``target_capacity`` instances of the types ``specs`` (sorted, comma-separated:
+            # the score is for the set) succeeds, 1-10, in a region or, with a zone id, in
+            # one zone. Key (provider, region, zone, specs, target_capacity, observed_at).
+            """
+            CREATE TABLE spot_placement_scores (
+                provider        VARCHAR NOT NULL,
+                region          VARCHAR NOT NULL,
+                zone            VARCHAR,
+                specs           VARCHAR NOT NULL,
+                target_capacity INTEGER NOT NULL CHECK (target_capacity >= 1),
+                score           INTEGER NOT NULL CHECK (score BETWEEN 1 AND 10),
+                observed_at     TIMESTAMPTZ NOT NULL,
+                source_id       INTEGER NOT NULL
+            )
+            """,
+            # Stock of a spec as a provider reports it (EAS DescribeMachineSpec):
+            # ``stock_status`` (WithStock, ClosedWithStock, NoStock), ``is_available``, and
+            # the lowest spot discount a bid may use (a multiplier of the pay-as-you-go
+            # price), with and without the 1-hour protection. Key (provider, region, spec,
+            # observed_at).
+            """
+            CREATE TABLE spec_stock (
+                provider          VARCHAR NOT NULL,
+                region            VARCHAR NOT NULL,
+                spec              VARCHAR NOT NULL,
+                stock_status      VARCHAR,
+                is_available      BOOLEAN,
+                min_spot_discount DOUBLE,
+                min_spot_discount_unprotected DOUBLE,
+                observed_at       TIMESTAMPTZ NOT NULL,
+                source_id         INTEGER NOT NULL
+            )
+            """,
+        ),
+    ),
+    Migration(
+        6,
         "undo and reason codes: sources.options, sources.rows_conflict, rejects.reason_code",
         (
             # ``options``: the reader options the file was loaded with (JSON, defaults left
@@ -237,7 +279,7 @@ MIGRATIONS: list[Migration] = [
             # another value (counted in ``rows_rejected`` too). DuckDB cannot add a CHECK or
             # a NOT NULL column to a table in one transaction, so the tables are rebuilt.
             """
-            CREATE TABLE sources_v5 (
+            CREATE TABLE sources_v6 (
                 source_id      INTEGER PRIMARY KEY,
                 uri            VARCHAR NOT NULL,
                 sha256         VARCHAR NOT NULL,
@@ -256,18 +298,18 @@ MIGRATIONS: list[Migration] = [
             )
             """,
             """
-            INSERT INTO sources_v5 (source_id, uri, sha256, format, kind, rows_read,
+            INSERT INTO sources_v6 (source_id, uri, sha256, format, kind, rows_read,
                 rows_loaded, rows_duplicate, rows_rejected, ingested_at, naive_timestamps)
             SELECT source_id, uri, sha256, format, kind, rows_read, rows_loaded,
                 rows_duplicate, rows_rejected, ingested_at, naive_timestamps FROM sources
             """,
             "DROP TABLE sources",
-            "ALTER TABLE sources_v5 RENAME TO sources",
+            "ALTER TABLE sources_v6 RENAME TO sources",
             # ``reason_code``: a stable code per kind of reason (see
             # ``spotlab.ingest.reasons``); rows rejected before this migration are
             # 'unclassified' (``spotlab ingest --reload FILE`` records them again).
             """
-            CREATE TABLE rejects_v5 (
+            CREATE TABLE rejects_v6 (
                 source_id   INTEGER NOT NULL,
                 row_number  BIGINT NOT NULL,
                 reason_code VARCHAR NOT NULL,
@@ -276,11 +318,11 @@ MIGRATIONS: list[Migration] = [
             )
             """,
             """
-            INSERT INTO rejects_v5 SELECT source_id, row_number, 'unclassified', reason, raw
+            INSERT INTO rejects_v6 SELECT source_id, row_number, 'unclassified', reason, raw
             FROM rejects
             """,
             "DROP TABLE rejects",
-            "ALTER TABLE rejects_v5 RENAME TO rejects",
+            "ALTER TABLE rejects_v6 RENAME TO rejects",
         ),
     ),
 ]

@@ -142,6 +142,7 @@ class Store:
         self.wait_seconds = wait_seconds
         self._depth = 0
         self._closed = False
+        self._in_transaction = False
         created = self.path != ":memory:" and not Path(self.path).exists()
         self._con: duckdb.DuckDBPyConnection | None = None
         try:
@@ -309,12 +310,19 @@ class Store:
     def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """One transaction: committed when the block ends, rolled back on any error
         (Ctrl-C included). A commit that cannot be written (a full disk) is a StoreError
-        saying so; the database keeps its state from before the transaction."""
+        saying so; the database keeps its state from before the transaction.
+
+        A transaction opened inside another joins it: the outer one commits or rolls back
+        the whole (``spotlab fetch`` loads every page of a fetch as one)."""
+        if self._in_transaction:
+            yield self.con
+            return
         with self.connection() as con:
             try:
                 con.execute("BEGIN TRANSACTION")
             except duckdb.Error as exc:
                 raise ExternalError("starting a transaction", exc) from exc
+            self._in_transaction = True
             try:
                 yield con
             except BaseException:
@@ -323,6 +331,8 @@ class Store:
                 with contextlib.suppress(duckdb.Error):
                     con.execute("ROLLBACK")
                 raise
+            finally:
+                self._in_transaction = False
             try:
                 con.execute("COMMIT")
             except duckdb.Error as exc:

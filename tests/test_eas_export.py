@@ -57,7 +57,7 @@ GOLDEN_CASES = [
             "bids": pl.DataFrame({"spec": ["ecs.gn8is.2xlarge"], "bid": [2.5]}),
             "replicas": 2,
         },
-        id="bids from a frame (2.5), seed 20% fallback (1.948), cheapest regular appended",
+        id="bids from a frame (2.5), seed 20% fallback 1.948 up to 1.95, cheapest regular appended",
     ),
     pytest.param(
         "model_cache_and_scaling",
@@ -142,7 +142,7 @@ def test_golden_hand_checked_values() -> None:
     one = json.loads((GOLDEN / "eas_bids_filled_regular_appended" / "service.json").read_text())
     assert one["cloud"]["computing"]["instances"] == [
         {"type": "ecs.gn8is.2xlarge", "spot_price_limit": 2.5},
-        {"type": "ecs.gn7i-c8g1.2xlarge", "spot_price_limit": 1.948},  # 0.2 × 9.74
+        {"type": "ecs.gn7i-c8g1.2xlarge", "spot_price_limit": 1.95},  # 0.2 × 9.74, up to the tick
         {"type": "ecs.gn7i-c8g1.2xlarge"},  # lowest on-demand of the two
     ]
     two = load_bundle(GOLDEN / "eas_model_cache_and_scaling")
@@ -196,7 +196,7 @@ def test_secrets_written_only_when_asked(tmp_path: Path) -> None:
     data.update(dockerAuth="dXNlcjpzM2NyM3Q=", token="tok")
     bundle = load_bundle(_write(tmp_path / "in.json", data))
     result = export(bundle, tmp_path / "a", catalog=CATALOG)
-    assert result.omitted_secrets == ["dockerAuth", "token"]
+    assert result.omitted_secrets == ["service.json $.dockerAuth", "service.json $.token"]
     text = (tmp_path / "a" / "service.json").read_text()
     assert "dXNlcjpzM2NyM3Q=" not in text and "tok" not in json.loads(text).values()
     export(bundle, tmp_path / "b", include_secrets=True, catalog=CATALOG)

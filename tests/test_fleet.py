@@ -21,6 +21,7 @@ from spotlab.fleet import (
     UNLIMITED,
     AllRegular,
     EasOrdered,
+    EasService,
     Market,
     OneSpot,
     Pool,
@@ -264,6 +265,8 @@ def policies() -> list:  # type: ignore[type-arg]
     return [
         AllRegular(), OneSpot(), EasOrdered(), EasOrdered(rebalancing=True, probe_seconds=2.0),
         SpotHedge(k=0), SpotHedge(k=2, od_floor=1), dedicated_floor(),
+        EasService(rebalancing=False), EasService(spare=1, regular_capacity=2, probe_seconds=2.0),
+        EasService(spare=2, spot_capacity=[2], probe_seconds=3.0),
     ]  # fmt: skip
 
 

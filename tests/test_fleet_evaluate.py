@@ -1,5 +1,5 @@
-"""The policy table: the recommended ordering's link, the bundled Bamboo replay, the shared
-traces (skipped without ../shared/data), the CLI, charts and the plan widget."""
+"""The policy table: the bundled Bamboo replay, the shared traces (skipped without
+../shared/data), the CLI (simulate with --target and --export, scale), charts, widgets."""
 
 from __future__ import annotations
 
@@ -16,15 +16,21 @@ from spotlab.charts.fleet import (
     plan_chart,
     policy_comparison_chart,
     timeline_chart,
+    trace_policy_chart,
+    traces_policy_chart,
 )
 from spotlab.cli import main
-from spotlab.fleet import _deps
 from spotlab.fleet.evaluate import (
     BAMBOO_G4DN,
+    RECOMMENDED,
+    RESULTS_FILE,
     SHARED_TRACE_SETS,
-    compare_to_spothedge,
     evaluate_trace_set,
+    goal,
+    load_results,
     replay_store,
+    results_frames,
+    summary_line,
 )
 from spotlab.ingest import ingest
 from tests.conftest import run_cli
@@ -44,49 +50,61 @@ def bamboo_store() -> sl.Store:
     return store
 
 
-def test_recommended_order_goes_through_the_ordering_advisor() -> None:
-    # on-demand 3.0, restart cost = 1 h x 3.0 = 3.0 per interruption
-    # a: 0.5 x 1.0 + 0.5 x 3.0 = 2.0; b: 1.2; c: 0.9 x 1.0 + 0.1 x 3.0 + 0.1/h x 3.0 = 1.5
-    cands = pl.DataFrame(
-        {
-            "label": ["spot:g@us-east-1a", "spot:g@us-east-1b", "spot:g@us-west-2a"],
-            "spec": ["g"] * 3,
-            "zone": ["us-east-1a", "us-east-1b", "us-west-2a"],
-            "spot_price": [1.0, 1.2, 1.0],
-            "on_demand_price": [3.0] * 3,
-            "interruptions_per_hour": [0.0, 0.0, 0.1],
-            "available_share": [0.5, 1.0, 0.9],
-            "startup_seconds": [3600.0] * 3,
-        }
-    )
-    rec = _deps.recommended_order(cands, replicas=4)
-    assert rec.order == ["spot:g@us-east-1b", "spot:g@us-west-2a", "spot:g@us-east-1a"]
-    assert rec.caps == dict.fromkeys(rec.order, 2)  # at most 50 % of 4 replicas each
-    assert len(rec.reasons) == 4 and "regular" in rec.reasons[-1]
-
-
 def test_bamboo_replay(bamboo_store: sl.Store) -> None:
     replay = replay_store(bamboo_store, startup_seconds=292.0, **BAMBOO_G4DN)
     table = replay.table()
-    assert table.height == 8 and set(table["demand"]) == {4}
+    # 5 reference policies, SpotHedge k = 0..4 (the largest spare count), the recommendation
+    assert table.height == 11 and set(table["demand"]) == {4}
     by = {r["policy"]: r for r in table.iter_rows(named=True)}
     reg = by["all regular"]
     assert reg["cost_ratio"] == pytest.approx(1.0) and reg["availability"] == 1.0
     # 4 x 0.526 USD/h over the test window (the last 3/4 of the 24.5 h trace, 1-min grid)
     assert reg["cost"] == pytest.approx(4 * 0.526 * reg["hours"], rel=1e-4)
-    one = by["one spot pool (us-east-1c)"]
+    one = by["one spot zone (us-east-1c)"]
     assert one["regular_share"] == 0.0 and one["cost_ratio"] <= 0.1578 / 0.526 + 1e-9
+    assert not one["eas_expressible"] and not by["SpotHedge (k=1)"]["eas_expressible"]
+    assert by[RECOMMENDED]["eas_expressible"] and by["EAS: spot, regular last"]["eas_expressible"]
     assert all(0.0 <= a <= 1.0 for a in table["availability"])
-    spare = by["spotlab recommended + 1 spare"]
-    assert spare["availability"] >= by["spotlab recommended"]["availability"]
+    # the training window (the first 6.1 h) holds no spot stock at all: 99.5 % needs the
+    # whole demand off spot, and a dedicated slot (0.63 x) is the cheapest such replica
+    c = replay.choice
+    assert c.setting.dedicated == 4 and c.train["availability"] == 1.0
+    assert by[RECOMMENDED]["cost_ratio"] == pytest.approx(0.63)
+    g = replay.goal(table)
+    assert g["meets_target"] and g["not_dominated"] and g["spothedge_best_k"] in range(5)
+    assert "0.630 x" in g["note"]
     results = replay.results()
     tl = results["SpotHedge (k=1)"].timeline()
     assert {"hours", "kind", "ready", "provisioned", "demand", "ts"} <= set(tl.columns)
     for chart in (
         policy_comparison_chart(table),
         timeline_chart(tl),
+        trace_policy_chart(table, 0.995, "bamboo"),
+        traces_policy_chart(table.with_columns(trace=pl.lit("a")), 0.995),
     ):
         assert chart.to_dict()["$schema"].startswith("https://vega.github.io/schema/vega-lite")
+
+
+def test_goal_reads_domination_both_ways() -> None:
+    def table(rec: tuple[float, float], *sh: tuple[float, float]) -> pl.DataFrame:
+        rows = [{"policy": RECOMMENDED, "cost_ratio": rec[0], "availability": rec[1]}]
+        rows += [{"policy": f"SpotHedge (k={k})", "cost_ratio": c, "availability": a}
+                 for k, (c, a) in enumerate(sh)]  # fmt: skip
+        return pl.DataFrame(rows)
+
+    # cheaper and more available than k=0, dearer but more available than k=1
+    g = goal(table((0.40, 0.996), (0.45, 0.990), (0.30, 0.994)), 0.995)
+    assert g["not_dominated"] and g["meets_target"] and g["goal_met"]
+    assert g["not_beaten_k"] == [1]  # k=1 is cheaper: only Pareto, not the stricter reading
+    # k=1 as available at a lower cost: dominated
+    g = goal(table((0.40, 0.996), (0.45, 0.990), (0.39, 0.996)), 0.995)
+    assert g["dominated_by_k"] == [1] and not g["goal_met"]
+    # misses the target: the note says by how much
+    g = goal(table((0.40, 0.990), (0.45, 0.985)), 0.995)
+    assert not g["meets_target"] and "by 0.50 points" in g["note"]
+    # meets it but above 0.57 where something reached it cheaper held out
+    g = goal(table((0.63, 1.0), (0.45, 0.996)), 0.995)
+    assert g["trace_allows"] and not g["goal_met"] and "SpotHedge (k=0)" in g["note"]
 
 
 def test_cli_simulate_and_scale(
@@ -104,12 +122,30 @@ def test_cli_simulate_and_scale(
         assert code == 0, err
         return out
 
-    rows = json.loads(
-        run("simulate", "g4dn.xlarge", "--spot-price", "0.1578", "--regular-price", "0.526",
-            "--startup-seconds", "292", "--json")
-    )  # fmt: skip
-    assert [r["policy"] for r in rows][:2] == ["all regular", "one spot pool (us-east-1c)"]
+    sim = ["simulate", "g4dn.xlarge", "--spot-price", "0.1578", "--regular-price", "0.526",
+           "--startup-seconds", "292", "--max-dedicated", "0"]  # fmt: skip
+    doc = json.loads(run(*sim, "--target", "0.99", "--json"))
+    rows = doc["policies"]
+    assert [r["policy"] for r in rows][:2] == ["all regular", "one spot zone (us-east-1c)"]
     assert rows[0]["cost_ratio"] == pytest.approx(1.0)
+    rec = doc["recommended"]
+    assert rec["target"] == 0.99 and rec["fields"]["metadata.instance"] >= 4
+    assert rec["reasons"][0].startswith("Chosen on the training window")
+    assert doc["goal"]["target"] == 0.99 and doc["export"] is None
+    out = tmp_path / "deploy"
+    text = run(*sim, "--export", str(out), "--name", "fleet-demo", "--image",
+               "registry.example/ns/app:1", "--eas-spec", "ml.gu7i.c8m30.1-gu30")  # fmt: skip
+    assert "recommended for 99.50 %" in text and "wrote" in text
+    service = json.loads((out / "service.json").read_text())
+    assert service["metadata"]["resource_rebalancing"] is True
+    assert service["metadata"]["scheduling"] == {"spread": {"policy": "zone"}}
+    entries = service["cloud"]["computing"]["instances"]
+    assert entries[0]["type"] == "ml.gu7i.c8m30.1-gu30" and "spot_price_limit" in entries[0]
+    assert "spot_price_limit" not in entries[-1]
+    auto = json.loads((out / "autoscaler.json").read_text())
+    assert auto["min"] == auto["max"] == service["metadata"]["instance"]
+    lint_code, lint_out, _ = run_cli(monkeypatch, capsys, "--db", db, "lint", str(out))
+    assert lint_code == 0 and "0 errors" in lint_out
     plan = json.loads(
         run("scale", "synthetic-chat", "--qps-per-replica", "20", "--dedicated-monthly-price",
             "1200", "--startup-seconds", "292", "--json")
@@ -123,6 +159,40 @@ def test_cli_simulate_and_scale(
     with pytest.raises(SystemExit) as err:
         main()
     assert err.value.code == 2 and "g4dn.xlarge" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["simulate", "g4dn.xlarge", "--spot-price", "0.1", "--regular-price", "0.5",
+          "--step-seconds", "0"], "the step must be a number of seconds > 0"),
+        (["simulate", "g4dn.xlarge", "--spot-price", "0.1", "--regular-price", "0.5",
+          "--step-seconds", "0.0001"], "use a larger step"),
+        (["simulate", "g4dn.xlarge", "--spot-price", "0.1", "--regular-price", "0.5",
+          "--target", "1.5"], "target must be a share in (0, 1]"),
+        (["simulate", "g4dn.xlarge", "--spot-price", "0.1", "--regular-price", "nan"],
+         "regular_price must be a number"),
+        (["simulate", "g4dn.xlarge", "--spot-price", "0.1", "--regular-price", "0.5",
+          "--export", "x"], "--export needs --name and --image"),
+        (["scale", "synthetic-chat", "--qps-per-replica", "nan"], "qps_per_replica must be"),
+        (["scale", "synthetic-chat", "--qps-per-replica", "1e-9"], "check --qps-per-replica"),
+    ],
+)  # fmt: skip
+def test_cli_rejects_bad_numbers_in_one_line(
+    bamboo_store: sl.Store,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    args: list[str],
+    message: str,
+) -> None:
+    db = tmp_path / "fleet.duckdb"
+    with sl.Store(db) as store:
+        ingest(store, [BAMBOO, ROOT / "data" / "traffic_sample.csv"])
+    code, out, err = run_cli(monkeypatch, capsys, "--db", db, *args)
+    assert code == 2 and out == ""
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], err
 
 
 def test_plan_widget_recomputes(bamboo_store: sl.Store) -> None:
@@ -140,14 +210,45 @@ def test_plan_widget_recomputes(bamboo_store: sl.Store) -> None:
     assert floor_cost_chart(plan.floor_costs, plan.dedicated_floor).to_dict()
 
 
+def test_fleet_widget_recommends_and_exports(bamboo_store: sl.Store, tmp_path: Path) -> None:
+    from spotlab.widgets.fleet import FleetWidget
+
+    w = FleetWidget(bamboo_store, "g4dn.xlarge", 0.1578, 0.526, startup_seconds=292.0,
+                    folder=str(tmp_path / "cfg"))  # fmt: skip
+    assert w.replay is not None and "Chosen on the training window" in w.message.value
+    assert w.replay.choice.setting.dedicated == 4  # no spot in the training window
+    w.max_dedicated.value = 0
+    assert w.replay.choice.setting.dedicated == 0
+    assert w.export() is None and "set the service name and image" in w.export_out.value
+    w.image.value = "registry.example/ns/app:1"
+    w.eas_spec.value = "ml.gu7i.c8m30.1-gu30"
+    done = w.export()
+    assert done is not None and (tmp_path / "cfg" / "service.json").is_file()
+    assert "wrote" in w.export_out.value
+    w.regular.value = -1.0
+    assert "Cannot recommend" in w.message.value and w.replay is None
+    assert w.export() is None
+
+
+def test_committed_results_file_is_labelled_and_consistent() -> None:
+    doc = load_results(RESULTS_FILE)
+    assert doc["source"].startswith("python -m spotlab.fleet.evaluate") and doc["computed_on"]
+    rows, goals = results_frames(doc)
+    assert goals.height == len(doc["traces"]) >= 15
+    assert set(goals["trace"]) == {t.name for t in SHARED_TRACE_SETS}
+    assert (rows.filter(pl.col("policy") == RECOMMENDED).height) == goals.height
+    assert summary_line(goals).endswith(f"of {goals.height}")
+
+
 def test_shared_gcp_a100_trace(shared_data: Path) -> None:
-    ts = next(t for t in SHARED_TRACE_SETS if "GCP1" in t.folder)
-    table = evaluate_trace_set(ts, shared_data, startup_seconds=292.0)
-    assert table.height == 8 and set(table["zones"]) == {6}
+    ts = next(t for t in SHARED_TRACE_SETS if "GCP1" in t.path)
+    result = evaluate_trace_set(ts, shared_data, startup_seconds=292.0, hindsight=False)
+    table = result.table
+    assert table.height == 11 and set(table["zones"]) == {6}
     by = {r["policy"]: r for r in table.iter_rows(named=True)}
     assert by["all regular"]["cost_ratio"] == pytest.approx(1.0)
     # SpotHedge keeps the service up nearly all the time at under half the regular cost
     assert by["SpotHedge (k=1)"]["availability"] > 0.99
     assert by["SpotHedge (k=1)"]["cost_ratio"] < 0.5
-    cmp = compare_to_spothedge(table.with_columns(pl.lit("gcp").alias("trace")))
-    assert cmp.height == 1 and {"cost_ratio_spotlab", "vs_published_43pct"} <= set(cmp.columns)
+    assert {"not_dominated", "meets_target", "note"} <= set(result.goal)
+    assert result.as_dict()["choice"]["setting"] == result.replay.choice.setting.describe(4)

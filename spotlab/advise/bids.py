@@ -44,9 +44,9 @@ from typing import Any
 
 import polars as pl
 
-from spotlab.errors import AnalysisError
+from spotlab.domain import PRICE_TICK, RULE_FRACTION, SMALL_PRICE_TICK, round_bid_up_expr
+from spotlab.errors import AnalysisError, NoDataError
 from spotlab.prices import (
-    RULE_FRACTION,
     Levels,
     PriceSource,
     _as_list,
@@ -71,10 +71,6 @@ DEFAULT_COST_TOLERANCE = 0.01
 #: share of on-demand added to the target level before rounding (never above on-demand);
 #: chosen from the GCP backtest (see the module docstring)
 DEFAULT_HEADROOM = 0.1
-#: bid rounding step: 0.01 for bids of 1 or more, 0.001 below (the API's prices carry
-#: three decimals); override per currency with ``price_tick``
-DEFAULT_PRICE_TICK = 0.01
-SMALL_PRICE_TICK = 0.001
 
 _EPS = 1e-9
 STRATEGIES = ("bid", "rule20", "optimal")
@@ -91,7 +87,7 @@ class BidParams:
     - ``fallback_price``: price per hour while not on spot, one number or per spec
       (default: the spec's on-demand price).
     - ``price_tick``: bid rounding step, one number or per currency (default
-      :data:`DEFAULT_PRICE_TICK`, :data:`SMALL_PRICE_TICK` under 1).
+      :data:`PRICE_TICK`, :data:`SMALL_PRICE_TICK` under 1).
     - ``cost_tolerance``: see the module docstring (share of on-demand per hour).
     - ``rule_fraction``: the seed's rule of thumb (20% of on-demand).
     """
@@ -161,7 +157,7 @@ def with_costs(windows: pl.DataFrame, params: BidParams) -> pl.DataFrame:
             "currency",
             pl.when(od.fill_null(pl.col("max")) < 1)
             .then(pl.lit(SMALL_PRICE_TICK))
-            .otherwise(pl.lit(DEFAULT_PRICE_TICK)),
+            .otherwise(pl.lit(PRICE_TICK)),
         ),
     )
 
@@ -256,11 +252,6 @@ def _select(curve: pl.DataFrame, info: pl.DataFrame, params: BidParams) -> pl.Da
     )
 
 
-def _round_up(value: pl.Expr, tick: pl.Expr) -> pl.Expr:
-    steps = (value / tick - 1e-7).ceil()
-    return (steps * tick).round(6)
-
-
 def _advise(
     cv: _Curves, members: pl.DataFrame, info: pl.DataFrame, params: BidParams
 ) -> pl.DataFrame:
@@ -296,7 +287,7 @@ def _advise(
     g = info.join(choice, on="gid", how="left").with_columns(
         bid=pl.when(pl.col("rec_level").is_not_null()).then(
             pl.min_horizontal(
-                _round_up(
+                round_bid_up_expr(
                     pl.col("rec_level") + params.headroom * pl.col("on_demand").fill_null(0.0),
                     pl.col("tick"),
                 ),
@@ -534,7 +525,7 @@ def _load(
     if lv.levels.height == 0:
         w = lv.windows
         lo, hi = str(w["w_start"].min()), str(w["w_end"].max())
-        raise AnalysisError(
+        raise NoDataError(
             f"no price point in the window {lo} .. {hi} for "
             "the selected series: widen the window (e.g. window='all') or pick another end"
         )

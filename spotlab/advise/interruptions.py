@@ -38,13 +38,15 @@ from typing import Any
 
 import polars as pl
 
+from spotlab.domain import (
+    DEFAULT_WARNING_LEAD_SECONDS,
+    HOURS_PER_MONTH,
+    WARNING_LEAD_SECONDS,
+    family_of_spec_expr,
+)
 from spotlab.errors import AnalysisError
 from spotlab.store import Store
 
-HOURS_PER_MONTH = 730.0
-#: seconds from the warning to the reclaim when a log lacks the reclaim itself
-DEFAULT_LEAD_SECONDS: dict[str, float] = {"alibaba": 300.0, "aws": 120.0}
-FALLBACK_LEAD_SECONDS = 120.0
 #: the default cell of a rate
 BY: tuple[str, ...] = ("provider", "spec", "zone", "is_spot")
 START_EVENTS = ("launched", "ready", "rebuilt")
@@ -197,7 +199,8 @@ def lifecycles(
     instance's events came from).
     """
     ev = _events_of(source, None)
-    leads = {**DEFAULT_LEAD_SECONDS, **(lead_seconds or {})}
+    # seconds from the warning to the reclaim when a log lacks the reclaim itself
+    leads = {**WARNING_LEAD_SECONDS, **(lead_seconds or {})}
     first = {
         "start": pl.col("ts").filter(pl.col("event").is_in(START_EVENTS)).min(),
         "warning": pl.col("ts").filter(pl.col("event") == "interruption_warning").min(),
@@ -236,7 +239,7 @@ def lifecycles(
         per = per.join(last, on=["provider", "instance_id"], how="left")
         end_of_log = pl.col("_log_end")
     lead = pl.col("provider").replace_strict(
-        leads, default=FALLBACK_LEAD_SECONDS, return_dtype=pl.Float64
+        leads, default=DEFAULT_WARNING_LEAD_SECONDS, return_dtype=pl.Float64
     )
     interrupted = pl.col("warning").is_not_null() | pl.col("reclaim").is_not_null()
     out = per.with_columns(
@@ -498,17 +501,6 @@ def _empty_rates(by: Sequence[str]) -> pl.DataFrame:
 # -- shrinkage -----------------------------------------------------------------------------
 
 
-def family_expr(spec: pl.Expr) -> pl.Expr:
-    """Instance family from a spec name, as :func:`spotlab.ingest.targets.family_of_spec`."""
-    return (
-        pl.when(spec.str.contains(r"^(ecs|ml)\."))
-        .then(spec.str.extract(r"^([a-z]+\.[a-z0-9]+)", 1))
-        .when(spec.str.contains(r"\.", literal=False))
-        .then(spec.str.split(".").list.first())
-        .otherwise(spec.str.replace(r"-\d+g?$", ""))
-    )
-
-
 def cell_features(store: Store) -> pl.DataFrame:
     """Model features per (spec, zone): family, GPU model, time-weighted mean discount."""
     from spotlab.prices import price_points, with_durations
@@ -669,7 +661,9 @@ def _design(fit: pl.DataFrame, features: pl.DataFrame | None) -> pl.DataFrame:
             pl.lit(None, pl.Float64).alias("discount"),
         )
     cols = cols.with_columns(
-        pl.coalesce("family", family_expr(pl.col("spec"))).fill_null("unknown").alias("family"),
+        pl.coalesce("family", family_of_spec_expr(pl.col("spec")))
+        .fill_null("unknown")
+        .alias("family"),
         pl.col("gpu_model").fill_null("unknown"),
         pl.col("zone").fill_null("unknown"),
     )

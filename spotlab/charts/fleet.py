@@ -60,6 +60,82 @@ def policy_comparison_chart(table: pl.DataFrame, title: str = "") -> alt.TopLeve
     )
 
 
+def _family(policy: pl.Expr) -> pl.Expr:
+    return (
+        pl.when(policy.str.starts_with("SpotHedge")).then(pl.lit("SpotHedge (k = 0, 1, ...)"))
+        .when(policy == "spotlab recommended").then(pl.lit("spotlab recommended"))
+        .when(policy.str.starts_with("EAS hindsight")).then(pl.lit("EAS hindsight (not a policy)"))
+        .when(policy.str.starts_with("EAS")).then(pl.lit("EAS defaults"))
+        .otherwise(pl.lit("other"))
+    )  # fmt: skip
+
+
+def trace_policy_chart(
+    table: pl.DataFrame, target: float, title: str = "", width: int = 300, height: int = 200
+) -> alt.LayerChart:
+    """One trace's held-out table: cost ÷ all-regular (x) against availability (y), with
+    SpotHedge's points joined in order of k, the target as a dashed line and SkyServe's
+    published 0.57 as a dotted one; spotlab's recommendation drawn large.
+
+    ``table``: rows with ``policy, cost_ratio, availability`` (e.g.
+    :meth:`spotlab.fleet.evaluate.Replay.table`); a ``trace`` column, when present, makes one
+    panel per trace (use :func:`traces_policy_chart`).
+    """
+    cols = ["policy", "cost_ratio", "availability"]
+    data = table.select(*(["trace"] if "trace" in table.columns else []), *cols).with_columns(
+        family=_family(pl.col("policy")),
+        k=pl.col("policy").str.extract(r"k=(\d+)").cast(pl.Int64),
+        big=pl.col("policy") == "spotlab recommended",
+    )
+    color = alt.Color(
+        "family:N", title="policy",
+        scale=alt.Scale(
+            domain=["spotlab recommended", "SpotHedge (k = 0, 1, ...)", "EAS defaults",
+                    "EAS hindsight (not a policy)", "other"],
+            range=["#d62728", "#1f77b4", "#2ca02c", "#bcbd22", "#7f7f7f"],
+        ),
+    )  # fmt: skip
+    x = alt.X("cost_ratio:Q", title="cost ÷ all-regular", scale=alt.Scale(domain=[0, 1.05]))
+    y = alt.Y("availability:Q", title="availability (held out)", scale=alt.Scale(zero=False))
+    tooltip = ["policy:N", alt.Tooltip("cost_ratio:Q", format=".3f"),
+               alt.Tooltip("availability:Q", format=".4f")]  # fmt: skip
+    base = alt.Chart(data)
+    line = (
+        base.transform_filter("datum.k != null")
+        .mark_line(color="#1f77b4", opacity=0.5)
+        .encode(x=x, y=y, order="k:Q")
+    )
+    points = base.mark_point(filled=True).encode(
+        x=x, y=y, color=color, tooltip=tooltip,
+        size=alt.Size("big:N", scale=alt.Scale(domain=[False, True], range=[50, 220]),
+                      legend=None),
+        shape=alt.Shape("big:N", scale=alt.Scale(domain=[False, True],
+                                                 range=["circle", "diamond"]), legend=None),
+    )  # fmt: skip
+    rules = pl.DataFrame({"availability": [target]})
+    tgt = alt.Chart(rules).mark_rule(strokeDash=[5, 4], color="#d62728").encode(y="availability:Q")
+    pub = (
+        alt.Chart(pl.DataFrame({"cost_ratio": [SPOTHEDGE_PUBLISHED_RATIO]}))
+        .mark_rule(strokeDash=[2, 3], color="gray")
+        .encode(x="cost_ratio:Q")
+    )
+    return (pub + tgt + line + points).properties(
+        width=width, height=height, title=title or "Held out: cost vs availability"
+    )
+
+
+def traces_policy_chart(rows: pl.DataFrame, target: float, columns: int = 3) -> alt.TopLevelMixin:
+    """:func:`trace_policy_chart` for every trace of ``rows`` (with a ``trace`` column), one
+    panel each, in a grid of ``columns``."""
+    names = rows["trace"].unique(maintain_order=True).to_list()
+    panels = [
+        trace_policy_chart(rows.filter(pl.col("trace") == n), target, n, width=260, height=170)
+        for n in names
+    ]
+    grid = [alt.hconcat(*panels[i : i + columns]) for i in range(0, len(panels), columns)]
+    return alt.vconcat(*grid).resolve_scale(color="shared")
+
+
 def timeline_chart(timeline: pl.DataFrame, title: str = "") -> alt.TopLevelMixin:
     """Ready replicas stacked by kind over time, with the demand as a black step line.
 

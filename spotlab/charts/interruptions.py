@@ -11,6 +11,7 @@ import polars as pl
 
 from spotlab.advise.allocation import Allocation
 from spotlab.advise.ordering import Ordering
+from spotlab.domain import HOURS_PER_MONTH
 
 
 def _cell_label(rates: pl.DataFrame) -> pl.Expr:
@@ -39,7 +40,7 @@ def rates_chart(rates: pl.DataFrame) -> alt.LayerChart:
     """
     data = rates.filter(pl.col("exposure_hours") > 0).with_columns(
         _cell_label(rates),
-        (pl.col("rate_used") * 730.0).alias("used_per_month"),
+        (pl.col("rate_used") * HOURS_PER_MONTH).alias("used_per_month"),
     ).select(
         "cell", "interruptions", "exposure_hours", "per_month", "per_month_low",
         "per_month_high", "used_per_month", "used",

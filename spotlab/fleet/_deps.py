@@ -1,42 +1,32 @@
 """The fleet simulation's links to other spotlab modules, one small function each.
 
-Each wraps one call into the allocation, ordering and cold-start modules, so a change
-there is fixed here and nowhere else.
+Each wraps one call into the allocation, cold-start and interruption modules (imported
+directly: a renamed function or parameter fails at import or in a test, never silently),
+so a change there is fixed here and nowhere else.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Sequence
 
 import polars as pl
 
+from spotlab.advise.allocation import PoolEntry, allocate
+from spotlab.advise.coldstart import predicted_startup_seconds
+from spotlab.advise.interruptions import interruption_rates
+from spotlab.errors import AnalysisError
 from spotlab.store import Store
-
-#: reclaim warning lead (s) when the cold-start module does not know the provider
-#: (domain.md: Alibaba about 5 min, AWS 2 min; GCP documents 30 s)
-FALLBACK_WARNING_SECONDS = {"alibaba": 300.0, "aws": 120.0, "gcp": 30.0}
 
 
 @functools.lru_cache(maxsize=32)
 def startup_seconds(model_size_gb: float = 14.0, setup: str = "plain") -> float:
     """Seconds a replacement replica takes to serve, from the cold-start model (a 14 GB
     model, e.g. 7 B parameters in fp16, by default; computed once per argument)."""
-    from spotlab.advise.coldstart import predicted_startup_seconds
-
-    return float(predicted_startup_seconds(model_size_gb, setup=setup))  # type: ignore[arg-type]
-
-
-def warning_seconds(provider: str) -> float:
-    """The provider's reclaim warning lead time."""
-    try:
-        from spotlab.advise.coldstart import warning_lead_seconds
-
-        return float(warning_lead_seconds(provider))
-    except Exception:  # unknown provider there: use the documented fallback
-        return FALLBACK_WARNING_SECONDS.get(provider.lower(), 0.0)
+    seconds = predicted_startup_seconds(model_size_gb, setup=setup)
+    if not isinstance(seconds, float | int):  # a mapping only comes back per spec
+        raise AnalysisError(f"the cold-start model gave {seconds!r}, not one number of seconds")
+    return float(seconds)
 
 
 def eas_allocation(
@@ -44,84 +34,8 @@ def eas_allocation(
 ) -> dict[str, int]:
     """Instances per entry type as EAS places ``n`` (dedicated group first, then the
     ordered ``(spec, stock or None for unlimited, is_spot)`` entries)."""
-    from spotlab.advise.allocation import PoolEntry, allocate
-
     pool = [PoolEntry(spec, stock, None, spot) for spec, stock, spot in entries]
     return allocate(n, dedicated_free, pool).counts()
-
-
-@dataclass(frozen=True)
-class Recommendation:
-    """Pool labels in the recommended order (spot pools only; the caller appends its
-    regular fallback), EAS ``capacity`` caps per label, and the advisor's reasons."""
-
-    order: list[str]
-    caps: dict[str, int]
-    reasons: list[str]
-
-
-def recommended_order(
-    candidates: pl.DataFrame, replicas: int, options: Mapping[str, Any] | None = None
-) -> Recommendation:
-    """The spot pools in the order spotlab recommends, via
-    :func:`spotlab.advise.ordering.recommend_ordering`.
-
-    ``candidates``: one row per spot pool with ``label, spec, zone, spot_price,
-    on_demand_price, interruptions_per_hour, available_share, startup_seconds`` measured on
-    a training window. Each pool is presented to the advisor as a spec of its own: the bid
-    advisor's figures are replaced by the measured ones (availability = stock share,
-    interruptions = capacity drops, mean paid = the spot price, restart cost = start-up
-    hours x on-demand price, as the bid advisor defines it) and the pool's region stands for
-    the family, so the advisor's diversity rule spreads entries over regions. ``options``
-    go to ``recommend_ordering`` (e.g. ``max_spot``, ``max_share``).
-    """
-    from spotlab.advise.ordering import recommend_ordering
-
-    c = candidates
-    od = pl.col("on_demand_price")
-    restart = pl.col("startup_seconds") / 3600.0 * od
-    avail = pl.col("available_share").clip(0.0, 1.0)
-    catalog = c.select(
-        pl.lit("trace").alias("provider"),
-        pl.lit("trace").alias("region"),
-        pl.col("label").alias("spec"),
-        pl.col("zone").str.replace(r"-?[a-z]$", "").alias("family"),
-        pl.lit(1).alias("vcpu"),
-        pl.lit(1.0).alias("memory_gib"),
-        pl.lit("gpu").alias("gpu_model"),
-        pl.lit(1).alias("gpu_count"),
-        pl.lit(1.0).alias("gpu_memory_gib"),
-        od,
-        pl.lit("USD").alias("currency"),
-        pl.lit(False).alias("price_is_estimate"),
-    )
-    spot = c.select(
-        pl.lit("trace").alias("provider"),
-        pl.lit("trace").alias("region"),
-        pl.col("label").alias("spec"),
-        pl.lit("spot").alias("advice"),
-        pl.col("spot_price").alias("bid"),
-        avail.alias("availability"),
-        (pl.col("interruptions_per_hour") * 24.0).alias("interruptions_per_day"),
-        pl.col("spot_price").alias("mean_paid"),
-        (
-            avail * pl.col("spot_price")
-            + (1.0 - avail) * od
-            + pl.col("interruptions_per_hour") * restart
-        ).alias("effective_cost"),
-        restart.alias("restart_cost"),
-        pl.lit("measured on the training window of the trace").alias("bid_reason"),
-    )
-    ordering = recommend_ordering(
-        {"gpus": 1, "gpu_memory_gib": 0.0, "provider": "trace", "region": "trace"},
-        catalog=catalog,
-        spot=spot,
-        replicas=max(replicas, 1),
-        **dict(options or {}),
-    )
-    entries = [e for e in ordering.entries if e.spot]
-    caps = {e.spec: int(e.capacity) for e in entries if isinstance(e.capacity, int)}
-    return Recommendation([e.spec for e in entries], caps, [e.reason for e in ordering.entries])
 
 
 def reclaim_rates(store: Store) -> dict[str, float]:
@@ -129,8 +43,6 @@ def reclaim_rates(store: Store) -> dict[str, float]:
     ``spec@zone`` and ``spec`` (the spec's rate over all its zones), for
     :func:`spotlab.fleet.market.poisson_market`'s ``reclaims_per_hour``. Uses the
     analytics' ``rate_used`` (the shrunk rate where the log is thin)."""
-    from spotlab.advise.interruptions import interruption_rates
-
     out: dict[str, float] = {}
     for by in (("spec", "zone", "is_spot"), ("spec", "is_spot")):
         rates = interruption_rates(store, by=by).filter(pl.col("is_spot").fill_null(True))

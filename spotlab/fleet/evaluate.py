@@ -1,67 +1,97 @@
 """The policy table: every deployment policy replayed on the same measured traces.
 
-For each trace set the first ``train_share`` of the trace is the *training window*: the
-recommended ordering is computed from it (per-pool stock share and interruption rate).
-Every policy is then replayed on the rest, so the recommendation never sees the future it
-is scored on.
+For each trace the first ``train_share`` (a quarter) is the *training window*: the
+recommended EAS setting is chosen there by :func:`spotlab.fleet.search.recommend_fleet`
+(to meet the availability target at the least cost, with a margin validated inside the
+window). Every policy is then replayed on the rest, the *held-out part*, which no choice
+ever sees; the table reports that part only.
 
-The traces carry no prices. :data:`SHARED_TRACE_SETS` documents the constants used (USD
-per hour, Linux): AWS p3.2xlarge on-demand 3.06 and spot 0.918 (the spot price of every
-us-east-1/us-east-2/us-west-2 AZ in the 2022-05-31 AWS price history, 70 % below on-demand
-as the AWS Spot Advisor's 2021 snapshot says); GCP a2-ultragpu-4g from the 2023-05-08
-snapshot of the GCP price history (the first with spot prices): on-demand 20.11 (us-*),
-22.14 (europe-west4), 25.81 (asia-northeast1), spot 6.30 / 6.87 / 7.85. A dedicated floor
-is priced at :data:`DEDICATED_SHARE` of on-demand (an assumption: the order of a one-year
-commitment). Run ``python -m spotlab.fleet.evaluate`` to regenerate
-:data:`RESULTS_FILE` from ``../shared/data``.
+Policies: all regular; one spot zone (a reference: EAS cannot pin a zone); EAS as
+configured by default (one spot entry per spec, the regular entry last, without and with
+``resource_rebalancing``; a dedicated floor of half the demand first); SpotHedge
+(SkyServe, EuroSys'25) at k = 0 .. the largest spare count, as a reference that EAS cannot
+express (its on-demand fallback is sized to the current spot shortfall and it picks zones
+by their recent preemptions); and spotlab's recommendation, run as what EAS does with the
+exported config (:class:`~spotlab.fleet.policies.EasService`).
+
+The traces carry no prices. :data:`SHARED_TRACE_SETS` documents the constants used (USD per
+hour, Linux): AWS p3.2xlarge on-demand 3.06 and spot 0.918, p2.xlarge 0.90 and 0.27 (every
+us-east-1/us-east-2/us-west-2 AZ in the 2022-05-31 AWS spot price history, 70 % below
+on-demand), r5.16xlarge on-demand 4.032 and spot 1.483 (the median us-east-1 AZ that day),
+g4dn.xlarge on-demand 0.526 and spot 30 % of it (the AWS Spot Advisor's 70 % saving, 2021);
+GCP from the 2023-05-08 snapshot of the GCP price history (the first with spot prices):
+a2-ultragpu-4g on-demand 20.11 (us-*), 22.14 (europe-west4), 25.81 (asia-northeast1), spot
+6.30 / 6.87 / 7.85; c3-highcpu-88 on-demand 3.792, spot 0.344. A dedicated slot is priced at
+:data:`DEDICATED_SHARE` of on-demand (an assumption: the order of a one-year commitment).
+Run ``python -m spotlab.fleet.evaluate`` to regenerate :data:`RESULTS_FILE` from
+``../shared/data``.
 """
 
 from __future__ import annotations
 
+import json
+import math
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import polars as pl
 
+from spotlab.domain import warning_lead_seconds
 from spotlab.errors import AnalysisError, did_you_mean
 from spotlab.fleet import _deps
 from spotlab.fleet.market import UNLIMITED, Market, Pool, market_from_availability, with_pools
-from spotlab.fleet.policies import (
-    AllRegular,
-    EasOrdered,
-    OneSpot,
-    SpotHedge,
-    dedicated_floor,
-    recommended,
+from spotlab.fleet.policies import AllRegular, EasService, OneSpot, SpotHedge
+from spotlab.fleet.search import (
+    DEFAULT_TARGET,
+    FleetChoice,
+    SearchSpace,
+    recommend_fleet,
+    replay_setting,
+    spare_levels,
 )
 from spotlab.fleet.simulate import FleetResult, Policy, simulate
+from spotlab.ingest.availability import BambooStepCsv, SpotTraceJson
 from spotlab.store import Store
 
 #: dedicated (committed) price ÷ on-demand price: an assumption, about a 1-year commitment
 DEDICATED_SHARE = 0.63
+#: SkyServe's published saving against on-demand replicas (43 %), as a cost ratio
+PUBLISHED_RATIO = 0.57
 #: where the table on the shared traces is kept for the notebook and README
-RESULTS_FILE = Path(__file__).resolve().parents[2] / "notebooks" / "05_fleet_policy_table.csv"
+RESULTS_FILE = Path(__file__).resolve().parents[2] / "benchmarks" / "results" / "fleet_traces.json"
 SHARED_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
+#: the name of the recommended policy in the tables
+RECOMMENDED = "spotlab recommended"
+#: the row of the setting chosen with hindsight on the held-out part (what a trace allows)
+HINDSIGHT = "EAS hindsight (chosen held out)"
+SPOTHEDGE_NOTE = (
+    "reference, not expressible in EAS: on-demand sized to the current spot shortfall, zones "
+    "picked by recent preemptions"
+)
 
 
 @dataclass(frozen=True)
 class TraceSet:
-    """A folder of spot-traces JSON files (one zone each) and its price assumptions."""
+    """A folder of spot-traces JSON files (one zone each) or one Bamboo CSV, with its
+    price assumptions. ``spec`` keeps one spec of a folder holding several;
+    ``reader_options`` go to the reader (e.g. ``zone``, ``time_unit``)."""
 
     name: str
-    folder: str  # relative to the shared data root
+    path: str  # relative to the shared data root
     provider: str
-    demand: int
-    spot_prices: dict[str, float]  # by region prefix of the zone
+    spot_prices: dict[str, float]  # by zone prefix
     on_demand_prices: dict[str, float]
     regular_zone: str
-    start: str | None = None  # for folders whose name has no date
+    demand: int = 4
+    spec: str | None = None
+    start: str | None = None  # for files whose names carry no date
     binary: bool | None = None
+    reader_options: dict[str, str] = field(default_factory=dict)
     notes: tuple[str, ...] = field(default_factory=tuple)
 
     def price(self, table: dict[str, float], zone: str) -> float:
@@ -71,33 +101,69 @@ class TraceSet:
         raise AnalysisError(f"{self.name}: no price for zone {zone}")
 
 
-_AWS_SPOT = {"us-": 0.918}
-_AWS_OD = {"us-": 3.06}
-_GCP_SPOT = {"us-": 6.3013864, "europe-west4": 6.871384, "asia-northeast1": 7.84896}
-_GCP_OD = {"us-": 20.110808, "europe-west4": 22.142852, "asia-northeast1": 25.812344}
+_AWS_P3 = ({"us-": 0.918}, {"us-": 3.06})
+_GCP_A2 = (
+    {"us-": 6.3013864, "europe-west4": 6.871384, "asia-northeast1": 7.84896},
+    {"us-": 20.110808, "europe-west4": 22.142852, "asia-northeast1": 25.812344},
+)
+_GCP_C3 = ({"us-": 0.344256}, {"us-": 3.792096})
+_AWS_R5 = ({"us-": 1.483}, {"us-": 4.032})
+_AWS_G4DN = ({"us-": 0.1578}, {"us-": 0.526})
+_AWS_P2 = ({"us-": 0.27}, {"us-": 0.90})
+_SKY = "skypilot-spot-traces"
+_BAMBOO = "bamboo-spot-availability-2020/aws-spot-instances"
+_CUT = "a cut of the SkyPilot trace of that date: its start is assumed (prices are constant)"
 
 SHARED_TRACE_SETS: tuple[TraceSet, ...] = (
-    TraceSet(
-        "GCP a2-ultragpu-4g, 6 zones (SpotHedge GCP1)", "spothedge-traces/data/GCP1", "gcp", 4,
-        _GCP_SPOT, _GCP_OD, "us-central1", start="2023-05-08T00:00:00Z",
-        notes=("no start date in the trace: 2023-05-08 assumed (prices of that day)",),
-    ),
-    TraceSet(
-        "AWS p3.2xlarge, 9 zones (aws-02-15-2023, 1-node)",
-        "skypilot-spot-traces/availability/1-node/aws-02-15-2023", "aws", 4,
-        _AWS_SPOT, _AWS_OD, "us-east-1",
-    ),
-    TraceSet(
-        "AWS p3.2xlarge, 3 zones x 16 nodes (aws-08-27-2023)",
-        "skypilot-spot-traces/availability/16-node/aws-08-27-2023", "aws", 4,
-        _AWS_SPOT, _AWS_OD, "us-east-1",
-    ),
-    TraceSet(
-        "AWS p3.2xlarge, 3 zones x 4 nodes (aws-08-03-2023)",
-        "skypilot-spot-traces/preemption/4-node/aws-08-03-2023", "aws", 4,
-        _AWS_SPOT, _AWS_OD, "us-east-1",
-    ),
+    TraceSet("SkyPilot 1-node aws-10-26-2022: p3.2xlarge, 2 zones",
+             f"{_SKY}/availability/1-node/aws-10-26-2022", "aws", *_AWS_P3, "us-west-2",
+             spec="p3.2xlarge"),
+    TraceSet("SkyPilot 1-node aws-02-15-2023: p3.2xlarge, 9 zones",
+             f"{_SKY}/availability/1-node/aws-02-15-2023", "aws", *_AWS_P3, "us-east-1"),
+    TraceSet("SkyPilot 16-node aws-08-27-2023: p3.2xlarge, 3 zones",
+             f"{_SKY}/availability/16-node/aws-08-27-2023", "aws", *_AWS_P3, "us-east-1"),
+    TraceSet("SkyPilot preemption 1-node aws-04-19-2023: r5.16xlarge, 3 zones",
+             f"{_SKY}/preemption/1-node/aws-04-19-2023", "aws", *_AWS_R5, "us-east-1"),
+    TraceSet("SkyPilot preemption 1-node aws-04-22-2023: p3.2xlarge, 4 zones",
+             f"{_SKY}/preemption/1-node/aws-04-22-2023", "aws", *_AWS_P3, "us-east-1"),
+    TraceSet("SkyPilot preemption 1-node gcp-04-30-2023: c3-highcpu-88, 4 zones",
+             f"{_SKY}/preemption/1-node/gcp-04-30-2023", "gcp", *_GCP_C3, "us-central1",
+             notes=("prices of 2023-05-08, the first GCP snapshot with spot prices",)),
+    TraceSet("SkyPilot preemption 4-node aws-08-03-2023: p3.2xlarge, 3 zones",
+             f"{_SKY}/preemption/4-node/aws-08-03-2023", "aws", *_AWS_P3, "us-east-1"),
+    TraceSet("SpotHedge AWS1: p3.2xlarge 4-node, 3 zones", "spothedge-traces/data/AWS1", "aws",
+             *_AWS_P3, "us-east-1", start="2023-08-03T00:00:00", notes=(_CUT,)),
+    TraceSet("SpotHedge AWS2: p3.2xlarge 16-node, 3 zones", "spothedge-traces/data/AWS2", "aws",
+             *_AWS_P3, "us-east-1", start="2023-08-27T00:00:00", notes=(_CUT,)),
+    TraceSet("SpotHedge AWS3: p3.2xlarge, 9 zones", "spothedge-traces/data/AWS3", "aws",
+             *_AWS_P3, "us-east-1", start="2023-02-15T00:00:00", notes=(_CUT,)),
+    TraceSet("SpotHedge GCP1: a2-ultragpu-4g, 6 zones", "spothedge-traces/data/GCP1", "gcp",
+             *_GCP_A2, "us-central1", start="2023-05-08T00:00:00",
+             notes=("no start date in the trace: 2023-05-08 assumed (prices of that day)",)),
+    TraceSet("Bamboo g4dn.xlarge us-east-1c (2020-11-20)",
+             f"{_BAMBOO}-g4dn-xlarge-us-east-1c-2020-11-20-1930-to-2020-11-21-2200.csv", "aws",
+             *_AWS_G4DN, "us-east-1"),
+    TraceSet("Bamboo g4dn.xlarge us-east-1d (2020-11-23)",
+             f"{_BAMBOO}-g4dn-xlarge-us-east-1d-2020-11-23-1730-to-2020-11-24-1530.csv", "aws",
+             *_AWS_G4DN, "us-east-1"),
+    TraceSet("Bamboo p2.xlarge us-east-1e (2020-11-23)",
+             f"{_BAMBOO}-p2-xlarge-us-east-1e-2020-11-23-1700-to-2020-11-24-0700.csv", "aws",
+             *_AWS_P2, "us-east-1"),
+    TraceSet("Bamboo p2.xlarge us-east-1, 3 days (2020-11-20)",
+             f"{_BAMBOO}-p2-xlarge-2020-11-20-to-2020-11-23.csv", "aws", *_AWS_P2, "us-east-1",
+             reader_options={"zone": "us-east-1", "time_unit": "h"},
+             notes=("the file names no zone (us-east-1 per the source) and counts hours",)),
 )  # fmt: skip
+
+#: Bamboo files not replayed, and why
+SKIPPED_TRACES: dict[str, str] = {
+    f"{_BAMBOO}-p2-xlarge-us-east-1a-2020-11-20-1730-to-2020-11-21-1104.csv": (
+        "one sample (8 instances) for the whole file: nothing changes, nothing to replay"
+    ),
+    f"{_BAMBOO}-p2-xlarge-us-east-1c-2020-11-22-15-30-to-2020-11-23-0935.csv": (
+        "one sample (8 instances) for the whole file: nothing changes, nothing to replay"
+    ),
+}
 
 
 def read_trace_folder(
@@ -105,140 +171,311 @@ def read_trace_folder(
 ) -> pl.DataFrame:
     """``zone, spec, ts, available`` of every spot-traces JSON file in ``folder``, through
     the ingest reader (names give zone, spec and start; ``start`` where they cannot)."""
-    from spotlab.ingest.availability import SpotTraceJson
-
     reader = SpotTraceJson()
     frames = []
     for path in sorted(folder.glob("*.json")):
         staged = reader.read(path, start=start, provider=provider)
-        for batch in staged.batches:
-            frames.append(
-                batch.filter(pl.col("_reject").is_null()).select(
-                    "zone", "spec", "ts", pl.col("available").cast(pl.Int64)
-                )
-            )
+        frames += [_accepted(b) for b in staged.batches]
     if not frames:
         raise AnalysisError(f"no spot-traces JSON files in {folder}")
     return pl.concat(frames)
 
 
-def pool_stats(
-    market: Market, demand: int, first: int = 0, last: int | None = None
-) -> pl.DataFrame:
-    """Per spot pool over ticks ``first..last``: stock share (time-average of
-    min(capacity, demand) ÷ demand), capacity drops per hour (interruptions), prices."""
-    last = market.ticks if last is None else last
-    regular = market.find(kind="regular")
-    od = market.pools[regular[0]].price_per_hour if regular else float("nan")
-    rows = []
-    hours = (last - first) * market.step_seconds / 3600.0
-    for i, p in enumerate(market.pools):
-        if p.kind != "spot":
-            continue
-        cap = np.minimum(market.capacity[i, first:last], max(demand, 1))
-        drops = int(np.count_nonzero(np.diff(cap) < 0))
-        rows.append(
-            {
-                "label": p.label, "spec": p.spec, "zone": p.zone, "spot_price": p.price_per_hour,
-                "on_demand_price": od, "interruptions_per_hour": drops / hours if hours else 0.0,
-                "available_share": float(cap.mean() / max(demand, 1)),
-                "startup_seconds": p.startup_seconds,
-            }
-        )  # fmt: skip
-    return pl.DataFrame(rows)
+def _accepted(batch: pl.DataFrame) -> pl.DataFrame:
+    return batch.filter(pl.col("_reject").is_null()).select(
+        "zone", "spec", "ts", pl.col("available").cast(pl.Int64)
+    )
+
+
+def read_trace(ts: TraceSet, root: Path = SHARED_DATA) -> pl.DataFrame:
+    """The availability rows of one trace set (a JSON folder or a Bamboo CSV)."""
+    path = root / ts.path
+    if path.is_dir():
+        frame = read_trace_folder(path, start=ts.start, provider=ts.provider)
+    elif path.is_file():
+        staged = BambooStepCsv().read(path, start=ts.start, provider=ts.provider,
+                                      **ts.reader_options)  # fmt: skip
+        frame = pl.concat([_accepted(b) for b in staged.batches])
+        frame = frame.unique(["zone", "spec", "ts"], keep="last", maintain_order=True)
+    else:
+        raise AnalysisError(f"trace {path} is absent")
+    if ts.spec is not None:
+        frame = frame.filter(pl.col("spec") == ts.spec)
+    return frame
 
 
 @dataclass(frozen=True)
 class Entry:
-    """One row of the policy table: the policy, whether it rents the dedicated floor, and
-    how many spare replicas it runs above the demand (an EAS instance count of demand +
-    spare)."""
+    """One row of the policy table: the policy, the dedicated slots it rents, whether one
+    EAS config can express it, and a note for the table."""
 
     policy: Policy
-    dedicated: bool = False
-    spare: int = 0
+    dedicated: int = 0
+    eas: bool = True
+    note: str = ""
 
 
-def standard_policies(market: Market, stats: pl.DataFrame, demand: int, k: int = 1) -> list[Entry]:
-    """The policies of the table.
-
-    The naive orders are by spot price (ties in market order): what a user sees first;
-    "one spot pool" is the first of them. The recommended order and caps come from
-    :func:`spotlab.advise.ordering.recommend_ordering` on ``stats`` (the training window);
-    it is run as listed, and with ``k`` spare replicas: SpotHedge's over-provisioning done
-    in EAS by asking for demand + k instances with the regular entry capped at the demand
-    (``capacity``), so spares only ever run on spot.
-    """
+def standard_policies(market: Market, demand: int, spothedge_k: Sequence[int]) -> list[Entry]:
+    """The reference policies of the table (the recommendation is added by the replay)."""
     by_price = sorted(market.find(kind="spot"), key=lambda i: market.pools[i].price_per_hour)
-    price_order = [market.pools[i].label for i in by_price]
-    reg = market.pools[market.find(kind="regular")[0]].label
-    rec = _deps.recommended_order(stats, demand)
-    rec_k = _deps.recommended_order(stats, demand + k)
-    first = market.pools[by_price[0]].zone
+    first = market.pools[by_price[0]]
+    floor = demand // 2
     return [
-        Entry(AllRegular()),
-        Entry(OneSpot(pool=price_order[0], name=f"one spot pool ({first})")),
-        Entry(EasOrdered(order=[*price_order, reg])),
-        Entry(EasOrdered(order=[*price_order, reg], rebalancing=True)),
-        Entry(dedicated_floor(spot=price_order, regular=reg), dedicated=True),
-        Entry(SpotHedge(k=k)),
-        Entry(recommended([*rec.order, reg], rec.caps)),
-        Entry(recommended([*rec_k.order, reg], {**rec_k.caps, reg: demand},
-                          name=f"spotlab recommended + {k} spare"), spare=k),
+        Entry(AllRegular(), note="every replica on the regular entry"),
+        Entry(OneSpot(pool=first.label, name=f"one spot zone ({first.zone})"), eas=False,
+              note="reference: one zone, no fallback (EAS cannot pin a zone)"),
+        Entry(EasService(rebalancing=False, name="EAS: spot, regular last"),
+              note="instance = demand, one spot entry, regular last, no rebalancing"),
+        Entry(EasService(rebalancing=True, name="EAS: spot, regular last + rebalancing"),
+              note="the same with resource_rebalancing"),
+        Entry(EasService(rebalancing=True, name=f"EAS: dedicated {floor} + spot + regular"),
+              dedicated=floor, note="the seed's layout: dedicated floor of half the demand"),
+        *(Entry(SpotHedge(k=k), eas=False, note=SPOTHEDGE_NOTE) for k in spothedge_k),
     ]  # fmt: skip
-
-
-def policy_table(
-    market: Market,
-    demand: int | np.ndarray,
-    entries: Sequence[Entry],
-    warning_seconds: float,
-    dedicated: Pool | None = None,
-) -> pl.DataFrame:
-    """One summary row per policy (see :meth:`FleetResult.summary`)."""
-    rows = []
-    rented = with_pools(market, [dedicated]) if dedicated is not None else market
-    for e in entries:
-        m = rented if e.dedicated else market
-        asked = None if not e.spare else np.asarray(demand) + e.spare
-        r = simulate(m, e.policy, demand, warning_seconds=warning_seconds, provision=asked)
-        rows.append(r.summary())
-    return pl.DataFrame(rows)
 
 
 @dataclass
 class Replay:
-    """Everything one policy table replays: the held-out market, the training statistics,
-    the policies, and how to run them."""
+    """Everything one policy table replays: the trace split into training window and
+    held-out part, the recommendation chosen on the first, the policies run on the second."""
 
-    market: Market  # the test window
-    stats: pl.DataFrame  # per spot pool, on the training window
+    market: Market  # the held-out part
+    train: Market  # the training window
+    choice: FleetChoice
     entries: list[Entry]
     demand: int
     warning_seconds: float
-    floor: Pool  # the dedicated floor, for the policy that rents it
+    floor: Pool  # the dedicated pool (slots set per policy)
+    spothedge_k: tuple[int, ...]
+    notes: list[str] = field(default_factory=list)
+    space: SearchSpace = field(default_factory=SearchSpace)
+    #: the cheapest setting meeting the target on the held-out part itself (hindsight)
+    hindsight: FleetChoice | None = None
 
-    def run(self, entry: Entry) -> FleetResult:
-        m = with_pools(self.market, [self.floor]) if entry.dedicated else self.market
-        asked = self.demand + entry.spare if entry.spare else None
-        return simulate(
-            m, entry.policy, self.demand, warning_seconds=self.warning_seconds, provision=asked
-        )
+    @property
+    def target(self) -> float:
+        return self.choice.target
+
+    def add_hindsight(self) -> FleetChoice:
+        """Search the held-out part itself (no margin): not a policy, since it is chosen
+        with the figures it is scored on, but what the trace allows an EAS config."""
+        space = replace(self.space, margins=(0.0,))
+        self.hindsight = recommend_fleet(
+            self.market, self.demand, self.warning_seconds, self.target,
+            self.floor.price_per_hour, space,
+        )  # fmt: skip
+        return self.hindsight
+
+    def _rent(self, market: Market, slots: int) -> Market:
+        if not slots:
+            return market
+        f = self.floor
+        pool = Pool(f.spec, f.zone, "dedicated", f.price_per_hour, f.startup_seconds, slots=slots)
+        return with_pools(market, [pool])
+
+    def run(self, entry: Entry, market: Market | None = None) -> FleetResult:
+        m = self._rent(self.market if market is None else market, entry.dedicated)
+        return simulate(m, entry.policy, self.demand, warning_seconds=self.warning_seconds)
+
+    def recommended(self, market: Market | None = None) -> FleetResult:
+        """The recommended setting replayed on the held-out part (or ``market``)."""
+        return replay_setting(
+            self.market if market is None else market, self.choice.setting, self.demand,
+            self.warning_seconds, self.floor, name=RECOMMENDED,
+        )  # fmt: skip
 
     def results(self) -> dict[str, FleetResult]:
-        """Every policy's result, by policy name."""
-        return {e.policy.name: self.run(e) for e in self.entries}
+        """Every policy's held-out result, by policy name."""
+        out = {e.policy.name: self.run(e) for e in self.entries}
+        out[RECOMMENDED] = self.recommended()
+        if self.hindsight is not None:
+            out[HINDSIGHT] = replay_setting(
+                self.market, self.hindsight.setting, self.demand, self.warning_seconds,
+                self.floor, name=HINDSIGHT,
+            )  # fmt: skip
+        return out
 
-    def table(self) -> pl.DataFrame:
-        """One summary row per policy."""
-        spec = self.floor.spec
+    def table(self, results: dict[str, FleetResult] | None = None) -> pl.DataFrame:
+        """One summary row per policy on the held-out part."""
+        results = results or self.results()
+        eas = {e.policy.name: (e.eas, e.note) for e in self.entries}
+        eas[RECOMMENDED] = (True, self.choice.setting.describe(self.demand))
+        if self.hindsight is not None:
+            eas[HINDSIGHT] = (True, "not a policy (chosen on the part it is scored on): "
+                              + self.hindsight.setting.describe(self.demand))  # fmt: skip
+        rows = []
+        for name, r in results.items():
+            expressible, note = eas[name]
+            rows.append({**r.summary(), "eas_expressible": expressible, "note": note})
         zones = len(self.market.find(kind="spot"))
-        return pl.DataFrame([self.run(e).summary() for e in self.entries]).select(
-            pl.lit(spec).alias("spec"),
-            pl.lit(zones).alias("zones"),
-            pl.lit(self.demand).alias("demand"),
-            pl.all(),
+        return pl.DataFrame(rows).select(
+            pl.lit(self.floor.spec).alias("spec"), pl.lit(zones).alias("zones"),
+            pl.lit(self.demand).alias("demand"), pl.all(),
+        )  # fmt: skip
+
+    def spothedge_on_training(self) -> dict[int, dict[str, float]]:
+        """SpotHedge's cost ratio and availability per k on the training window."""
+        out = {}
+        for e in self.entries:
+            if isinstance(e.policy, SpotHedge):
+                r = self.run(e, self.train)
+                out[e.policy.k] = {"cost_ratio": r.cost_ratio, "availability": r.availability}
+        return out
+
+    def goal(self, table: pl.DataFrame | None = None) -> dict[str, Any]:
+        """The issue's goal on this trace, with the figures it rests on (see :func:`goal`)."""
+        table = self.table() if table is None else table
+        return goal(table, self.target, self.spothedge_on_training(), self.diagnostics())
+
+    def diagnostics(self) -> dict[str, Any]:
+        """Why a target can be out of reach: how often every zone together fell short of
+        the demand (per day, training window and held-out part), and the seconds each such
+        fall leaves the fleet short (start-up beyond the reclaim warning)."""
+        startup = self.floor.startup_seconds
+        return {
+            "falls_per_day_train": _falls_per_day(self.train, self.demand),
+            "falls_per_day_test": _falls_per_day(self.market, self.demand),
+            "short_share_train": _short_share(self.train, self.demand),
+            "short_share_test": _short_share(self.market, self.demand),
+            "startup_seconds": startup,
+            "warning_seconds": self.warning_seconds,
+            "gap_seconds": max(0.0, startup - self.warning_seconds),
+        }
+
+
+def _spot_total(market: Market, demand: int) -> np.ndarray:
+    spot = market.find(kind="spot")
+    return np.minimum(market.capacity[spot], demand).sum(axis=0)
+
+
+def _short_share(market: Market, demand: int) -> float:
+    """Share of the time every spot zone together holds fewer than ``demand``."""
+    return float((_spot_total(market, demand) < demand).mean())
+
+
+def _falls_per_day(market: Market, demand: int) -> float:
+    ok = _spot_total(market, demand) >= demand
+    falls = int(np.count_nonzero(ok[:-1] & ~ok[1:]))
+    return falls / (market.hours / 24.0)
+
+
+def goal(
+    table: pl.DataFrame,
+    target: float,
+    spothedge_train: dict[int, dict[str, float]] | None = None,
+    diagnostics: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Whether the recommendation meets the issue's goal on one held-out table.
+
+    - *not dominated*: no SpotHedge k is at least as available at no more cost (one of
+      the two strictly better);
+    - *beats every k* (the stricter reading): against each k, at least as available at no
+      more cost, or meeting the target at a lower cost;
+    - *meets the target*, at <= :data:`PUBLISHED_RATIO` x all-regular where the trace
+      allows it (some replayed policy reached the target at that cost held out).
+    """
+    rows = {r["policy"]: r for r in table.iter_rows(named=True)}
+    rec = rows[RECOMMENDED]
+    sh = {
+        int(n.split("k=")[1].rstrip(")")): r for n, r in rows.items() if n.startswith("SpotHedge")
+    }
+    rc, ra = rec["cost_ratio"], rec["availability"]
+    dominated = [
+        k for k, r in sh.items()
+        if r["availability"] >= ra and r["cost_ratio"] <= rc
+        and (r["availability"] > ra or r["cost_ratio"] < rc)
+    ]  # fmt: skip
+    beaten = [
+        k for k, r in sh.items()
+        if not ((ra >= r["availability"] and rc <= r["cost_ratio"])
+                or (ra >= target and rc < r["cost_ratio"]))
+    ]  # fmt: skip
+    meeting = [r for r in sh.values() if r["availability"] >= target]
+    best_k = (
+        min(meeting, key=lambda r: r["cost_ratio"]) if meeting
+        else max(sh.values(), key=lambda r: (r["availability"], -r["cost_ratio"]))
+    )  # fmt: skip
+    k_best = next(k for k, r in sh.items() if r is best_k)
+    allows = [
+        n for n, r in rows.items()
+        if r["availability"] >= target and r["cost_ratio"] <= PUBLISHED_RATIO
+    ]  # fmt: skip
+    meets = ra >= target
+    cheap = rc <= PUBLISHED_RATIO
+    out: dict[str, Any] = {
+        "target": target,
+        "recommended_cost_ratio": rc,
+        "recommended_availability": ra,
+        "meets_target": meets,
+        "cost_at_most_published": cheap,
+        "trace_allows": bool(allows),
+        "allowing_policies": allows,
+        "not_dominated": not dominated,
+        "dominated_by_k": dominated,
+        "beats_every_k": not beaten,
+        "not_beaten_k": beaten,
+        "spothedge_k1_cost_ratio": sh[1]["cost_ratio"] if 1 in sh else math.nan,
+        "spothedge_k1_availability": sh[1]["availability"] if 1 in sh else math.nan,
+        "spothedge_best_k": k_best,
+        "spothedge_best_cost_ratio": best_k["cost_ratio"],
+        "spothedge_best_availability": best_k["availability"],
+        "goal_met": meets and not dominated and (cheap or not allows),
+    }
+    if spothedge_train:
+        ok = [k for k, f in sorted(spothedge_train.items()) if f["availability"] >= target]
+        k_train = (
+            ok[0] if ok else max(spothedge_train, key=lambda k: spothedge_train[k]["availability"])
         )
+        out["spothedge_train_k"] = k_train
+        out["spothedge_train_k_cost_ratio"] = sh[k_train]["cost_ratio"]
+        out["spothedge_train_k_availability"] = sh[k_train]["availability"]
+    out["note"] = _goal_note(out, diagnostics or {})
+    return out
+
+
+def _goal_note(g: dict[str, Any], diag: dict[str, Any]) -> str:
+    t, rc, ra = g["target"], g["recommended_cost_ratio"], g["recommended_availability"]
+    gap = diag.get("gap_seconds")
+    falls = diag.get("falls_per_day_test")
+    why_falls = (
+        f"every zone together fell short of the demand {falls:.2f} times a day held out "
+        f"({diag['falls_per_day_train']:.2f} in training; short "
+        f"{100 * diag['short_share_test']:.1f} % of the held-out time, "
+        f"{100 * diag['short_share_train']:.1f} % of the training window), each fall "
+        f"leaving the fleet short for start-up − warning = {gap:.0f} s "
+        "unless replicas off spot cover it"
+        if falls is not None and gap is not None else ""
+    )  # fmt: skip
+    need_startup = ""
+    if falls and gap is not None and diag.get("falls_per_day_train"):
+        per_fall = (1.0 - t) * 86400.0 / diag["falls_per_day_train"]
+        need_startup = (
+            f"; at the training window's {diag['falls_per_day_train']:.2f} falls a day the target "
+            f"allows {per_fall:.0f} s short per fall: a start-up within "
+            f"{diag['warning_seconds'] + per_fall:.0f} s"
+        )
+    parts = []
+    if not g["meets_target"]:
+        parts.append(
+            f"misses {100 * t:.1f} % by {100 * (t - ra):.2f} points held out"
+            + (f": {why_falls}" if why_falls else "")
+        )
+    if g["dominated_by_k"]:
+        parts.append(f"dominated by SpotHedge k = {', '.join(map(str, g['dominated_by_k']))}")
+    if g["meets_target"] and not g["cost_at_most_published"]:
+        if g["trace_allows"]:
+            parts.append(
+                f"meets the target at {rc:.3f} x, above {PUBLISHED_RATIO}: held out "
+                f"{', '.join(g['allowing_policies'])} did it cheaper, but on the training "
+                "window no cheaper setting reached the target plus its margin"
+            )
+        else:
+            parts.append(
+                f"meets the target at {rc:.3f} x; no replayed policy reached "
+                f"{100 * t:.1f} % at <= {PUBLISHED_RATIO} x held out"
+                + (f" ({why_falls}{need_startup})" if why_falls else "")
+            )
+    return "; ".join(parts) if parts else f"goal met: {100 * ra:.2f} % at {rc:.3f} x"
 
 
 def prepare_replay(
@@ -252,43 +489,66 @@ def prepare_replay(
     train_share: float = 0.25,
     startup_seconds: float | None = None,
     warning_seconds: float | None = None,
-    k: int = 1,
+    target: float = DEFAULT_TARGET,
     binary: bool | None = None,
     dedicated_share: float = DEDICATED_SHARE,
+    space: SearchSpace | None = None,
 ) -> Replay:
     """Measured availability (``zone, spec, ts, available`` of one spec) made ready to
-    replay: train on the first ``train_share``, test on the rest.
+    replay: the recommendation chosen on the first ``train_share`` for ``target``, every
+    policy run on the rest.
 
     ``startup_seconds`` defaults to the cold-start model, ``warning_seconds`` to the
-    provider's reclaim notice; the dedicated floor is ``demand // 2`` slots at
-    ``dedicated_share`` of the regular price.
+    provider's reclaim notice; a dedicated slot costs ``dedicated_share`` of the regular
+    price; SpotHedge runs at k = 0 .. the search's largest spare count.
     """
+    for name, v in (("regular_price", regular_price), ("dedicated_share", dedicated_share)):
+        if not (math.isfinite(v) and v >= 0):
+            raise AnalysisError(f"{name} must be a number >= 0, got {v!r}")
     if availability.height == 0:
         raise AnalysisError("no availability rows: ingest spot traces first")
-    if demand < 1:
-        raise AnalysisError(f"demand must be >= 1 replica, got {demand}")
-    if not 0.0 <= train_share < 1.0:
-        raise AnalysisError(f"train_share must be in [0, 1), got {train_share}")
+    if not 1 <= demand <= 1000:
+        raise AnalysisError(f"demand must be 1..1000 replicas, got {demand}")
+    if not (math.isfinite(train_share) and 0.0 < train_share < 1.0):
+        raise AnalysisError(f"train_share must be in (0, 1), got {train_share!r}")
     specs = availability["spec"].unique().to_list()
     if len(specs) != 1:
         raise AnalysisError(f"the availability rows hold several specs {sorted(specs)}: pick one")
     spec = specs[0]
     startup = _deps.startup_seconds() if startup_seconds is None else startup_seconds
-    warning = _deps.warning_seconds(provider) if warning_seconds is None else warning_seconds
+    warning = warning_lead_seconds(provider) if warning_seconds is None else warning_seconds
+    for name, v in (("startup_seconds", startup), ("warning_seconds", warning)):
+        if not (math.isfinite(v) and v >= 0):
+            raise AnalysisError(f"{name} must be a number >= 0, got {v!r}")
     regular = Pool(spec, regular_zone, "regular", regular_price, startup)
     market = market_from_availability(
         availability, spot_prices=spot_prices, others=[regular], step_seconds=step_seconds,
         startup_seconds=startup, binary=binary,
     )  # fmt: skip
     split = int(market.ticks * train_share)
-    if split >= market.ticks - 1:
-        raise AnalysisError("the trace is too short to hold out a test window")
-    stats = pool_stats(market, demand, 0, split) if split > 0 else pool_stats(market, demand)
-    test = market.window(split)
-    floor = Pool(spec, regular_zone, "dedicated", dedicated_share * regular_price, startup,
-                 slots=demand // 2)  # fmt: skip
-    entries = standard_policies(test, stats, demand, k)
-    return Replay(test, stats, entries, demand, warning, floor)
+    if split < 3 or split >= market.ticks - 1:
+        raise AnalysisError(
+            f"the trace ({market.hours:.1f} h at {step_seconds:g} s) is too short to split "
+            f"into a training window and a held-out part at train_share {train_share}"
+        )
+    space = space or SearchSpace()
+    floor_price = dedicated_share * regular_price
+    train, test = market.window(0, split), market.window(split)
+    choice = recommend_fleet(train, demand, warning, target, floor_price, space)
+    floor = Pool(spec, regular_zone, "dedicated", floor_price, startup, slots=0)
+    ks = tuple(spare_levels(demand, space))
+    entries = standard_policies(test, demand, ks)
+    notes = [
+        *market.notes,
+        f"training window {train.hours:.1f} h, held-out part {test.hours:.1f} h; start-up "
+        f"{startup:.0f} s, reclaim warning {warning:.0f} s; a dedicated slot at "
+        f"{dedicated_share:g} x the regular price (an assumption)",
+        "EAS rows replay what one exported config does: entries per spec (EAS has no zone "
+        "field), replicas spread over the zones with stock, the regular entry holding what "
+        "spot cannot (not sized to the shortfall as SpotHedge's on-demand fallback is); the "
+        "rebalancing probe period is not documented: 300 s assumed",
+    ]
+    return Replay(test, train, choice, entries, demand, warning, floor, ks, notes, space)
 
 
 def evaluate_availability(availability: pl.DataFrame, demand: int, **options: Any) -> pl.DataFrame:
@@ -327,6 +587,41 @@ def evaluate_store(
     return replay_store(store, spec, zones, **options).table()
 
 
+def simulate_report(replay: Replay, written: Any = None) -> dict[str, Any]:
+    """What ``spotlab simulate`` shows: the held-out table, the recommendation with its
+    config fields and reasons, the goal on this trace, notes, and what was exported
+    (``written``: a :class:`~spotlab.fleet.config.FleetExport`)."""
+    table = replay.table()
+    g = replay.goal(table)
+    c = replay.choice
+    rec = next(r for r in table.iter_rows(named=True) if r["policy"] == RECOMMENDED)
+    regular = replay.market.pools[replay.market.find(kind="regular")[0]]
+    rule = dict.fromkeys(c.setting.spot, regular.price_per_hour)  # BID_RULE: on-demand
+    bids = dict(written.bids) if written is not None else rule
+    lines = [
+        f"recommended for {100 * c.target:.2f} % availability: {c.setting.describe(c.demand)}",
+        f"held out ({replay.market.hours:.1f} h): {100 * rec['availability']:.2f} % available "
+        f"at {rec['cost_ratio']:.3f} x all-regular; SpotHedge k=1 "
+        f"{100 * g['spothedge_k1_availability']:.2f} % at {g['spothedge_k1_cost_ratio']:.3f} x, "
+        f"best k={g['spothedge_best_k']} {100 * g['spothedge_best_availability']:.2f} % at "
+        f"{g['spothedge_best_cost_ratio']:.3f} x",
+        f"goal: {g['note']}",
+        *c.reasons,
+        "notes:",
+        *replay.notes,
+    ]
+    if written is not None:
+        lines += [f"wrote {', '.join(str(p) for p in written.result.paths)}", *written.bid_reasons]
+    return {
+        "policies": table.to_dicts(),
+        "recommended": {**c.as_dict(), "fields": c.setting.fields(c.demand, c.regular, bids)},
+        "goal": g,
+        "notes": replay.notes,
+        "export": written.as_dict() if written is not None else None,
+        "lines": lines,
+    }
+
+
 #: the bundled Bamboo trace (``data/aws-spot-instances-g4dn-xlarge-us-east-1c-...csv``,
 #: MIT): one zone, running spot g4dn.xlarge counts as capacity. Prices (USD/h, Linux,
 #: us-east-1): on-demand 0.526 (AWS's public price), spot 30 % of it (the AWS Spot
@@ -340,96 +635,242 @@ BAMBOO_G4DN: dict[str, Any] = {
 }
 
 
+@dataclass
+class TraceResult:
+    """One trace set's evaluation: its held-out table, the recommendation and the goal."""
+
+    trace: TraceSet
+    replay: Replay
+    table: pl.DataFrame
+    goal: dict[str, Any]
+
+    def as_dict(self) -> dict[str, Any]:
+        c = self.replay.choice
+        return {
+            "trace": self.trace.name,
+            "path": self.trace.path,
+            "provider": self.trace.provider,
+            "notes": [*self.trace.notes, *self.replay.notes],
+            "choice": c.as_dict(),
+            "fields": c.setting.fields(
+                self.replay.demand, c.regular, dict.fromkeys(c.setting.spot, None)
+            ),
+            "hindsight": None if self.replay.hindsight is None else self.replay.hindsight.summary(),
+            "diagnostics": self.replay.diagnostics(),
+            "goal": self.goal,
+            "rows": self.table.to_dicts(),
+        }
+
+
 def evaluate_trace_set(
     ts: TraceSet,
     root: Path = SHARED_DATA,
     step_seconds: float = 60.0,
     train_share: float = 0.25,
     startup_seconds: float | None = None,
-    k: int = 1,
-) -> pl.DataFrame:
-    """The policy table of one trace set (rows per policy, with the set's name)."""
-    folder = root / ts.folder
-    if not folder.is_dir():
-        raise AnalysisError(f"trace folder {folder} is absent")
-    frame = read_trace_folder(folder, start=ts.start, provider=ts.provider)
+    target: float = DEFAULT_TARGET,
+    space: SearchSpace | None = None,
+    hindsight: bool = True,
+) -> TraceResult:
+    """The policy table and goal of one trace set (``hindsight``: with the setting chosen
+    on the held-out part itself, to tell what the trace allows)."""
+    frame = read_trace(ts, root)
     zones = frame["zone"].unique(maintain_order=True).to_list()
-    table = prepare_replay(
+    replay = prepare_replay(
         frame, ts.demand, spot_prices={z: ts.price(ts.spot_prices, z) for z in zones},
         regular_price=ts.price(ts.on_demand_prices, ts.regular_zone),
         regular_zone=ts.regular_zone, provider=ts.provider, step_seconds=step_seconds,
-        train_share=train_share, startup_seconds=startup_seconds, k=k, binary=ts.binary,
-    ).table()  # fmt: skip
-    return table.select(pl.lit(ts.name).alias("trace"), pl.all().exclude("spec"))
+        train_share=train_share, startup_seconds=startup_seconds, target=target,
+        binary=ts.binary, space=space,
+    )  # fmt: skip
+    if hindsight:
+        replay.add_hindsight()
+    table = replay.table()
+    return TraceResult(ts, replay, table, replay.goal(table))
 
 
 def evaluate_shared_traces(
-    root: Path = SHARED_DATA, sets: Sequence[TraceSet] = SHARED_TRACE_SETS, **options: Any
-) -> pl.DataFrame:
-    """The policy table on every trace set present under ``root`` (absent ones skipped)."""
-    tables = [evaluate_trace_set(ts, root, **options) for ts in sets if (root / ts.folder).is_dir()]
-    if not tables:
-        raise AnalysisError(f"none of the trace folders is under {root}")
-    return pl.concat(tables)
+    root: Path = SHARED_DATA,
+    sets: Sequence[TraceSet] = SHARED_TRACE_SETS,
+    progress: Any = None,
+    **options: Any,
+) -> list[TraceResult]:
+    """Every trace set present under ``root`` (absent ones skipped); ``progress(name)`` is
+    called before each."""
+    out = []
+    for ts in sets:
+        if not (root / ts.path).exists():
+            continue
+        if progress is not None:
+            progress(ts.name)
+        out.append(evaluate_trace_set(ts, root, **options))
+    if not out:
+        raise AnalysisError(f"none of the traces is under {root}")
+    return out
 
 
-def compare_to_spothedge(table: pl.DataFrame) -> pl.DataFrame:
-    """Per trace: spotlab's recommended policy against SpotHedge and SkyServe's published
-    43 % saving (cost ratio 0.57), with availability."""
-    pick = table.filter(
-        pl.col("policy").str.starts_with("SpotHedge") | (pl.col("policy") == "spotlab recommended")
+def results_frames(doc: dict[str, Any]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The policy rows and the per-trace goal rows of a results document."""
+    rows = pl.DataFrame(
+        [{"trace": t["trace"], **r} for t in doc["traces"] for r in t["rows"]],
+        infer_schema_length=None,
     )
+    goals = pl.DataFrame(
+        [
+            {"trace": t["trace"], "setting": t["choice"]["setting"],
+             "margin": t["choice"]["margin"], **{k: v for k, v in t["goal"].items()
+                                                  if not isinstance(v, list)}}
+            for t in doc["traces"]
+        ],
+        infer_schema_length=None,
+    )  # fmt: skip
+    return rows, goals
+
+
+def summary_line(goals: pl.DataFrame) -> str:
+    """How many traces meet the goal, in one sentence."""
+    n = goals.height
+    met = int(goals["goal_met"].sum())
+    nd = int(goals["not_dominated"].sum())
+    tgt = int(goals["meets_target"].sum())
     return (
-        pick.with_columns(
-            who=pl.when(pl.col("policy") == "spotlab recommended")
-            .then(pl.lit("spotlab"))
-            .otherwise(pl.lit("spothedge"))
-        )
-        .pivot(on="who", index="trace", values=["cost_ratio", "availability"])
-        .with_columns(
-            (pl.col("cost_ratio_spotlab") - pl.col("cost_ratio_spothedge")).alias("ratio_diff"),
-            (1.0 - pl.col("cost_ratio_spotlab")).alias("spotlab_saving"),
-            (1.0 - pl.col("cost_ratio_spotlab") - 0.43).alias("vs_published_43pct"),
-        )
+        f"{met} of {n} traces meet the goal; the recommendation is not dominated by SpotHedge "
+        f"on {nd} of {n} and meets the target held out on {tgt} of {n}"
     )
 
 
-def write_results(path: Path = RESULTS_FILE, root: Path = SHARED_DATA) -> pl.DataFrame:
-    """Evaluate the shared traces and write the table (CSV) the notebook reads."""
-    table = evaluate_shared_traces(root).with_columns(
-        pl.lit(datetime.now().date().isoformat()).alias("computed_on")
-    )
-    table.write_csv(path, float_precision=4)
-    return table
+#: the columns of :func:`markdown_tables`' policy table: (header, policy name prefix)
+_MD_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("one zone", "one spot zone"),
+    ("EAS spot, regular last", "EAS: spot, regular last"),
+    ("+ rebalancing", "EAS: spot, regular last + rebalancing"),
+    ("dedicated 2 + spot", "EAS: dedicated"),
+    *((f"SpotHedge k={k}", f"SpotHedge (k={k})") for k in range(5)),
+    ("**spotlab recommended**", RECOMMENDED),
+    ("EAS hindsight", HINDSIGHT),
+)
+
+
+def markdown_tables(doc: dict[str, Any]) -> str:
+    """The README's tables from a results document: every policy per trace (cost ÷
+    all-regular / availability, held out), then the recommendation and the goal per trace."""
+
+    def cell(r: dict[str, Any] | None, bold: bool = False) -> str:
+        if r is None:
+            return "–"
+        text = f"{r['cost_ratio']:.2f} / {100 * r['availability']:.2f}%"
+        return f"**{text}**" if bold else text
+
+    head = "| trace | " + " | ".join(h for h, _ in _MD_COLUMNS) + " |"
+    lines = [head, "|---" * (len(_MD_COLUMNS) + 1) + "|"]
+    for t in doc["traces"]:
+        rows = t["rows"]
+        cells = [
+            cell(next((r for r in rows if r["policy"].startswith(prefix)), None),
+                 bold=prefix == RECOMMENDED)
+            for _, prefix in _MD_COLUMNS
+        ]  # fmt: skip
+        lines.append(f"| {t['trace']} | " + " | ".join(cells) + " |")
+    lines += [
+        "",
+        "| trace | chosen on the training window | margin | SpotHedge best k (held out) "
+        "| not dominated | goal |",
+        "|---|---|---|---|---|---|",
+    ]
+    for t in doc["traces"]:
+        g, c = t["goal"], t["choice"]
+        best = (
+            f"k={g['spothedge_best_k']}: {g['spothedge_best_cost_ratio']:.2f} / "
+            f"{100 * g['spothedge_best_availability']:.2f}%"
+        )
+        lines.append(
+            f"| {t['trace']} | {c['setting']} | {100 * c['margin']:.2g} pt | {best} | "
+            f"{'yes' if g['not_dominated'] else 'no'} | {'met' if g['goal_met'] else 'not met'} |"
+        )
+    lines += ["", *(f"- {t['trace']}: {t['goal']['note']}." for t in doc["traces"])]
+    return "\n".join(lines)
+
+
+def load_results(path: Path = RESULTS_FILE) -> dict[str, Any]:
+    """The committed results document (see :func:`write_results`)."""
+    if not path.is_file():
+        raise AnalysisError(f"no results file {path}: run python -m spotlab.fleet.evaluate")
+    doc: dict[str, Any] = json.loads(path.read_text("utf-8"))
+    return doc
+
+
+def write_results(
+    path: Path = RESULTS_FILE, root: Path = SHARED_DATA, progress: Any = None, **options: Any
+) -> dict[str, Any]:
+    """Evaluate the shared traces and write the results document (JSON) the notebook and
+    README read, labelled with its source and date."""
+    results = evaluate_shared_traces(root, progress=progress, **options)
+    doc = {
+        "source": "python -m spotlab.fleet.evaluate on ../shared/data (validation-only traces: "
+        "SkyPilot spot-traces, the SpotHedge artifact, Bamboo); see PROVENANCE.md there",
+        "computed_on": datetime.now(UTC).date().isoformat(),
+        "target": results[0].replay.target,
+        "published_ratio": PUBLISHED_RATIO,
+        "dedicated_share": DEDICATED_SHARE,
+        "skipped": SKIPPED_TRACES,
+        "traces": [r.as_dict() for r in results],
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(doc, indent=1, default=_json_default) + "\n", "utf-8")
+    return doc
+
+
+def _json_default(o: object) -> object:
+    if isinstance(o, datetime):
+        return o.isoformat()
+    if isinstance(o, float) and not math.isfinite(o):
+        return None
+    raise TypeError(f"not JSON: {type(o).__name__}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:  # pragma: no cover - a script
     args = list(sys.argv[1:] if argv is None else argv)
     out = Path(args[0]) if args else RESULTS_FILE
-    with pl.Config(tbl_rows=100, tbl_cols=20, tbl_width_chars=200):
-        print(write_results(out))
+    doc = write_results(out, progress=lambda name: print(f"... {name}", flush=True))
+    rows, goals = results_frames(doc)
+    with pl.Config(tbl_rows=200, tbl_cols=20, tbl_width_chars=250, fmt_str_lengths=70):
+        print(rows.select("trace", "policy", pl.col("cost_ratio", "availability").round(4)))
+        print(goals.select("trace", "setting", "recommended_cost_ratio",
+                           "recommended_availability", "goal_met", "note"))  # fmt: skip
+    print(summary_line(goals))
+    print(markdown_tables(doc))
+    print(f"wrote {out}")
     return 0
 
 
 __all__ = [
     "BAMBOO_G4DN",
     "DEDICATED_SHARE",
+    "HINDSIGHT",
+    "PUBLISHED_RATIO",
+    "RECOMMENDED",
     "SHARED_TRACE_SETS",
+    "SKIPPED_TRACES",
     "UNLIMITED",
     "Entry",
     "Replay",
+    "TraceResult",
     "TraceSet",
-    "compare_to_spothedge",
     "evaluate_availability",
     "evaluate_shared_traces",
     "evaluate_store",
     "evaluate_trace_set",
-    "policy_table",
-    "pool_stats",
+    "goal",
+    "load_results",
+    "markdown_tables",
     "prepare_replay",
+    "read_trace",
     "read_trace_folder",
     "replay_store",
+    "results_frames",
+    "simulate_report",
     "standard_policies",
+    "summary_line",
     "write_results",
 ]
 

@@ -31,6 +31,8 @@ from spotlab.errors import AnalysisError, did_you_mean
 
 #: capacity that never binds (regular pools, available single-node trace zones)
 UNLIMITED = 1 << 40
+#: the most ticks a market may have (memory: a few int64 rows per pool and tick)
+MAX_TICKS = 2_000_000
 
 Kind = Literal["spot", "regular", "dedicated"]
 KINDS: tuple[str, ...] = ("dedicated", "spot", "regular")
@@ -189,6 +191,7 @@ def market_from_availability(
     ``spec@zone``; ``others`` are the regular and dedicated pools, appended after the spot
     pools.
     """
+    check_step(step_seconds)
     need = {"zone", "spec", "ts", "available"}
     if not need <= set(availability.columns):
         raise AnalysisError(
@@ -216,6 +219,7 @@ def market_from_availability(
     ticks = int(np.floor(span_s / step_seconds + 1e-9))
     if ticks <= 0:
         raise AnalysisError(f"the replay window is empty ({t_first} .. {end})")
+    check_ticks(ticks, step_seconds)
     if binary is None:
         binary = int(frame["available"].cast(pl.Int64).max() or 0) <= 1  # type: ignore[arg-type]
     tick_s = np.arange(ticks, dtype=np.float64) * step_seconds
@@ -245,6 +249,23 @@ def market_from_availability(
         tuple(spot_pools) + tuple(others), step_seconds, capacity, capacity.copy(),
         start=t_first, notes=notes,
     )  # fmt: skip
+
+
+def check_step(step_seconds: float) -> None:
+    """A simulation step must be a positive, finite number of seconds."""
+    if not (
+        isinstance(step_seconds, float | int) and np.isfinite(step_seconds) and step_seconds > 0
+    ):
+        raise AnalysisError(f"the step must be a number of seconds > 0, got {step_seconds!r}")
+
+
+def check_ticks(ticks: int, step_seconds: float) -> None:
+    """At most :data:`MAX_TICKS` ticks (a larger step replays the same span)."""
+    if ticks > MAX_TICKS:
+        raise AnalysisError(
+            f"a {step_seconds:g} s step makes {ticks} ticks, over the {MAX_TICKS} a replay may "
+            "have: use a larger step"
+        )
 
 
 def _as_datetime(value: object) -> datetime:
@@ -287,6 +308,8 @@ def poisson_market(
     """
     if ticks <= 0 or max_replicas <= 0:
         raise AnalysisError("ticks and max_replicas must be positive")
+    check_step(step_seconds)
+    check_ticks(ticks, step_seconds)
     rng = np.random.default_rng(seed)
     capacity = _fixed_rows(pools, ticks)
     launchable = capacity.copy()

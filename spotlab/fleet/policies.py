@@ -11,8 +11,12 @@
 :class:`SpotHedge`                 SkyServe's policy, as published: spot spread over zones,
                                    ``k`` extra spot replicas, on-demand covering the spot
                                    shortfall, an optional on-demand floor
-:func:`recommended`                the ordering spotlab recommends (see
-                                   :mod:`spotlab.fleet.evaluate`), run as EAS with rebalancing
+:func:`recommended`                a given pool order and caps, run as EAS with rebalancing
+:class:`EasService`                what EAS does with one exported service config: entries
+                                   per *spec* (zones spread), ``metadata.instance`` = demand
+                                   + spares, per-entry ``capacity``, a dedicated group first,
+                                   ``resource_rebalancing`` on or off (the policy
+                                   :mod:`spotlab.fleet.search` tunes)
 =================================  ===========================================================
 
 Policies never remove a ready replica while the replicas meant to replace it are still
@@ -25,7 +29,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from spotlab.errors import AnalysisError
+from spotlab.errors import AnalysisError, did_you_mean
 from spotlab.fleet.market import Market
 from spotlab.fleet.simulate import View
 
@@ -44,11 +48,14 @@ def ready_after(plan: Sequence[int], view: View) -> list[int]:
     return out
 
 
-def make_before_break(ideal: list[int], view: View, preference: Sequence[int]) -> list[int]:
-    """``ideal`` plus the ready replicas it drops that the demand still needs until the
-    replicas replacing them are ready (kept in ``preference`` order)."""
+def make_before_break(
+    ideal: list[int], view: View, preference: Sequence[int], need: int | None = None
+) -> list[int]:
+    """``ideal`` plus the ready replicas it drops that the demand (or ``need``, e.g. the
+    demand plus spares) still needs until the replicas replacing them are ready (kept in
+    ``preference`` order)."""
     target = list(ideal)
-    short = view.demand - sum(ready_after(ideal, view))
+    short = (view.demand if need is None else need) - sum(ready_after(ideal, view))
     for p in preference:
         if short <= 0:
             break
@@ -74,6 +81,13 @@ def fill_in_order(
             out[p] += add
             left -= add
     return out
+
+
+#: EAS's resource-rebalancing probe period (s): not documented and not a config field, so
+#: an assumption of the model, never a parameter spotlab recommends
+EAS_PROBE_SECONDS = 300.0
+#: a capacity that never binds
+_NO_CAP = 1 << 62
 
 
 def _resolve(market: Market, labels: Sequence[str] | None, kind: str | None) -> list[int]:
@@ -136,7 +150,7 @@ class EasOrdered:
     to the first entry with stock, scale-downs remove from the last entries first. With
     ``rebalancing`` EAS probes every ``probe_seconds`` and moves replicas to higher entries
     that have stock again (``metadata.resource_rebalancing: true``); the probe period is
-    not documented (300 s assumed).
+    not documented (:data:`EAS_PROBE_SECONDS` assumed).
     """
 
     order: Sequence[str] | None = None
@@ -151,7 +165,7 @@ class EasOrdered:
         if not self.name:
             self.name = "EAS ordered + rebalancing" if self.rebalancing else "EAS ordered"
         if self.rebalancing and self.probe_seconds is None:
-            self.probe_seconds = 300.0
+            self.probe_seconds = EAS_PROBE_SECONDS
 
     def reset(self, market: Market) -> None:
         if self.order is not None:
@@ -300,3 +314,137 @@ def recommended(
     """The ordering spotlab recommends (with its per-entry ``capacity`` caps), run as EAS
     with resource rebalancing."""
     return EasOrdered(order=list(order), rebalancing=True, caps=caps, name=name)
+
+
+@dataclass
+class EasService:
+    """What EAS does with one service config, and only what a config can say.
+
+    ``cloud.computing.instances`` has one entry per *spec*, not per zone: a spot entry
+    ``{"type": spec, "spot_price_limit": bid, "capacity": cap}`` covers every zone of the
+    spec the service reaches, and its replicas go to the zones with stock, spread (fewest
+    first, ties in market order: ``metadata.scheduling.spread.policy: zone``). Entries, in
+    order: the dedicated group when the market rents one (``{"type":
+    "dedicated_resource", "capacity": slots}``), the ``spot`` specs (default: the market's,
+    in order of first appearance) with ``spot_capacity`` caps (None: uncapped), then the
+    ``regular`` spec (no ``spot_price_limit``) with ``regular_capacity``.
+
+    EAS runs ``metadata.instance`` = demand + ``spare`` replicas. New and replacement
+    replicas take the first entry with stock and room; without rebalancing running
+    replicas stay where they are; with ``resource_rebalancing`` every probe (period not
+    documented: :data:`EAS_PROBE_SECONDS` assumed) the fleet is refilled from the top,
+    each new replica ready before the one it replaces goes. Unlike SpotHedge's on-demand
+    fallback, the regular entry is not sized to the current shortfall: it holds what the
+    entries before it cannot (up to its capacity).
+    """
+
+    spot: Sequence[str] | None = None
+    spot_capacity: Sequence[int | None] | None = None
+    regular: str | None = None
+    regular_capacity: int | None = None
+    spare: int = 0
+    rebalancing: bool = True
+    name: str = ""
+    probe_seconds: float | None = None
+    _entries: list[tuple[list[int], int]] = field(default_factory=list, init=False, repr=False)
+    _order: list[int] = field(default_factory=list, init=False, repr=False)
+    _n: int = field(default=0, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.spare < 0:
+            raise AnalysisError(f"spare replicas must be >= 0, got {self.spare}")
+        caps = [*(self.spot_capacity or []), self.regular_capacity]
+        if any(c is not None and c < 0 for c in caps):
+            raise AnalysisError(f"entry capacities must be >= 0, got {caps}")
+        if not self.name:
+            self.name = "EAS service" + (" + rebalancing" if self.rebalancing else "")
+        if self.rebalancing and self.probe_seconds is None:
+            self.probe_seconds = EAS_PROBE_SECONDS
+        if not self.rebalancing:
+            self.probe_seconds = None
+
+    def reset(self, market: Market) -> None:
+        spot_specs = list(dict.fromkeys(market.pools[i].spec for i in market.find(kind="spot")))
+        specs = list(self.spot) if self.spot is not None else spot_specs
+        caps = list(self.spot_capacity) if self.spot_capacity is not None else [None] * len(specs)
+        if len(caps) != len(specs):
+            raise AnalysisError(f"{len(caps)} spot capacities for {len(specs)} spot entries")
+        entries: list[tuple[list[int], int]] = []
+        dedicated = market.find(kind="dedicated")
+        if dedicated:
+            entries.append((dedicated, _NO_CAP))
+        for spec, cap in zip(specs, caps, strict=True):
+            pools = market.find(kind="spot", spec=spec)
+            if not pools:
+                raise AnalysisError(
+                    f"no spot pools of {spec!r} in the market.{did_you_mean(spec, spot_specs)}"
+                )
+            entries.append((pools, _NO_CAP if cap is None else int(cap)))
+        regular = market.find(kind="regular", spec=self.regular)
+        if not regular:
+            of = f" of {self.regular}" if self.regular else ""
+            raise AnalysisError(f"the market has no regular pool{of} for the last entry")
+        cap = self.regular_capacity
+        entries.append(([regular[0]], _NO_CAP if cap is None else int(cap)))
+        self._entries = entries
+        self._order = [p for pools, _ in entries for p in pools]
+        self._n = len(market.pools)
+
+    def plan(self, view: View) -> list[int]:
+        n = view.demand + self.spare if view.demand > 0 else 0
+        usable = view.usable
+        reach = [u + r for u, r in zip(usable, view.room, strict=True)]
+        target = [0] * self._n
+        left = n
+        if self.rebalancing and view.probe:  # refill from the top, keeping what runs there
+            for pools, cap in self._entries:
+                want = min(cap, left)
+                kept = _keep(target, pools, usable, want)
+                left -= kept + _spread(target, pools, reach, want - kept)
+        else:
+            for pools, cap in self._entries:  # keep what runs, highest entry first
+                left -= _keep(target, pools, usable, min(cap, left))
+            for pools, cap in self._entries:  # replacements and new replicas, in order
+                if left <= 0:
+                    break
+                room = cap - sum(target[p] for p in pools)
+                left -= _spread(target, pools, reach, min(room, left))
+        return make_before_break(target, view, self._order, need=n)
+
+
+def _keep(target: list[int], pools: Sequence[int], usable: Sequence[int], k: int) -> int:
+    """Keep up to ``k`` of the running replicas of ``pools`` in ``target``, trimming the
+    fullest zone first (ties: the last in order); returns how many are kept."""
+    for p in pools:
+        target[p] = usable[p]
+    have = sum(usable[p] for p in pools)
+    k = max(k, 0)
+    for _ in range(have - k):
+        p = max(reversed(pools), key=lambda z: target[z])
+        target[p] -= 1
+    return min(have, k)
+
+
+def _spread(target: list[int], pools: Sequence[int], reach: Sequence[int], add: int) -> int:
+    """Add up to ``add`` replicas to ``pools``, each to the zone with the fewest that can
+    take one (ties: the first in order), by water-filling; returns how many were added."""
+    placed = 0
+    while placed < add:
+        open_ = [p for p in pools if target[p] < reach[p]]
+        if not open_:
+            break
+        low = min(target[p] for p in open_)
+        at_low = [p for p in open_ if target[p] == low]
+        higher = [target[p] for p in open_ if target[p] > low]
+        step = min([*higher, *(reach[p] for p in at_low)]) - low
+        need = add - placed
+        if step * len(at_low) <= need:
+            for p in at_low:
+                target[p] += step
+            placed += step * len(at_low)
+        else:
+            q, r = divmod(need, len(at_low))
+            for i, p in enumerate(at_low):
+                target[p] += q + (1 if i < r else 0)
+            placed = add
+    return placed

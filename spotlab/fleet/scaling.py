@@ -30,14 +30,22 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from spotlab.errors import AnalysisError
+from spotlab.domain import HOURS_PER_MONTH, warning_lead_seconds
+from spotlab.errors import AnalysisError, did_you_mean
 from spotlab.fleet import _deps
 from spotlab.fleet.market import Pool, poisson_market
 from spotlab.fleet.policies import dedicated_floor
 from spotlab.fleet.simulate import simulate
 from spotlab.store import Store
 
-HOURS_PER_MONTH = 730.0
+#: the QPS share of a replica's capacity the autoscaler aims at (an assumption)
+DEFAULT_TARGET_UTILIZATION = 0.8
+#: the autoscaler's max is the most replicas needed × (1 + this)
+DEFAULT_AUTOSCALER_HEADROOM = 0.1
+#: the SYNTHETIC spot market a plan is replayed on: share of time spot is in stock, and
+#: reclaims per spot replica-month (assumptions; a seeded Poisson market)
+DEFAULT_STOCK_PROBABILITY = 0.95
+DEFAULT_INTERRUPTIONS_PER_MONTH = 0.10
 
 
 @dataclass(frozen=True)
@@ -80,6 +88,13 @@ class ScalingPlan:
     exclude_dates: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
+    def per_month(self) -> dict[str, float]:
+        """The simulated plan and all-regular costs over one month
+        (:data:`~spotlab.domain.HOURS_PER_MONTH`), scaled from the traffic span."""
+        sim = self.simulated
+        scale = HOURS_PER_MONTH / float(sim["hours"]) if sim["hours"] else math.nan
+        return {"cost": sim["cost"] * scale, "all_regular_cost": sim["all_regular_cost"] * scale}
+
     def to_autoscaler(self) -> dict[str, Any]:
         """The standalone EAS autoscaler JSON."""
         thr = self.threshold_qps
@@ -116,6 +131,7 @@ class ScalingPlan:
             "currency": self.currency,
             "prices": self.prices,
             "simulated": self.simulated,
+            "per_month": self.per_month(),
             "autoscaler": self.to_autoscaler(),
             "cronscale": self.to_cronscale(),
             "notes": self.notes,
@@ -124,6 +140,7 @@ class ScalingPlan:
     def summary(self) -> pl.DataFrame:
         """The plan's headline numbers as ``item, value`` rows (for the CLI)."""
         sim = self.simulated
+        month = self.per_month()
         r = self.replicas["replicas"].to_numpy()
         rows = [
             ("service", self.service),
@@ -134,8 +151,9 @@ class ScalingPlan:
             ("autoscaler min / max", f"{self.min_replicas} / {self.max_replicas}"),
             ("qps threshold per replica", f"{self.threshold_qps:g}"),
             ("cron jobs", str(len(self.cron_jobs))),
-            (f"plan cost ({self.currency})", f"{sim['cost']:.2f}"),
-            (f"all-regular cost ({self.currency})", f"{sim['all_regular_cost']:.2f}"),
+            (f"plan cost per month ({self.currency})", f"{month['cost']:,.0f}"),
+            (f"all-regular cost per month ({self.currency})",
+             f"{month['all_regular_cost']:,.0f}"),
             ("cost ratio vs all regular", f"{sim['cost_ratio']:.3f}"),
             ("availability (time ready >= needed)", f"{sim['availability']:.4f}"),
             ("regular share of replica-hours", f"{sim['regular_share']:.3f}"),
@@ -145,13 +163,17 @@ class ScalingPlan:
         return pl.DataFrame(rows, schema=["item", "value"], orient="row")
 
 
+#: the most replicas a plan may need (guards against a QPS per replica that is far too small)
+MAX_REPLICAS = 100_000
+#: the most steps of a replicas-needed grid
+MAX_STEPS = 5_000_000
+
+
 def traffic_series(store: Store, service: str) -> pl.DataFrame:
     """``ts, qps`` of one service from the ``traffic`` table, in time order."""
     frame = store.query("SELECT ts, qps FROM traffic WHERE service = ? ORDER BY ts", [service])
     if frame.height == 0:
         known = store.query("SELECT DISTINCT service FROM traffic ORDER BY 1")["service"]
-        from spotlab.errors import did_you_mean
-
         hint = did_you_mean(service, known.to_list())
         raise AnalysisError(
             f"no traffic rows for service {service!r}.{hint} Known: "
@@ -163,28 +185,47 @@ def traffic_series(store: Store, service: str) -> pl.DataFrame:
 def replicas_needed(
     traffic: pl.DataFrame,
     qps_per_replica: float,
-    target_utilization: float = 0.8,
+    target_utilization: float = DEFAULT_TARGET_UTILIZATION,
     min_replicas: int = 1,
     step_seconds: float | None = None,
 ) -> pl.DataFrame:
     """``ts, qps, replicas`` on a regular grid (default step: the median sampling gap);
     each traffic sample holds until the next."""
-    if qps_per_replica <= 0 or not 0 < target_utilization <= 1:
-        raise AnalysisError("qps_per_replica must be > 0 and target_utilization in (0, 1]")
-    if min_replicas < 0:
-        raise AnalysisError("min_replicas must be >= 0")
+    if not (math.isfinite(qps_per_replica) and qps_per_replica > 0):
+        raise AnalysisError(f"qps_per_replica must be a number > 0, got {qps_per_replica!r}")
+    if not (math.isfinite(target_utilization) and 0 < target_utilization <= 1):
+        raise AnalysisError(f"target_utilization must be in (0, 1], got {target_utilization!r}")
+    if not 0 <= min_replicas <= MAX_REPLICAS:
+        raise AnalysisError(f"min_replicas must be in 0..{MAX_REPLICAS}, got {min_replicas}")
+    if step_seconds is not None and not (math.isfinite(step_seconds) and step_seconds > 0):
+        raise AnalysisError(f"step_seconds must be a number > 0, got {step_seconds!r}")
     if traffic.height == 0:
         raise AnalysisError("the traffic series is empty")
     tr = traffic.select("ts", "qps").sort("ts")
+    qps_all = tr["qps"].cast(pl.Float64).fill_null(math.nan).to_numpy()
+    if not np.isfinite(qps_all).all() or (qps_all < 0).any():
+        raise AnalysisError("traffic qps must be finite numbers >= 0")
+    top = float(qps_all.max())
+    threshold = qps_per_replica * target_utilization
+    if top / threshold > MAX_REPLICAS:
+        raise AnalysisError(
+            f"the peak of {top:g} QPS at {threshold:g} QPS per replica needs "
+            f"{top / threshold:.3g} replicas, above the {MAX_REPLICAS} spotlab plans for: "
+            "check --qps-per-replica (QPS one replica serves)"
+        )
     secs = (tr["ts"] - tr["ts"][0]).dt.total_microseconds().to_numpy() / 1e6
     gaps = np.diff(secs)
     gaps = gaps[gaps > 0]
     step = step_seconds or (float(np.median(gaps)) if gaps.size else 3600.0)
     n = math.floor((secs[-1] if secs.size else 0.0) / step) + 1
+    if n > MAX_STEPS:
+        raise AnalysisError(
+            f"a step of {step:g} s over the traffic span makes {n} steps (at most {MAX_STEPS}): "
+            "use a larger step"
+        )
     grid = np.arange(n) * step
     idx = np.searchsorted(secs, grid, side="right") - 1
     qps = tr["qps"].to_numpy()[idx]
-    threshold = qps_per_replica * target_utilization
     need = np.maximum(np.ceil(qps / threshold - 1e-9), min_replicas).astype(np.int64)
     start = pl.lit(tr["ts"][0]).cast(tr.schema["ts"])
     return pl.DataFrame({"_s": grid, "qps": qps, "replicas": need}).select(
@@ -224,7 +265,7 @@ def _local(frame: pl.DataFrame, time_zone: str) -> pl.DataFrame:
             _hour=pl.col("_l").dt.hour().cast(pl.Int64),
             _weekend=pl.col("_l").dt.weekday() >= 6,
         )
-    except Exception as exc:  # polars rejects unknown zones
+    except pl.exceptions.ComputeError as exc:  # polars rejects unknown zones
         raise AnalysisError(f"unknown time zone {time_zone!r}: {exc}") from exc
 
 
@@ -338,18 +379,19 @@ def scaling_plan(
     spot_price: float,
     dedicated_monthly_price: float,
     service: str = "service",
-    target_utilization: float = 0.8,
+    target_utilization: float = DEFAULT_TARGET_UTILIZATION,
     min_replicas: int = 1,
-    headroom: float = 0.1,
+    headroom: float = DEFAULT_AUTOSCALER_HEADROOM,
     time_zone: str = "Asia/Shanghai",
     profile_quantile: float = 1.0,
     weekend_ratio: float = 0.8,
     max_jobs: int = 8,
     step_seconds: float | None = None,
-    stock_probability: float = 0.95,
-    interruptions_per_month: float = 0.10,
+    stock_probability: float = DEFAULT_STOCK_PROBABILITY,
+    interruptions_per_month: float = DEFAULT_INTERRUPTIONS_PER_MONTH,
     startup_seconds: float | None = None,
-    warning_seconds: float = 300.0,
+    warning_seconds: float | None = None,
+    provider: str = "alibaba",
     spec: str = "replica",
     currency: str = "CNY",
     seed: int = 0,
@@ -358,14 +400,17 @@ def scaling_plan(
 
     Prices are per replica-hour (``dedicated_monthly_price`` per replica-month of 730 h).
     ``interruptions_per_month`` is the expected reclaims per spot replica-month;
-    ``startup_seconds`` defaults to the cold-start model's prediction. ``max_jobs`` caps
-    the cron jobs per profile (daily, or weekday and weekend).
+    ``startup_seconds`` defaults to the cold-start model's prediction, ``warning_seconds``
+    to ``provider``'s reclaim notice (:func:`spotlab.domain.warning_lead_seconds`).
+    ``max_jobs`` caps the cron jobs per profile (daily, or weekday and weekend).
     """
+    warning = warning_lead_seconds(provider) if warning_seconds is None else warning_seconds
     for name, v in (("regular_price", regular_price), ("spot_price", spot_price),
                     ("dedicated_monthly_price", dedicated_monthly_price)):  # fmt: skip
-        if not v >= 0:
-            raise AnalysisError(f"{name} must be >= 0, got {v}")
-    if not 0 <= stock_probability <= 1 or interruptions_per_month < 0 or headroom < 0:
+        if not (math.isfinite(v) and v >= 0):
+            raise AnalysisError(f"{name} must be a number >= 0, got {v}")
+    rates = (interruptions_per_month, headroom)
+    if not 0 <= stock_probability <= 1 or not all(math.isfinite(v) and v >= 0 for v in rates):
         raise AnalysisError(
             "stock_probability must be in [0, 1]; interruptions_per_month and headroom >= 0"
         )
@@ -388,14 +433,14 @@ def scaling_plan(
     startup = _deps.startup_seconds() if startup_seconds is None else startup_seconds
     sim = _simulate_plan(
         r, sized, step, floor, regular_price, spot_price, dedicated_monthly_price,
-        stock_probability, interruptions_per_month, startup, warning_seconds, spec, seed,
+        stock_probability, interruptions_per_month, startup, warning, spec, seed,
     )  # fmt: skip
     notes = [
         f"elastic replica-hour expected at {elastic:.4g} {currency} "
         f"({stock_probability:.0%} spot at {spot_price:g}, else regular at {regular_price:g})",
         f"simulated on a SYNTHETIC spot market (seed {seed}): stock {stock_probability:.0%} of "
         f"the time, {interruptions_per_month:g} reclaims per replica-month, start-up "
-        f"{startup:.0f} s, warning {warning_seconds:.0f} s; the plan runs max(needed, cron "
+        f"{startup:.0f} s, warning {warning:.0f} s; the plan runs max(needed, cron "
         "size) replicas within the autoscaler bounds",
     ]
     return ScalingPlan(
@@ -454,6 +499,7 @@ def _simulate_plan(
     result = simulate(market, dedicated_floor(), need, warning_seconds=warning, provision=asked)
     out = result.summary()
     out["policy"] = "plan: dedicated floor + spot + regular (rebalancing)"
+    out["spot_replica_hours"] = result.replica_hours("spot")
     return out
 
 

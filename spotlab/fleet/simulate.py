@@ -119,6 +119,36 @@ class FleetResult:
         got = (dur * np.minimum(self.ready.sum(axis=1), self.demand)).sum()
         return float(got / need)
 
+    def part(self, first: int = 0, last: int | None = None) -> dict[str, float]:
+        """Cost, all-regular cost, their ratio and availability over ticks ``first ..
+        last-1`` of this run (e.g. the fit and validation parts of a training window,
+        from one replay of the whole window)."""
+        n_ticks = self.market.ticks
+        last = n_ticks if last is None else last
+        if not 0 <= first < last <= n_ticks:
+            raise AnalysisError(f"part {first}..{last} outside 0..{n_ticks}")
+        ends = np.append(self.ticks[1:], n_ticks)
+        s, e = np.clip(self.ticks, first, last), np.clip(ends, first, last)
+        dur = e - s
+        ok = self.ready.sum(axis=1) >= self.demand
+        prices = self.market.price_matrix()
+        cum = np.concatenate([np.zeros((prices.shape[0], 1)), np.cumsum(prices, axis=1)], axis=1)
+        step_h = self.market.step_seconds / 3600.0
+        seg = (cum[:, e] - cum[:, s]).T * step_h  # (E, P) price-hours per segment
+        by_pool = (self.held * seg).sum(axis=0).astype(float)
+        for j, p in enumerate(self.market.pools):
+            if p.kind == "dedicated":
+                by_pool[j] = (p.slots or 0) * (cum[j, last] - cum[j, first]) * step_h
+        regular = self.market.find(kind="regular")
+        base = float((self.demand * seg[:, regular[0]]).sum()) if regular else math.nan
+        cost = float(by_pool.sum())
+        return {
+            "cost": cost,
+            "all_regular_cost": base,
+            "cost_ratio": cost / base if base > 0 else math.nan,
+            "availability": float((dur * ok).sum() / (last - first)),
+        }
+
     def replica_hours(self, kind: str | None = None) -> float:
         cols = [i for i, p in enumerate(self.market.pools) if kind is None or p.kind == kind]
         if not cols:

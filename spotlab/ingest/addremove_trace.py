@@ -40,6 +40,7 @@ def _start(value: datetime | None) -> datetime:
 
 class AddRemoveTrace:
     name = "addremove-trace"
+    sniff_rule = "text whose first line is 'seconds,add|remove,…' (an add/remove trace)"
     kind = "events"
     priority = 25
     options = (

@@ -96,6 +96,7 @@ def _flatten(item: Mapping[str, Any], service: str | None) -> Flat:
 
 class AlibabaSystemEvents:
     name = "alibaba-events"
+    sniff_rule = "JSON with Instance:PreemptibleInstanceInterruption or Instance:StateChange"
     kind = "events"
     priority = 20
     options = (Option("service", "text", "the service the instances served"),)

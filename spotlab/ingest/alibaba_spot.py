@@ -26,6 +26,7 @@ COLUMNS = {
 
 class AlibabaSpotPriceHistory:
     name = "alibaba-spot-history"
+    sniff_rule = 'JSON with "SpotPrices" and "SpotPriceType" (DescribeSpotPriceHistory pages)'
     kind = "prices"
     priority = 20
     options = (Option("currency", "currency", "the currency of pages that give none"),)

@@ -76,6 +76,7 @@ def _flatten(item: Mapping[str, Any], service: str | None) -> Flat:
 
 class AwsEc2Events:
     name = "aws-events"
+    sniff_rule = 'JSON with "detail-type" and aws.ec2 (EventBridge EC2 events)'
     kind = "events"
     priority = 20
     options = (Option("service", "text", "the service the instances served"),)

@@ -162,6 +162,7 @@ class AwsSpotPriceHistory:
     """``aws ec2 describe-spot-price-history`` JSON output."""
 
     name = "aws-spot-history"
+    sniff_rule = 'JSON with "SpotPriceHistory" (describe-spot-price-history)'
     kind = "prices"
     priority = 20
     options = (PRODUCT,)
@@ -198,6 +199,7 @@ class AwsSpotPriceTsv:
     """AWS spot price TSV dump (no header; AZ ids)."""
 
     name = "aws-spot-tsv"
+    sniff_rule = "5 tab-separated fields, no header; a .tsv name or an AZ id first"
     kind = "prices"
     priority = 30
     options = (PRODUCT,)

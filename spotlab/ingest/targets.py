@@ -8,6 +8,8 @@ from __future__ import annotations
 import duckdb
 import polars as pl
 
+from spotlab.domain import family_of_spec_sql as family_of_spec
+from spotlab.domain import region_of_zone_sql as region_of_zone
 from spotlab.errors import IngestError
 from spotlab.ingest.core import Target, register_target, text_sql
 from spotlab.ingest.options import Option
@@ -55,27 +57,6 @@ def number(col: str, schema: dict[str, pl.DataType]) -> str:
         return f"CAST({_q(col)} AS DOUBLE)"
     # a cast skips surrounding spaces and gives NULL for '': no trimmed copy is needed
     return f"try_cast({_q(col)} AS DOUBLE)"
-
-
-def region_of_zone(zone_sql: str) -> str:
-    """Region from a zone: ``cn-hangzhou-c`` → ``cn-hangzhou``; ``us-east-1a`` → ``us-east-1``."""
-    return (
-        f"CASE WHEN regexp_matches({zone_sql}, '^[a-z]+-[a-z]+-\\d+[a-z]$') "
-        f"THEN left({zone_sql}, length({zone_sql}) - 1) "
-        f"WHEN regexp_matches({zone_sql}, '^[a-z]+-[a-z0-9]+-[a-z]$') "
-        f"THEN left({zone_sql}, length({zone_sql}) - 2) ELSE {zone_sql} END"
-    )
-
-
-def family_of_spec(spec_sql: str) -> str:
-    """Instance family: ``ecs.gn7i-c8g1.2xlarge`` → ``ecs.gn7i``; ``p3.2xlarge`` → ``p3``;
-    ``a2-highgpu-1g`` → ``a2-highgpu``."""
-    return (
-        f"CASE WHEN regexp_matches({spec_sql}, '^(ecs|ml)\\.') "
-        f"THEN regexp_extract({spec_sql}, '^([a-z]+\\.[a-z0-9]+)', 1) "
-        f"WHEN contains({spec_sql}, '.') THEN split_part({spec_sql}, '.', 1) "
-        f"ELSE regexp_replace({spec_sql}, '-\\d+g?$', '') END"
-    )
 
 
 def missing_reasons(*cols: str) -> list[tuple[str, str, str]]:

@@ -56,6 +56,7 @@ TRAFFIC = register_target(
 
 class TrafficCsv:
     name = "traffic-csv"
+    sniff_rule = "a .csv (.gz) header with ts and qps"
     kind = "traffic"
     priority = 25
     options = (MAP, Option("service", "text", "the service, for a file without that column"))

@@ -1,23 +1,163 @@
-"""A scaling-plan widget: a traffic series in, capacity and prices as inputs; the plan's
-floor, autoscaler, cron jobs and simulated cost out, as a table, charts and EAS JSON.
+"""Fleet widgets.
 
->>> from spotlab.widgets.fleet import PlanWidget
+- :class:`FleetWidget`: a stored availability trace in; the target, demand, prices and
+  search bounds as inputs; the held-out policy table, spotlab's recommendation and why, a
+  cost-vs-availability chart, and a button that exports the recommendation as EAS files.
+- :class:`PlanWidget`: a traffic series in, capacity and prices as inputs; the plan's
+  floor, autoscaler, cron jobs and simulated cost out, as a table, charts and EAS JSON.
+
+>>> from spotlab.widgets.fleet import FleetWidget, PlanWidget
+>>> FleetWidget(store, "g4dn.xlarge", 0.1578, 0.526).widget  # doctest: +SKIP
 >>> PlanWidget(traffic).widget  # doctest: +SKIP
 """
 
 from __future__ import annotations
 
+import html
 import json
+from pathlib import Path
 from typing import Any
 
 import ipywidgets as w
 import polars as pl
 from IPython.display import display
 
-from spotlab.charts.fleet import floor_cost_chart, plan_chart
+from spotlab.charts.fleet import floor_cost_chart, plan_chart, trace_policy_chart
 from spotlab.errors import SpotlabError
+from spotlab.fleet.config import FleetExport, export_choice
+from spotlab.fleet.evaluate import Replay, replay_store
 from spotlab.fleet.scaling import ScalingPlan, scaling_plan
+from spotlab.fleet.search import DEFAULT_TARGET, SearchSpace
 from spotlab.notebook import show
+from spotlab.store import Store
+
+_STYLE = {"description_width": "190px"}
+_LAYOUT = w.Layout(width="470px")
+
+
+class FleetWidget:
+    """Inputs → :func:`~spotlab.fleet.evaluate.replay_store` (the recommendation chosen on
+    the training window for the target) → the held-out table, reasons and a chart; the
+    *Export EAS config* button writes the recommendation through
+    :func:`~spotlab.fleet.config.export_choice` (lint-checked).
+
+    ``replay`` holds the last answer, ``exported`` the last export; ``widget`` is what to
+    display. ``startup_seconds`` is passed through (None: the cold-start model).
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        spec: str,
+        spot_price: float,
+        regular_price: float,
+        demand: int = 4,
+        target: float = DEFAULT_TARGET,
+        startup_seconds: float | None = None,
+        train_share: float = 0.25,
+        folder: str = "fleet-config",
+        name: str = "fleet-service",
+        image: str = "",
+        eas_spec: str = "",
+    ) -> None:
+        self.store = store
+        self.spec = spec
+        self.startup_seconds = startup_seconds
+        self.train_share = train_share
+
+        def num(value: float, label: str) -> w.FloatText:
+            return w.FloatText(value=value, description=label, style=_STYLE, layout=_LAYOUT)
+
+        def text(value: str, label: str) -> w.Text:
+            return w.Text(value=value, description=label, style=_STYLE, layout=_LAYOUT)
+
+        self.target = w.BoundedFloatText(
+            value=target, min=0.5, max=1.0, step=0.0005, description="target availability",
+            style=_STYLE, layout=_LAYOUT,
+        )  # fmt: skip
+        self.demand = w.BoundedIntText(value=demand, min=1, max=64, description="replicas needed",
+                                       style=_STYLE, layout=_LAYOUT)  # fmt: skip
+        self.spot = num(spot_price, "spot price per hour")
+        self.regular = num(regular_price, "regular price per hour")
+        self.max_spare = w.BoundedIntText(value=demand, min=0, max=32, description="most spares",
+                                          style=_STYLE, layout=_LAYOUT)  # fmt: skip
+        self.max_dedicated = w.BoundedIntText(
+            value=demand, min=0, max=32, description="largest dedicated group", style=_STYLE,
+            layout=_LAYOUT,
+        )  # fmt: skip
+        self.folder = text(folder, "export folder")
+        self.name = text(name, "service name")
+        self.image = text(image, "container image")
+        self.eas_spec = text(eas_spec, "EAS spec to deploy on")
+        self.resource = text("", "dedicated group id (eas-r-...)")
+        self.button = w.Button(description="Export EAS config", button_style="primary")
+        self.button.on_click(self.export)
+        self.message = w.HTML()
+        self.table = w.Output()
+        self.chart = w.Output()
+        self.export_out = w.HTML()
+        self.replay: Replay | None = None
+        self.exported: FleetExport | None = None
+        inputs = [self.target, self.demand, self.spot, self.regular, self.max_spare,
+                  self.max_dedicated]  # fmt: skip
+        for c in inputs:
+            c.observe(self._changed, names="value")
+        export_box = w.VBox([self.folder, self.name, self.image, self.eas_spec, self.resource,
+                             self.button, self.export_out])  # fmt: skip
+        self.widget = w.VBox([w.VBox(inputs), self.message, self.table, self.chart, export_box])
+        self.update()
+
+    def _changed(self, _change: dict[str, Any]) -> None:
+        self.update()
+
+    def update(self) -> None:
+        """Search again for the current inputs and redraw."""
+        try:
+            space = SearchSpace(self.max_spare.value, self.max_dedicated.value)
+            self.replay = replay_store(
+                self.store, self.spec, demand=self.demand.value, spot_prices=self.spot.value,
+                regular_price=self.regular.value, startup_seconds=self.startup_seconds,
+                train_share=self.train_share, target=self.target.value, space=space,
+            )  # fmt: skip
+        except SpotlabError as exc:
+            self.replay = None
+            self.message.value = f"<b>Cannot recommend:</b> {html.escape(str(exc))}"
+            return
+        replay = self.replay
+        table = replay.table()
+        g = replay.goal(table)
+        lines = [*replay.choice.reasons, f"Held out: {g['note']}."]
+        self.message.value = "<br>".join(html.escape(x) for x in lines)
+        self.table.clear_output(wait=True)
+        with self.table:
+            display(table.select("policy", "cost_ratio", "availability", "regular_share",
+                                 "eas_expressible"))  # fmt: skip
+        self.chart.clear_output(wait=True)
+        with self.chart:
+            show(trace_policy_chart(table, replay.target, f"{self.spec}: held out"))
+
+    def export(self, _button: Any = None) -> FleetExport | None:
+        """Write the current recommendation's EAS files into the export folder."""
+        if self.replay is None:
+            self.export_out.value = "<b>Nothing to export:</b> no recommendation"
+            return None
+        if not self.image.value.strip() or not self.name.value.strip():
+            self.export_out.value = "<b>Not exported:</b> set the service name and image"
+            return None
+        try:
+            self.exported = export_choice(
+                self.replay.choice, Path(self.folder.value), self.name.value.strip(),
+                self.image.value.strip(), self.regular.value, self.eas_spec.value.strip() or None,
+                self.resource.value.strip() or None, self.store, overwrite=True,
+            )  # fmt: skip
+        except SpotlabError as exc:
+            self.export_out.value = f"<b>Not exported:</b> {html.escape(str(exc))}"
+            return None
+        paths = ", ".join(str(p) for p in self.exported.result.paths)
+        self.export_out.value = "<br>".join(
+            html.escape(x) for x in [f"wrote {paths}", *self.exported.bid_reasons]
+        )
+        return self.exported
 
 
 class PlanWidget:
