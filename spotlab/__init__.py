@@ -58,6 +58,7 @@ from spotlab.prices import price_stats
 from spotlab.report import Report, build_report, write_report
 from spotlab.requirements import RequirementsError
 from spotlab.schema import SCHEMA_VERSION
+from spotlab.sources import forget
 from spotlab.store import Store
 
 __version__ = "0.1.0"
@@ -111,6 +112,7 @@ __all__ = [
     "export_config",
     "fetch",
     "fit_load_times",
+    "forget",
     "ingest",
     "interruption_rates",
     "interruption_report",

@@ -6,6 +6,7 @@ Exit codes: 0 ok; 1 rows rejected under ``--strict`` (or lint errors); 2 usage o
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -124,6 +125,9 @@ def ingest(
         list[str] | None, typer.Option("--option", "-o", help="Reader option KEY=VALUE.")
     ] = None,
     strict: Annotated[bool, typer.Option(help="Exit 1 when any row was rejected.")] = False,
+    reload: Annotated[
+        bool, typer.Option("--reload", help="Forget earlier loads of each file, then load it.")
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Load price histories, catalogs and logs; every row is loaded, a duplicate or a reject."""
@@ -133,16 +137,43 @@ def ingest(
     opts: dict[str, Any] = parse_pairs(option, "--option")
     if map:
         opts["map"] = parse_pairs(map, "--map")
-    with open_store() as store, Progress(enabled=not as_json) as bar:
-        results = run(store, paths, format=format, progress=bar.update, **opts)
-    emit(
-        [{k: v for k, v in r.as_dict().items() if k not in ("seconds",)} for r in results]
-        if as_json
-        else pl.DataFrame([r.as_dict() for r in results]).drop("notes", "kind"),
-        as_json,
-    )
+    from spotlab.store import interrupt_on_sigint
+
+    try:
+        with (
+            open_store() as store,
+            interrupt_on_sigint(store),
+            Progress(enabled=not as_json) as bar,
+        ):
+            results = run(store, paths, format=format, progress=bar.update, reload=reload, **opts)
+    except KeyboardInterrupt as exc:  # typer would turn it into a silent exit 130
+        raise _Interrupted(*getattr(exc, "__notes__", [])) from exc
+    if as_json:
+        emit([{k: v for k, v in r.as_dict().items() if k != "seconds"} for r in results], True)
+    else:
+        cols = ["source_id", "uri", "format", "rows_read", "rows_loaded", "rows_duplicate",
+                "rows_rejected", "rows_conflict", "skipped_as_duplicate_file"]  # fmt: skip
+        emit(pl.DataFrame([r.as_dict() for r in results]).select(cols), False)
+        for line in (x for r in results for x in [*(f"{r.uri}: {n}" for n in r.notes), r.summary]):
+            if line:
+                typer.echo(line)
     if strict and any(r.rows_rejected for r in results):
         raise typer.Exit(1)
+
+
+@app.command()
+def forget(
+    source_ids: Annotated[list[int], typer.Argument(help="Sources to remove (`spotlab sources`).")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Remove sources and every row they loaded, in one transaction (undo an ingest)."""
+    from spotlab.sources import forget as run
+
+    with open_store() as store:
+        gone = run(store, *source_ids)
+    emit([g.as_dict() for g in gone], True) if as_json else typer.echo(
+        "\n".join(g.describe() for g in gone)
+    )
 
 
 @app.command()
@@ -184,13 +215,21 @@ def sources(as_json: JsonOpt = False) -> None:
 def rejects(
     source_id: Annotated[int | None, typer.Argument(help="Only this source.")] = None,
     limit: Annotated[int, typer.Option(help="At most this many rows.")] = 200,
+    by_code: Annotated[
+        bool, typer.Option("--by-code", help="Only the counts per source and reason code.")
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Rejected rows with their reasons and raw text."""
-    from spotlab.sources import rejected_rows
+    """Rejected rows with their reason codes, reasons and raw text (grouped by code first)."""
+    from spotlab.sources import reject_reasons, rejected_rows
 
     with open_store() as store:
-        emit(rejected_rows(store, source_id, limit), as_json)
+        counts = reject_reasons(store, source_id)
+        rows = None if by_code else rejected_rows(store, source_id, limit)
+    if by_code or not as_json:
+        emit(counts, as_json, title="" if as_json else "rejects by reason code:")
+    if rows is not None:
+        emit(rows, as_json)
 
 
 @app.command()
@@ -688,19 +727,22 @@ def report_cmd(
     data flags), the advised EAS config, the tables, and the notebooks as HTML pages."""
     from spotlab.htmlreport import notebook_paths, render_notebooks
     from spotlab.report import write_index, write_report
+    from spotlab.store import snapshot
 
     names = [p.stem for p in notebook_paths(notebook)] if notebooks else None
-    with open_store(read_only=True) as store:
-        rep = write_report(store, out)
-        front = write_index(store, rep, out, image=image, model_oss_path=model_oss,
-                            current_monthly_cost=current_monthly_cost, notebooks=names,
-                            overwrite_config=overwrite)  # fmt: skip
 
     def progress(line: str) -> None:
         typer.echo(line, err=True)
 
-    pages = render_notebooks(out / "notebooks", store.path, names, cell_timeout_seconds,
-                             progress=progress) if names else []  # fmt: skip
+    # one state for the whole report: ingests committing meanwhile do not mix in
+    with snapshot(State.db) as copy:
+        with Store(copy, read_only=True) as store:
+            rep = write_report(store, out)
+            front = write_index(store, rep, out, image=image, model_oss_path=model_oss,
+                                current_monthly_cost=current_monthly_cost, notebooks=names,
+                                overwrite_config=overwrite)  # fmt: skip
+        pages = render_notebooks(out / "notebooks", str(copy), names, cell_timeout_seconds,
+                                 progress=progress) if names else []  # fmt: skip
     if as_json:
         emit({"totals": rep.totals(), "index": str(front.index),
               "files": [str(f) for f in rep.files], "config": [str(p) for p in front.config],
@@ -734,8 +776,26 @@ def formats_cmd(as_json: JsonOpt = False) -> None:
 add_examples(app)
 
 
+def _message(exc: BaseException) -> str:
+    """One line: the error and its notes (e.g. which files an ingest committed first)."""
+    return "; ".join([str(exc) or type(exc).__name__, *getattr(exc, "__notes__", [])])
+
+
+class _Interrupted(Exception):
+    """Ctrl-C during an ingest; ``args`` are the notes (the files committed before)."""
+
+
+def _interrupted(notes: Sequence[str]) -> None:
+    typer.echo(
+        "error: " + "; ".join(["interrupted: the file being loaded was rolled back", *notes]),
+        err=True,
+    )
+    sys.exit(130)
+
+
 def main() -> None:
-    """Entry point: spotlab errors become a message and exit code 2, not a traceback.
+    """Entry point: spotlab errors become a message and exit code 2, not a traceback;
+    Ctrl-C exits 130 (the interrupted transaction is rolled back).
 
     Whatever a command prints goes through :func:`spotlab.text.printable`: a spec name or
     a reason read from a file cannot send control sequences to the terminal."""
@@ -750,8 +810,12 @@ def _run() -> None:
     try:
         code = app(standalone_mode=False)
     except SpotlabError as exc:
-        typer.echo(f"error: {printable(str(exc))}", err=True)
+        typer.echo(f"error: {printable(_message(exc))}", err=True)
         sys.exit(2)
+    except _Interrupted as exc:
+        _interrupted(exc.args)
+    except KeyboardInterrupt as exc:
+        _interrupted(getattr(exc, "__notes__", []))
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except (typer.BadParameter, typer.Abort) as exc:
@@ -764,7 +828,10 @@ def _run() -> None:
         else:
             typer.echo(f"error: {exc}", err=True)
         sys.exit(2)
-    # Outside standalone mode typer *returns* the code of `raise typer.Exit(n)`.
+    # Outside standalone mode typer *returns* the code of `raise typer.Exit(n)`, and 130
+    # for a Ctrl-C it caught.
+    if code == 130:
+        typer.echo("error: interrupted", err=True)
     if isinstance(code, int) and code:
         sys.exit(code)
 

@@ -136,7 +136,10 @@ def _external_types() -> tuple[type[BaseException], ...]:
     import polars.exceptions as ple
     import pyarrow as pa
 
-    types: list[type[BaseException]] = [duckdb.Error, ple.PolarsError, pa.ArrowException]
+    # PanicException: a Rust panic inside polars, raised as a BaseException
+    types: list[type[BaseException]] = [
+        duckdb.Error, ple.PolarsError, ple.PanicException, pa.ArrowException,
+    ]  # fmt: skip
     try:
         import pydantic
 
@@ -157,8 +160,27 @@ def wrap_errors(context: str, path: str | Path | None = None) -> Iterator[None]:
         yield
     except SpotlabError:
         raise
+    except RuntimeError as exc:
+        # DuckDB raises a plain RuntimeError for a statement stopped by interrupt()
+        if str(exc).strip().lower() == "query interrupted":
+            raise KeyboardInterrupt from exc
+        raise
     except _external_types() as exc:
+        import duckdb
+
+        if isinstance(exc, duckdb.InterruptException):
+            # Ctrl-C while DuckDB was working: an interrupt, not a problem of the input
+            raise KeyboardInterrupt from exc
+        if _database_write_failed(exc):
+            raise StoreError(
+                f"{context} failed: the database could not be written: {_first_line(exc)}. "
+                "Is the disk full? The database is as it was before; free space and run again"
+            ) from exc
         where = f"{context} ({path})" if path is not None else context
+        bad_line = _csv_line_error(str(exc), type(exc).__name__)
+        if path is not None and bad_line is not None:
+            line, problem = bad_line
+            raise FormatError(problem, path=path, row=line) from exc
         if path is not None:
             raise FormatError(
                 f"{context} failed: {type(exc).__name__}: {_first_line(exc)}. "
@@ -166,6 +188,36 @@ def wrap_errors(context: str, path: str | Path | None = None) -> Iterator[None]:
                 path=path,
             ) from exc
         raise ExternalError(where, exc) from exc
+
+
+def _csv_line_error(text: str, kind: str) -> tuple[int, str] | None:
+    """(line, what is wrong) from DuckDB's "CSV Error on Line: N" message, or None."""
+    import re
+
+    m = re.search(r"CSV Error on Line: (\d+)", text)
+    if not m:
+        return None
+    line = int(m.group(1))
+    cols = re.search(r"Expected Number of Columns: (\d+) Found: (\d+)", text)
+    if cols:
+        want, got = int(cols.group(1)), int(cols.group(2))
+        return line, (
+            f"line {line} has {got} fields, the header has {want}: quote a value that holds "
+            "the separator, or fix the line"
+        )
+    said = [
+        ln.strip()
+        for ln in text.splitlines()[1:]
+        if ln.strip() and not ln.startswith(("Original Line:", "Possible", " ", "LINE "))
+    ]
+    return line, f"line {line} cannot be read as CSV ({kind}): {said[0] if said else text}"
+
+
+def _database_write_failed(exc: BaseException) -> bool:
+    """A DuckDB error writing its own files (a full disk, a file size limit)."""
+    from spotlab.store import _write_failed
+
+    return _write_failed(exc)
 
 
 def _first_line(exc: BaseException) -> str:

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from spotlab.store import DEFAULT_PATH, ENV_VAR, Store
+from spotlab.store import DEFAULT_PATH, ENV_VAR, NOTEBOOK_WAIT_SECONDS, Store
 
 #: the bundled sample data, shipped with the repository
 BUNDLED_DATA = Path(__file__).resolve().parents[1] / "data"
@@ -132,20 +132,35 @@ def setup(db: str | Path | None = None, charts: bool = True) -> Store:
     """Enable offline charts and return a store.
 
     ``db`` (or ``$SPOTLAB_DB``, or a ``spotlab.duckdb`` found upwards from here) is opened
-    read-only, so a notebook never blocks ``spotlab ingest``. With no database anywhere,
-    an in-memory store is filled from the bundled sample data (``data/``).
+    read-only, one query at a time: the store holds the file only while a query runs (and
+    never between cells), so ``spotlab ingest`` in a terminal works while the notebook is
+    open, and the notebook's next query sees what it loaded. While an ingest writes, a
+    query waits for it (up to ``NOTEBOOK_WAIT_SECONDS``). With no database anywhere, an
+    in-memory store is filled from the bundled sample data (``data/``).
     """
     if charts:
         enable_offline_charts()
     enable_table_display()
     path = Path(db) if db is not None else find_database()
     if path is not None and str(path) != ":memory:" and path.exists():
-        return Store(path, read_only=True)
+        store = Store(path, read_only=True, keep_open=False, wait_seconds=NOTEBOOK_WAIT_SECONDS)
+        _release_after_each_cell(store)
+        return store
     store = Store(":memory:")
     from spotlab.ingest import ingest
 
     ingest(store, BUNDLED_DATA)
     return store
+
+
+def _release_after_each_cell(store: Store) -> None:
+    """In IPython, let go of the file after every cell, also when a cell used
+    ``store.con`` directly (the store's own queries let go when they end)."""
+    from IPython import get_ipython
+
+    shell = get_ipython()
+    if shell is not None:
+        shell.events.register("post_execute", store.release)
 
 
 @contextmanager

@@ -5,8 +5,11 @@ weighs by how long it held, never one row one vote.
 
 **Window convention.** An analysis window is ``[start, end)``. ``end`` defaults to *now*,
 which spotlab takes as the newest point of the same provider in the input (the store or
-the frame), so a store loaded last month is analysed as of its own newest data, not as of
-the wall clock. ``start`` is ``end`` minus the window length (``"48h"``, ``"7d"``, ``"30d"``,
+the frame) that is not after the wall clock, so a store loaded last month is analysed as
+of its own newest data, and a point dated in the future (a typo, a clock running ahead)
+moves nobody's window: it lies after the end and is left out, as ingestion rejects any
+time more than a day ahead. Only when every point of a provider is in the future is its
+newest point *now*. ``start`` is ``end`` minus the window length (``"48h"``, ``"7d"``, ``"30d"``,
 ``"all"`` = from the series' first point). The point in effect at ``start`` (the last one
 at or before it) is carried into the window; the last point of a series holds until
 ``end``. A gap between points is therefore a long hold of the earlier price, as the
@@ -19,6 +22,7 @@ columns (``provider, zone, spec, ts`` and ``spot_price`` or ``discount`` with
 
 from __future__ import annotations
 
+import contextlib
 import re
 import uuid
 from collections.abc import Iterator, Sequence
@@ -44,6 +48,9 @@ STALE_AFTER_HOURS = 24.0
 #: "all" windows start here (before any real price history)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
+#: SQL: a provider's *now* over its rows (see the module docstring)
+_NOW_SQL = "coalesce(max(ts) FILTER (WHERE ts <= current_timestamp), max(ts))"
+
 PriceSource = Store | pl.DataFrame
 
 
@@ -55,14 +62,15 @@ def price_points(
     provider: str | None = None,
 ) -> pl.DataFrame:
     """Change points of the stored spot price series, sorted by series and time."""
-    where, params = ["TRUE"], []
+    where: list[str] = ["TRUE"]
+    params: list[object] = []
     for col, val in (("spec", spec), ("zone", zone), ("provider", provider)):
         if val is not None:
             where.append(f"{col} = ?")
             params.append(val)
     if since is not None:
         where.append("ts >= CAST(? AS TIMESTAMPTZ)")
-        params.append(str(since))
+        params.append(to_utc(since))
     return store.query(
         "SELECT provider, region, zone, spec, ts, spot_price, discount, on_demand_price, "
         f"currency, source_id FROM spot_prices WHERE {' AND '.join(where)} "
@@ -73,17 +81,21 @@ def price_points(
 
 def with_durations(points: pl.DataFrame, until: datetime | None = None) -> pl.DataFrame:
     """Add ``held_s``: seconds each point held. The last point of a series holds until
-    ``until``, by default the newest time of its provider (one provider's history ending
-    earlier than another's does not stretch its last price)."""
+    ``until``, by default the provider's *now* (see the module docstring: one provider's
+    history ending earlier than another's does not stretch its last price); no point holds
+    past it."""
     pts = points.sort([*SERIES, "ts"])
+    ts = pl.col("ts")
+    wall = pl.lit(datetime.now(UTC)).cast(pts.schema["ts"])
     end = (
         pl.lit(until).cast(pts.schema["ts"])
         if until is not None
-        else pl.col("ts").max().over("provider")
+        else pl.coalesce(ts.filter(ts <= wall).max(), ts.max()).over("provider")
     )
-    nxt = pl.col("ts").shift(-1).over(SERIES)
+    nxt = ts.shift(-1).over(SERIES)
+    # a point holds until the next one or the end, whichever comes first
     return pts.with_columns(
-        held_s=(pl.coalesce(nxt, end) - pl.col("ts"))
+        held_s=(pl.min_horizontal(pl.coalesce(nxt, end), end) - pl.col("ts"))
         .dt.total_microseconds()
         .truediv(1e6)
         .clip(lower_bound=0.0)
@@ -269,8 +281,10 @@ def open_source(
 ) -> Iterator[_Source]:
     """A store's ``spot_prices`` or a registered frame, filtered, as :class:`_Source`."""
     owned = None
+    held = contextlib.ExitStack()
     if isinstance(source, Store):
-        con, table, catalog = source.con, "spot_prices", True
+        # held for the block: a store that opens its file per query keeps it open till the end
+        con, table, catalog = held.enter_context(source.connection()), "spot_prices", True
     elif isinstance(source, pl.DataFrame):
         frame = normalise_points(source)
         owned = duckdb.connect(
@@ -307,6 +321,7 @@ def open_source(
     finally:
         if owned is not None:
             owned.close()
+        held.close()
 
 
 def series_index(src: _Source) -> pl.DataFrame:
@@ -315,7 +330,7 @@ def series_index(src: _Source) -> pl.DataFrame:
     with wrap_errors("listing price series"):
         rel = src.con.sql(
             f"WITH s AS ({src.sql}), "
-            f"now AS (SELECT provider, max(ts) AS provider_now FROM {src.table} GROUP BY ALL) "
+            f"now AS (SELECT provider, {_NOW_SQL} AS provider_now FROM {src.table} GROUP BY ALL) "
             "SELECT provider, any_value(region) AS region, zone, spec, min(ts) AS first_ts, "
             "max(ts) AS last_ts, count(*) AS n_points, any_value(provider_now) AS provider_now "
             "FROM s JOIN now USING (provider) GROUP BY provider, zone, spec "
@@ -388,8 +403,13 @@ def provider_bounds(
     docstring's convention; *now* is the provider's newest point in the whole input)."""
     with wrap_errors("finding the newest prices"):
         now = src.con.sql(
-            f"SELECT provider, max(ts) AS provider_now FROM {src.table} GROUP BY ALL"
+            f"SELECT provider, {_NOW_SQL} AS provider_now FROM {src.table} GROUP BY ALL"
         ).pl()
+    if now.height == 0:
+        raise AnalysisError(
+            "no price data: ingest price files first (`spotlab ingest data/`, or "
+            "sl.ingest(store, path))"
+        )
     return make_windows(now, window, start, end, keys=("provider", "provider_now"))
 
 
@@ -924,9 +944,10 @@ def resample_prices(
 
 
 def provider_now(source: PriceSource) -> dict[str, datetime]:
-    """Provider → newest point (the default window end)."""
+    """Provider → its *now*: the newest point not after the wall clock (the default window
+    end; see the module docstring)."""
     with open_source(source) as src:
         rows = src.con.execute(
-            f"SELECT provider, max(ts) FROM {src.table} GROUP BY ALL ORDER BY 1"
+            f"SELECT provider, {_NOW_SQL} FROM {src.table} GROUP BY ALL ORDER BY 1"
         ).fetchall()
     return {r[0]: r[1] for r in rows}

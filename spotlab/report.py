@@ -114,7 +114,7 @@ def build_report(store: Store) -> Report:
     reasons = reject_reasons(store)
     if reasons.height:
         reasons = reasons.join(src.select("source_id", "uri"), on="source_id", how="left").select(
-            "source_id", "uri", "reason", "rows"
+            "source_id", "uri", "reason_code", "reason", "rows"
         )
     return Report(store.path, src, reasons, price_summary(store))
 

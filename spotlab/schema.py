@@ -15,6 +15,11 @@ Logical keys (enforced by ingestion's de-duplication, documented here once):
 - ``spot_placement_scores``: (provider, region, zone, specs, target_capacity, observed_at);
   ``spec_stock``: (provider, region, spec, observed_at).
 
+Accounting: ``sources.rows_read = rows_loaded + rows_duplicate + rows_rejected`` (a CHECK);
+``rows_conflict`` counts the rejects that are conflicts (a key stored, or earlier in the
+file, with another value), so ``0 <= rows_conflict <= rows_rejected``. ``rejects`` holds
+every rejected row with its ``reason_code`` (stable, groupable) and ``reason`` (the message).
+
 Migrations are applied in version order inside one transaction each, and recorded in
 ``schema_migrations``. A migration is never edited once released: add a new one.
 """
@@ -262,6 +267,62 @@ MIGRATIONS: list[Migration] = [
                 source_id         INTEGER NOT NULL
             )
             """,
+        ),
+    ),
+    Migration(
+        6,
+        "undo and reason codes: sources.options, sources.rows_conflict, rejects.reason_code",
+        (
+            # ``options``: the reader options the file was loaded with (JSON, defaults left
+            # out), part of what makes two ingests of the same bytes the same ingest.
+            # ``rows_conflict``: rejects whose key was stored, or earlier in the file, with
+            # another value (counted in ``rows_rejected`` too). DuckDB cannot add a CHECK or
+            # a NOT NULL column to a table in one transaction, so the tables are rebuilt.
+            """
+            CREATE TABLE sources_v6 (
+                source_id      INTEGER PRIMARY KEY,
+                uri            VARCHAR NOT NULL,
+                sha256         VARCHAR NOT NULL,
+                format         VARCHAR NOT NULL,
+                kind           VARCHAR NOT NULL,
+                options        VARCHAR NOT NULL DEFAULT '{}',
+                rows_read      BIGINT NOT NULL,
+                rows_loaded    BIGINT NOT NULL,
+                rows_duplicate BIGINT NOT NULL,
+                rows_rejected  BIGINT NOT NULL,
+                rows_conflict  BIGINT NOT NULL DEFAULT 0,
+                ingested_at    TIMESTAMPTZ NOT NULL,
+                naive_timestamps BIGINT NOT NULL DEFAULT 0,
+                CHECK (rows_read = rows_loaded + rows_duplicate + rows_rejected),
+                CHECK (rows_conflict >= 0 AND rows_conflict <= rows_rejected)
+            )
+            """,
+            """
+            INSERT INTO sources_v6 (source_id, uri, sha256, format, kind, rows_read,
+                rows_loaded, rows_duplicate, rows_rejected, ingested_at, naive_timestamps)
+            SELECT source_id, uri, sha256, format, kind, rows_read, rows_loaded,
+                rows_duplicate, rows_rejected, ingested_at, naive_timestamps FROM sources
+            """,
+            "DROP TABLE sources",
+            "ALTER TABLE sources_v6 RENAME TO sources",
+            # ``reason_code``: a stable code per kind of reason (see
+            # ``spotlab.ingest.reasons``); rows rejected before this migration are
+            # 'unclassified' (``spotlab ingest --reload FILE`` records them again).
+            """
+            CREATE TABLE rejects_v6 (
+                source_id   INTEGER NOT NULL,
+                row_number  BIGINT NOT NULL,
+                reason_code VARCHAR NOT NULL,
+                reason      VARCHAR NOT NULL,
+                raw         VARCHAR
+            )
+            """,
+            """
+            INSERT INTO rejects_v6 SELECT source_id, row_number, 'unclassified', reason, raw
+            FROM rejects
+            """,
+            "DROP TABLE rejects",
+            "ALTER TABLE rejects_v6 RENAME TO rejects",
         ),
     ),
 ]

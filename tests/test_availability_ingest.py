@@ -211,9 +211,10 @@ def test_traffic_csv(store: sl.Store, tmp_path: Path) -> None:
     )
     (r,) = ingest(store, f)
     # rows 2-3 load; -1 qps, a bad time and a missing service are rejected; the last row
-    # repeats (service, ts) of row 2 and is a duplicate
+    # repeats (service, ts) of row 2 with another qps: a conflict
     assert r.format == "traffic-csv"
-    assert (r.rows_read, r.rows_loaded, r.rows_duplicate, r.rows_rejected) == (6, 2, 1, 3)
+    assert (r.rows_read, r.rows_loaded, r.rows_duplicate, r.rows_rejected) == (6, 2, 0, 4)
+    assert r.rows_conflict == 1
     got = store.query("SELECT service, ts, qps FROM traffic ORDER BY ts")
     assert got["qps"].to_list() == [12.0, 10.5]  # 00:10+08:00 is 16:10 the day before
     reasons = [x for (x,) in store.query("SELECT reason FROM rejects ORDER BY row_number").rows()]

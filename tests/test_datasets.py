@@ -182,7 +182,8 @@ def test_row_numbers_and_first_wins_across_a_large_file(
     store: sl.Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """DuckDB reads a large CSV in parallel chunks: reject row numbers must still be the
-    file's line numbers, and of two rows with one key the earlier line must win."""
+    file's line numbers, and of two rows with one key the earlier line must win (the later
+    one, with another price, is a conflict naming the earlier line)."""
     from spotlab.ingest import canonical
 
     monkeypatch.setattr(canonical, "CSV_BUFFER_SIZE", 1_000_000)  # ~20 chunks of this file
@@ -200,12 +201,17 @@ def test_row_numbers_and_first_wins_across_a_large_file(
     f = pl.concat([f.slice(0, 150_000), pl.DataFrame([dup], schema=f.schema), f.slice(150_000)])
     path = ds.write_canonical_csv(f, tmp_path / "big.csv")
     (r,) = sl.ingest(store, path)
-    assert (r.rows_read, r.rows_rejected, r.rows_duplicate) == (n + 1, 4, 1)
-    assert r.rows_loaded == n + 1 - 5
-    got = store.query("SELECT row_number, raw FROM rejects ORDER BY row_number")
+    assert (r.rows_read, r.rows_rejected, r.rows_duplicate) == (n + 1, 5, 0)
+    assert r.rows_loaded == n + 1 - 5 and r.rows_conflict == 1
+    got = store.query("SELECT row_number, reason, raw FROM rejects WHERE reason_code <> "
+                      "'conflict' ORDER BY row_number")  # fmt: skip
     # the inserted line 150_002 moves the later bad lines down by one
     assert got["row_number"].to_list() == [b if b < 150_002 else b + 1 for b in bad_lines]
     assert all(",-1," in raw for raw in got["raw"])
+    (conflict,) = store.query("SELECT row_number, reason, raw FROM rejects WHERE reason_code = "
+                              "'conflict'").rows()  # fmt: skip
+    assert conflict[0] == 150_002 and conflict[1].startswith("conflict with row 10 of this")
+    assert ",999," in conflict[2]
     kept = store.query(
         "SELECT spot_price FROM spot_prices WHERE zone = ? AND spec = ? AND ts = ?",
         [dup["zone"], dup["spec"], dup["ts"]],

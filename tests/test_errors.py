@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -50,10 +51,19 @@ def test_canonical_csv_invalid_utf8_is_wrapped(loaded: sl.Store, tmp_path: Path)
     _assert_wrapped(loaded, bad, "canonical-csv", "InvalidInputException")
 
 
-def test_specs_csv_ragged_line_is_wrapped(loaded: sl.Store, tmp_path: Path) -> None:
+def _assert_names_line(store: sl.Store, path: Path, fmt: str, message: str) -> None:
+    """A ragged line is found before polars reads the file: an error naming the line."""
+    before = _snapshot(store)
+    with pytest.raises(sl.FormatError, match=re.escape(message)) as info:
+        sl.ingest(store, path, format=fmt)
+    assert str(path) in str(info.value)
+    assert _snapshot(store) == before
+
+
+def test_specs_csv_ragged_line_names_the_line(loaded: sl.Store, tmp_path: Path) -> None:
     bad = tmp_path / "catalog.csv"
     bad.write_text("provider,region,spec,vcpu\nalibaba,cn-hangzhou,ecs.x,8,extra,fields\n")
-    _assert_wrapped(loaded, bad, "specs-csv", "ComputeError")
+    _assert_names_line(loaded, bad, "specs-csv", "(row 2): line 2 has 6 fields, the header has 4")
 
 
 def test_gcp_invalid_utf8_is_wrapped(loaded: sl.Store, fixtures: Path, tmp_path: Path) -> None:
@@ -63,13 +73,17 @@ def test_gcp_invalid_utf8_is_wrapped(loaded: sl.Store, fixtures: Path, tmp_path:
     _assert_wrapped(loaded, bad, "gcp-changepoints", "ComputeError")
 
 
-def test_aws_tsv_ragged_line_is_wrapped(loaded: sl.Store, fixtures: Path, tmp_path: Path) -> None:
+def test_aws_tsv_ragged_line_names_the_line(
+    loaded: sl.Store, fixtures: Path, tmp_path: Path
+) -> None:
     data = (
         fixtures / "aws_spot_prices.tsv"
     ).read_bytes() + b"use1-az4\tp3\tLinux/UNIX\t1\tx\textra\n"
     bad = tmp_path / "dump.tsv.zst"
     bad.write_bytes(zstandard.ZstdCompressor().compress(data))
-    _assert_wrapped(loaded, bad, "aws-spot-tsv", "ComputeError")
+    _assert_names_line(
+        loaded, bad, "aws-spot-tsv", "(row 11): line 11 has 6 fields, the file has 5"
+    )
 
 
 def test_corrupt_parquet_is_wrapped(loaded: sl.Store, tmp_path: Path) -> None:
@@ -103,13 +117,14 @@ def test_duckdb_error_during_validation_is_wrapped(
 
     monkeypatch.setattr(core, "build_stage_sql", failing)
     path = fixtures / JSON_READERS[fmt]
+    currency = {} if fmt == "aws-spot-history" else {"currency": "CNY"}  # AWS is USD
     with pytest.raises(sl.FormatError) as info:
-        sl.ingest(store, path, format=fmt, currency="CNY")
+        sl.ingest(store, path, format=fmt, **currency)
     assert str(path) in str(info.value)
     assert "injected: disk full" in str(info.value)  # the cause, not "transaction aborted"
     assert _snapshot(store) == before
     monkeypatch.undo()
-    (r,) = sl.ingest(store, path, format=fmt, currency="CNY")  # the store still works
+    (r,) = sl.ingest(store, path, format=fmt, **currency)  # the store still works
     assert r.rows_read > 0
 
 

@@ -72,11 +72,13 @@ def test_lifecycle_csv_duplicates_and_rejects(store, fixtures) -> None:
     (r,) = sl.ingest(store, fixtures / "events_lifecycle.csv")
     assert r.format == "lifecycle-csv"
     # 15 rows: row 14 'preempted' is no event, row 15 'yesterday' no time, and row 16
-    # repeats eas-sd-1's launch (same key) → a duplicate
-    assert ingest_counts(r) == (15, 12, 1, 2)
+    # repeats eas-sd-1's launch (same key) in another zone → a conflict, not a duplicate
+    assert ingest_counts(r) == (15, 12, 0, 3) and r.rows_conflict == 1
     why = reject_reasons(store)
     assert why[14].startswith("unknown event preempted")
     assert why[15] == "unparsable time: yesterday"
+    assert why[16].startswith("conflict with row 2 of this file")
+    assert "zone cn-hangzhou-h there, cn-hangzhou-i here" in why[16]
     # the +08:00 warning of eas-sd-2 is 12:00 UTC
     ts = store.query(
         "SELECT ts FROM instance_events WHERE instance_id = 'eas-sd-2' "
@@ -95,7 +97,7 @@ def test_inventory_and_exposure_rejects(store, fixtures) -> None:
     rej = store.query("SELECT source_id, row_number, reason FROM rejects ORDER BY ALL").rows()
     assert rej == [
         (inv.source_id, 6, "unparsable is_spot (use true/false): maybe"),
-        (inv.source_id, 7, "missing instance id"),
+        (inv.source_id, 7, "missing instance_id"),
         (exp.source_id, 3, "instance_hours must be >= 0, got -5.0"),
     ]
     row = store.query("SELECT * FROM instances WHERE instance_id = 'i-0abc1234567890def'")
@@ -181,7 +183,7 @@ def test_addremove_bad_lines(store, tmp_path) -> None:
 
 
 def test_bad_start_option_leaves_db_unchanged(store, fixtures) -> None:
-    with pytest.raises(sl.FormatError, match="start option"):
+    with pytest.raises(sl.FormatError, match="option start=noon is not valid"):
         sl.ingest(store, fixtures / "events_parcae_p3trace.csv", start="noon")
     assert store.query("SELECT count(*) AS n FROM sources")["n"][0] == 0
 

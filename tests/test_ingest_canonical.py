@@ -145,4 +145,5 @@ def test_typed_parquet(store: sl.Store, tmp_path: Path) -> None:
     frame.write_parquet(pq)
     (r,) = sl.ingest(store, pq)
     assert ingest_counts(r) == (2, 1, 0, 1)
-    assert store.query("SELECT reason FROM rejects")["reason"][0] == "spot price is NaN"
+    got = store.query("SELECT reason_code, reason FROM rejects").row(0)
+    assert got == ("spot_price_not_finite", "spot price is not a finite number: nan")

@@ -81,14 +81,35 @@ def test_identical_repeats_are_kept_once(store: sl.Store, tmp_path: Path, spy: S
     assert store.query("SELECT count(*) AS n FROM spot_prices")["n"][0] == 3
 
 
-def test_differing_repeats_go_staged_and_the_first_wins(
+def test_differing_repeats_go_staged_the_first_wins_the_rest_conflict(
     store: sl.Store, tmp_path: Path, spy: Spy
 ) -> None:
     rows = [_row(hour=0, price="2.5"), _row(hour=1), _row(hour=0, price="3.5")]
     (r,) = sl.ingest(store, _write(tmp_path / "rep.csv", rows))
-    assert not spy.kept and ingest_counts(r) == (3, 2, 1, 0)
+    assert not spy.kept and ingest_counts(r) == (3, 2, 0, 1) and r.rows_conflict == 1
     price = store.query("SELECT spot_price FROM spot_prices WHERE hour(ts) = 0")["spot_price"]
     assert price.to_list() == [2.5]
+    got = store.query("SELECT row_number, reason_code, reason, raw FROM rejects").row(0)
+    assert got[:2] == (4, "conflict")
+    assert "conflict with row 2 of this file" in got[2]
+    assert "spot_price 2.5 there, 3.5 here" in got[2]
+    assert got[3] == _row(hour=0, price="3.5").strip()  # its raw text, read again
+
+
+def test_stored_conflicts_go_staged(store: sl.Store, tmp_path: Path, spy: Spy) -> None:
+    """Rows left out as stored keys are duplicates only when their values agree."""
+    (a,) = sl.ingest(store, _write(tmp_path / "a.csv", [_row(hour=h) for h in range(3)]))
+    rows = [_row(hour=1), _row(hour=2, price="9"), _row(hour=3)]
+    (r,) = sl.ingest(store, _write(tmp_path / "b.csv", rows))
+    assert spy.results[-1] is None and ingest_counts(r) == (3, 1, 1, 1)
+    assert r.rows_conflict == 1
+    (reason,) = store.query("SELECT reason FROM rejects WHERE source_id = ?", [r.source_id])[
+        "reason"
+    ]
+    assert (
+        f"conflict with source {a.source_id}" in reason
+        and "spot_price 1.5 there, 9.0 here" in reason
+    )
 
 
 def test_overlap_with_stored_rows_stays_direct(store: sl.Store, tmp_path: Path, spy: Spy) -> None:
@@ -117,8 +138,9 @@ def test_rejects_are_undone_with_the_rows(store: sl.Store, tmp_path: Path, spy: 
     records the reject again, once."""
     rows = [_row(hour=0, price="-1"), _row(hour=1), _row(hour=1, price="2")]
     (r,) = sl.ingest(store, _write(tmp_path / "both.csv", rows))
-    assert not spy.kept and ingest_counts(r) == (3, 1, 1, 1)
-    assert store.query("SELECT row_number FROM rejects")["row_number"].to_list() == [2]
+    assert not spy.kept and ingest_counts(r) == (3, 1, 0, 2) and r.rows_conflict == 1
+    got = store.query("SELECT row_number, reason_code FROM rejects ORDER BY 1").rows()
+    assert got == [(2, "spot_price_not_positive"), (4, "conflict")]
 
 
 def test_rows_needing_the_catalog_go_staged(store: sl.Store, tmp_path: Path, spy: Spy) -> None:
@@ -236,7 +258,8 @@ ROWS = st.lists(
         _row,
         zone=st.sampled_from(["a", "b"]),
         hour=st.integers(0, 5),
-        price=st.sampled_from(["1.5", "2", "-1", "x"]) | st.just("1.5"),
+        # "1.50" is 1.5 (a duplicate), "2" conflicts with it, "-1" and "x" are rejects
+        price=st.sampled_from(["1.5", "1.50", "2", "-1", "x"]) | st.just("1.5"),
         od=st.sampled_from(["10", "10", "10", ""]),
         cur=st.sampled_from(["CNY", "CNY", "CNY", "USD"]),
         tz=st.sampled_from(["Z", "Z", "", "+00:00"]),
@@ -249,9 +272,9 @@ ROWS = st.lists(
 def _snapshot(store: sl.Store) -> dict[str, list[tuple[Any, ...]]]:
     queries = {
         "spot_prices": "SELECT * EXCLUDE (source_id) FROM spot_prices ORDER BY ALL",
-        "rejects": "SELECT row_number, reason, raw FROM rejects ORDER BY ALL",
+        "rejects": "SELECT row_number, reason_code, reason, raw FROM rejects ORDER BY ALL",
         "sources": "SELECT rows_read, rows_loaded, rows_duplicate, rows_rejected, "
-        "naive_timestamps FROM sources ORDER BY source_id",
+        "rows_conflict, naive_timestamps FROM sources ORDER BY source_id",
     }
     return {k: store.con.execute(q).fetchall() for k, q in queries.items()}
 
@@ -279,4 +302,18 @@ def _run(files: list[list[str]], tmp: Path, direct: bool) -> Iterator[Any]:
 )
 @given(files=st.lists(ROWS, min_size=1, max_size=3))
 def test_direct_and_staged_loads_agree(files: list[list[str]], tmp_path: Path) -> None:
+    """Conflicts included: repeats and stored keys with another price are rejects naming
+    the row or source that holds the key, whichever path loads the file."""
     assert list(_run(files, tmp_path, direct=True)) == list(_run(files, tmp_path, direct=False))
+
+
+def test_the_property_meets_conflicts(tmp_path: Path) -> None:
+    """The example the property must get right: a stored key, an agreeing and a differing
+    repeat, loaded by both paths."""
+    files = [[_row(hour=0), _row(hour=1)], [_row(hour=1, price="1.50"), _row(hour=0, price="2"),
+                                            _row(hour=2), _row(hour=2, price="2")]]  # fmt: skip
+    direct = list(_run(files, tmp_path, direct=True))
+    assert direct == list(_run(files, tmp_path, direct=False))
+    assert direct[1] == (4, 1, 1, 2)
+    codes = [r[1] for r in direct[2]["rejects"]]
+    assert codes == ["conflict", "conflict"]

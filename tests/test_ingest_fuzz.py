@@ -1,4 +1,6 @@
-"""Property tests for every price/spec reader: random bytes, truncated files, random rows.
+"""Property tests for every price/spec reader: random bytes, truncated files, random rows,
+and the hostile classes of issue #12 (non-finite numbers, extreme times, deep nesting, a
+BOM, NUL bytes, a FIFO).
 
 Whatever the input, an ingest either raises a :class:`SpotlabError` and leaves the database
 exactly as it was, or accounts for every row: ``rows_read = loaded + duplicate + rejected``.
@@ -22,6 +24,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import spotlab as sl
+from spotlab.ingest import get_reader
+from spotlab.ingest.core import reader_options
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 FUZZ = settings(
@@ -30,6 +34,7 @@ FUZZ = settings(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 TABLES = ("sources", "rejects", "spot_prices", "specs")
+JSON_FORMATS = {"alibaba-spot-history", "eas-spot-discount", "aws-spot-history"}
 
 
 def fingerprint(store: sl.Store) -> tuple[tuple[int, int], ...]:
@@ -93,6 +98,26 @@ _cell_chars = st.characters(
 cell = st.one_of(
     st.text(_cell_chars, max_size=12),
     st.sampled_from(["", "0", "-1", "NaN", "inf", "1e400", "abc", "0.1", "1.5", "12.5"]),
+    # non-finite and absurd numbers
+    st.sampled_from(["Infinity", "-Infinity", "1e309", "-1e309", "1" * 400, "nan", "+inf"]),
+    # extreme and odd times
+    st.sampled_from(
+        [
+            "infinity",
+            "-infinity",
+            "epoch",
+            "0000-01-01T00:00:00Z",
+            "10000-01-01T00:00:00Z",
+            "9999-12-31T23:59:59Z",
+            "1969-12-31T23:59:59Z",
+            "2024-04-10T00:00:00+25:00",
+            "2024-04-10T00:00:00-99",
+            "2024-04-10",
+            "2024-04-10 00:00:00 Asia/Shanghai",
+            "20190409T121826.922+0800",
+            "2999-01-01",
+        ]
+    ),
     st.floats(allow_nan=True, allow_infinity=True).map(repr),
     st.datetimes().map(lambda d: d.isoformat()),
     st.datetimes().map(lambda d: d.isoformat() + "Z"),
@@ -202,6 +227,12 @@ READERS: dict[str, tuple[str, str, st.SearchStrategy[Any], Maker]] = {
 }
 
 
+def _opts(fmt: str) -> dict[str, str]:
+    """currency=USD for the readers that take it (the others would refuse it)."""
+    takes = {o.name for o in reader_options(get_reader(fmt))}
+    return {"currency": "USD"} if "currency" in takes else {}
+
+
 def _fixture_bytes(fmt: str) -> bytes:
     name, fixture, _, _ = READERS[fmt]
     if fmt == "canonical-parquet":
@@ -258,8 +289,106 @@ def test_random_rows(fmt: str, data: st.DataObject) -> None:
     with scratch() as d:
         path = d / name
         path.write_bytes(make(rows))
-        results = check(store, path, fmt, currency="USD")
+        results = check(store, path, fmt, **_opts(fmt))
         if results and not results[0].skipped_as_duplicate_file:
             assert results[0].rows_read == len(rows)  # one row per item/line written
-        again = check(store, path, fmt, currency="USD")
+        again = check(store, path, fmt, **_opts(fmt))
         assert again[0].skipped_as_duplicate_file if results else again == []
+
+
+# -- the hostile classes of issue #12 ---------------------------------------------------------
+
+BOM = b"\xef\xbb\xbf"
+
+
+def _deep(depth: int) -> bytes:
+    return b"[" * depth + b"]" * depth
+
+
+def _hostile(fmt: str, data: bytes, how: str, depth: int, at: float) -> bytes:
+    """One fixture file made hostile: a BOM in front, a NUL byte in its first line or
+    anywhere, or (JSON) a deeply nested value inside it or as the whole document."""
+    if how == "bom":
+        return BOM + data
+    if how == "nul_header":
+        end = data.find(b"\n")
+        cut = max(0, int((end if end > 0 else len(data)) * at))
+        return data[:cut] + b"\x00" + data[cut:]
+    if how == "nul_body":
+        cut = int(len(data) * at)
+        return data[:cut] + b"\x00" + data[cut:]
+    if how == "deep_inside" and fmt in JSON_FORMATS:
+        cut = data.find(b"[") + 1 if b"[" in data else 0
+        return data[:cut] + _deep(depth) + b"," + data[cut:]
+    return _deep(depth)  # deep: the whole document
+
+
+@pytest.mark.parametrize("fmt", sorted(set(READERS) - {"canonical-parquet"}))
+@FUZZ
+@given(
+    how=st.sampled_from(["bom", "nul_header", "nul_body", "deep_inside", "deep"]),
+    depth=st.sampled_from([70, 999, 5000]),
+    at=st.floats(0.0, 1.0),
+)
+def test_hostile_files(fmt: str, how: str, depth: int, at: float) -> None:
+    name = READERS[fmt][0]
+    store = shared_store(f"hostile-{fmt}")
+    data = _fixture_bytes(fmt)
+    raw = data
+    if name.endswith(".gz"):
+        raw = gzip.decompress(data)
+    elif name.endswith(".zst"):
+        raw = zstandard.ZstdDecompressor().decompressobj().decompress(data)
+    bad = _hostile(fmt, raw, how, depth, at)
+    if name.endswith(".gz"):
+        bad = gzip.compress(bad)
+    elif name.endswith(".zst"):
+        bad = zstandard.ZstdCompressor().compress(bad)
+    with scratch() as d:
+        path = d / name
+        path.write_bytes(bad)
+        results = check(store, path, fmt, **_opts(fmt))
+        if how == "bom":
+            # a BOM changes nothing: the file reads as it does without one
+            with sl.Store(":memory:") as clean:
+                plain = d / ("plain-" + name)
+                plain.write_bytes(data)
+                want = check(clean, plain, fmt, **_opts(fmt))
+            if not want:  # the plain file fails (e.g. it needs --map): so does this one
+                assert results == []
+            else:
+                (got,) = results
+                assert got.skipped_as_duplicate_file or got.rows_read == want[0].rows_read
+        elif how.startswith("deep") and fmt in JSON_FORMATS:
+            assert results == []  # refused as nested too deeply
+
+
+@pytest.mark.parametrize("fmt", sorted(READERS))
+def test_a_fifo_is_refused_not_waited_on(fmt: str) -> None:
+    """Run in a thread: were the check gone, the read would block until a writer came, so
+    the test then plays that writer to end the thread and fails."""
+    import os
+    import threading
+
+    store = shared_store(f"fifo-{fmt}")
+    with scratch() as d:
+        path = d / READERS[fmt][0]
+        os.mkfifo(path)
+        caught: list[BaseException] = []
+
+        def run() -> None:
+            try:
+                sl.ingest(store, path, format=fmt)
+            except BaseException as exc:  # the test inspects what was raised
+                caught.append(exc)
+
+        worker = threading.Thread(target=run, daemon=True)
+        worker.start()
+        worker.join(30)
+        if worker.is_alive():
+            with open(path, "wb"):  # unblock the reader
+                pass
+            worker.join(30)
+            pytest.fail(f"{fmt}: ingest of a FIFO blocked")
+        assert len(caught) == 1 and isinstance(caught[0], sl.FormatError)
+        assert "FIFO" in str(caught[0])

@@ -52,7 +52,7 @@ def test_user_csv_accounts_for_every_row(store: sl.Store, fixtures: Path) -> Non
         "missing model",
         "unparsable size_gb: 4 GiB",
         "load_seconds must be positive, got -3.0",
-        "load_seconds is NaN",
+        "load_seconds is not a finite number: NaN",
     ]
     loaded = store.query(
         "SELECT model, size_gb, path, load_seconds, hardware, run FROM load_benchmarks "
@@ -84,17 +84,18 @@ def test_explicit_run_column_and_bad_runs(store: sl.Store, tmp_path) -> None:
     f.write_text(
         "model,size_gb,path,load_seconds,run\n"
         "m,1,p,2.0,3\n"
-        "m,1,p,2.5,3\n"  # same key (m, p, unspecified, 3): a duplicate
+        "m,1,p,2.5,3\n"  # same key (m, p, unspecified, 3), another time: a conflict
         "m,1,p,2.0,0\n"
         "m,1,p,2.0,1.5\n"
         "m,1,p,2.0,x\n"
     )
     (r,) = sl.ingest(store, f)
-    assert ingest_counts(r) == (5, 1, 1, 3)
+    assert ingest_counts(r) == (5, 1, 0, 4) and r.rows_conflict == 1
     reasons = store.query("SELECT reason FROM rejects ORDER BY row_number")["reason"].to_list()
+    assert reasons.pop(0).startswith("conflict with row 2 of this file")
     assert reasons == [
-        "run must be a whole number >= 1, got 0.0",
-        "run must be a whole number >= 1, got 1.5",
+        "run must be a whole number from 1 to 2147483647, got 0.0",
+        "run must be a whole number from 1 to 2147483647, got 1.5",
         "unparsable run: x",
     ]
 

@@ -40,7 +40,7 @@ def test_read_only_missing_file_is_a_clear_error(tmp_path) -> None:
 
 def test_transaction_rolls_back(store: sl.Store) -> None:
     with pytest.raises(RuntimeError), store.transaction() as con:
-        con.execute("INSERT INTO rejects VALUES (1, 1, 'x', 'y')")
+        con.execute("INSERT INTO rejects VALUES (1, 1, 'x', 'x', 'y')")
         raise RuntimeError("boom")
     assert store.query("SELECT count(*) AS n FROM rejects")["n"][0] == 0
 

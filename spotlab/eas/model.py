@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import stat
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -379,6 +380,10 @@ def _loc_path(data: Any, loc: Sequence[str | int], root: str = "$") -> str:
     return path
 
 
+#: the largest config file read (EAS configs are a few KiB)
+MAX_CONFIG_BYTES = 16 * 2**20
+
+
 class _Repeated(dict[str, Any]):
     """A JSON object whose text repeats keys: the last value wins (as in ``json``), and
     ``repeated`` keeps every value of each repeated key."""
@@ -404,6 +409,8 @@ def parse_json(text: str | bytes, source: str = "<config>") -> Any:
         text = text.decode("utf-8-sig", errors="replace")
     try:
         return json.loads(text, object_pairs_hook=_object)
+    except RecursionError:
+        raise ConfigError(f"{source} is JSON nested too deeply to be a config", "$") from None
     except json.JSONDecodeError as exc:
         raise ConfigError(
             f"{source} is not valid JSON at line {exc.lineno}, column {exc.colno} ({exc.msg}); "
@@ -523,6 +530,13 @@ def _read(source: str | Path | Mapping[str, Any]) -> tuple[Any, str]:
         return source, "<config>"  # already parsed (checked to be an object later)
     path = Path(source)
     try:
+        info = path.stat()
+        # a FIFO would block for ever and /dev/zero never ends: regular files only, bounded
+        if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_CONFIG_BYTES:
+            raise ConfigError(
+                f"{path} is not a config file: a regular file of at most "
+                f"{MAX_CONFIG_BYTES // 2**20} MiB is expected"
+            )
         text = path.read_bytes()
     except OSError as exc:
         raise ConfigError(f"cannot read {path}: {exc.strerror or exc}") from exc

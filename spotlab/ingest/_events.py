@@ -13,6 +13,8 @@ import polars as pl
 
 from spotlab.errors import FormatError
 from spotlab.ingest._common import json_text, load_json
+from spotlab.ingest.options import Option
+from spotlab.ingest.reasons import reject
 
 #: the canonical columns of ``instance_events`` rows, as the readers produce them (text)
 EVENT_COLUMNS = (
@@ -20,7 +22,8 @@ EVENT_COLUMNS = (
     "ts", "detail",
 )  # fmt: skip
 
-#: a flattened item: canonical column → text, or a reason string when the item is unusable
+#: a flattened item: canonical column → text, or a reason (:func:`~spotlab.ingest.reasons.
+#: reject`: code and message) when the item is unusable
 Flat = dict[str, str | None] | str
 
 
@@ -52,7 +55,11 @@ def items_frame(
     rows: list[dict[str, str | None]] = []
     rejects: list[str | None] = []
     for item in items:
-        flat: Flat = flatten(item) if isinstance(item, Mapping) else f"{label} is not an object"
+        flat: Flat = (
+            flatten(item)
+            if isinstance(item, Mapping)
+            else reject("not_an_object", f"{label} is not an object")
+        )
         if isinstance(flat, str):
             rows.append({})
             rejects.append(flat)
@@ -83,8 +90,16 @@ def last_path_part(arn: Any) -> str | None:
 _DATE_IN_NAME = re.compile(r"(\d{4})-?(\d{2})-?(\d{2})")
 
 
-def observed_at(path: Path, option: str | None, notes: list[str]) -> str:
+#: the option of the feeds: when they were observed
+OBSERVED_AT = Option(
+    "observed_at", "time", "when the feed was observed (default: a date in the file name)"
+)
+
+
+def observed_at(path: Path, option: datetime | str | None, notes: list[str]) -> str:
     """When a feed was observed: the option, else a date in the file name, else now."""
+    if isinstance(option, datetime):
+        return option.isoformat()
     if option:
         return option
     m = _DATE_IN_NAME.search(path.name)

@@ -20,29 +20,21 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import polars as pl
 
-from spotlab.errors import FormatError
 from spotlab.ingest._common import read_text_table
 from spotlab.ingest.core import Staged, register
+from spotlab.ingest.options import Option
+from spotlab.ingest.reasons import reject_expr
 
 DEFAULT_START = "1970-01-01T00:00:00Z"
 _LINE = re.compile(rb"^\s*\d+(\.\d+)?\s*,\s*(add|remove)\s*,", re.IGNORECASE)
 ACTIONS = {"add": "launched", "remove": "reclaimed"}
 
 
-def _start(value: str | None, path: Path) -> datetime:
-    text = (value or DEFAULT_START).strip().replace("Z", "+00:00")
-    try:
-        t = datetime.fromisoformat(text)
-    except ValueError as exc:
-        raise FormatError(
-            f"the start option is not an ISO time: {value!r}",
-            path=path,
-            expected="e.g. 2023-04-01T00:00:00Z",
-        ) from exc
+def _start(value: datetime | None) -> datetime:
+    t = value or datetime.fromisoformat(DEFAULT_START.replace("Z", "+00:00"))
     return t if t.tzinfo else t.replace(tzinfo=UTC)
 
 
@@ -51,6 +43,15 @@ class AddRemoveTrace:
     sniff_rule = "text whose first line is 'seconds,add|remove,…' (an add/remove trace)"
     kind = "events"
     priority = 25
+    options = (
+        Option("start", "time", "the time of trace time zero (ISO 8601)"),
+        Option("spec", "text", "the instance type of every node"),
+        Option("provider", "text", "the provider", default="aws", lower=True),
+        Option("zone", "text", "the zone of every node"),
+        Option("is_spot", "bool", "whether the nodes are spot instances", default=True),
+        Option("service", "text", "the service the nodes served"),
+        Option("instance_prefix", "text", "prepended to node names (keeps traces apart)"),
+    )  # fmt: skip
 
     def sniff(self, path: Path, head: bytes) -> bool:
         first = head.lstrip().split(b"\n", 1)[0]
@@ -59,16 +60,15 @@ class AddRemoveTrace:
     def read(
         self,
         path: Path,
-        start: str | None = None,
+        start: datetime | None = None,
         spec: str | None = None,
         provider: str = "aws",
         zone: str | None = None,
-        is_spot: str | bool = "true",
+        is_spot: bool = True,
         service: str | None = None,
-        instance_prefix: str = "",
-        **_: Any,
+        instance_prefix: str | None = None,
     ) -> Staged:
-        t0 = _start(start, path)
+        t0 = _start(start)
         raw = read_text_table(path, has_header=False, new_columns=["time_ms", "action", "node"])
         ms = pl.col("time_ms").str.strip_chars().cast(pl.Float64, strict=False)
         action = pl.col("action").str.strip_chars().str.to_lowercase()
@@ -77,7 +77,7 @@ class AddRemoveTrace:
             pl.lit(provider).alias("provider"),
             pl.lit(zone, pl.String).alias("zone"),
             pl.lit(spec, pl.String).alias("spec"),
-            (pl.lit(instance_prefix) + node).alias("instance_id"),
+            (pl.lit(instance_prefix or "") + node).alias("instance_id"),
             pl.lit(service, pl.String).alias("service"),
             pl.lit(str(is_spot).lower()).alias("is_spot"),
             action.replace_strict(ACTIONS, default=None, return_dtype=pl.String).alias("event"),
@@ -97,14 +97,26 @@ class AddRemoveTrace:
                 separator=",",
                 ignore_nulls=True,
             ).alias("_raw"),
-            pl.when(ms.is_null() | ~ms.is_finite() | (ms.abs() >= 1e15))
-            .then(pl.lit("unparsable time_ms: ") + pl.col("time_ms").fill_null("(empty)"))
+            pl.when(pl.col("_reject").is_not_null())
+            .then(pl.col("_reject"))
+            .when(ms.is_null() | ~ms.is_finite() | (ms.abs() >= 1e15))
+            .then(
+                reject_expr(
+                    "time_ms_unparsable",
+                    pl.lit("unparsable time_ms: ") + pl.col("time_ms").fill_null("(empty)"),
+                )
+            )
             .when(ms < 0)
-            .then(pl.lit("negative time_ms: ") + pl.col("time_ms"))
+            .then(reject_expr("time_ms_negative", pl.lit("negative time_ms: ") + pl.col("time_ms")))
             .when(~action.is_in(list(ACTIONS)) | action.is_null())
-            .then(pl.lit("unknown action (add or remove): ") + pl.col("action").fill_null(""))
+            .then(
+                reject_expr(
+                    "action_unknown",
+                    pl.lit("unknown action (add or remove): ") + pl.col("action").fill_null(""),
+                )
+            )
             .when(node.is_null() | (node == ""))
-            .then(pl.lit("missing node name"))
+            .then(reject_expr("node_missing", "missing node name"))
             .alias("_reject"),
         )
         notes = []

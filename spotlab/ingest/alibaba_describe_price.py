@@ -28,6 +28,7 @@ import polars as pl
 from spotlab.errors import FormatError
 from spotlab.ingest._common import json_text, load_json
 from spotlab.ingest.core import Staged, register
+from spotlab.ingest.options import Option
 
 COLUMNS = ("provider", "region", "spec", "on_demand_price", "currency", "price_is_estimate")
 #: the part of a quote that is the instance itself
@@ -49,13 +50,15 @@ class AlibabaDescribePrice:
     sniff_rule = 'JSON with "PriceInfo" (DescribePrice)'
     kind = "spec_facts"
     priority = 5  # a catalog: before the prices that look it up
+    options = (
+        Option("region", "text", "the region priced, for pages that name none"),
+        Option("spec", "text", "the instance type priced, for pages that name none"),
+    )
 
     def sniff(self, path: Path, head: bytes) -> bool:
         return b'"PriceInfo"' in head
 
-    def read(
-        self, path: Path, region: str | None = None, spec: str | None = None, **_: Any
-    ) -> Staged:
+    def read(self, path: Path, region: str | None = None, spec: str | None = None) -> Staged:
         doc = load_json(path)
         pages = doc if isinstance(doc, list) else [doc]
         rows, notes = [], []

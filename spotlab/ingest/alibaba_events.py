@@ -30,6 +30,8 @@ from typing import Any
 from spotlab.ingest._events import EVENT_COLUMNS, Flat, items_frame, last_path_part, load_items
 from spotlab.ingest._events import text_of as _t
 from spotlab.ingest.core import Staged, register
+from spotlab.ingest.options import Option
+from spotlab.ingest.reasons import reject
 
 INTERRUPTION = "Instance:PreemptibleInstanceInterruption"
 STATE_CHANGE = "Instance:StateChange"
@@ -58,17 +60,20 @@ def _flatten(item: Mapping[str, Any], service: str | None) -> Flat:
         region = item.get("regionId")
         resource = item.get("resourceId")
     if not name:
-        return "no event name (CloudMonitor 'name' or CloudEvent 'type')"
+        return reject("event_missing", "no event name (CloudMonitor 'name' or CloudEvent 'type')")
     body = body if isinstance(body, Mapping) else {}
     if name == INTERRUPTION:
         event, is_spot, detail = "interruption_warning", "true", body.get("action")
     elif name == STATE_CHANGE:
         state = str(body.get("state") or "").lower()
         if state not in STATES:
-            return f"not a lifecycle event spotlab keeps: {name} state {state or '(none)'}"
+            return reject(
+                "not_lifecycle_event",
+                f"not a lifecycle event spotlab keeps: {name} state {state or '(none)'}",
+            )
         event, is_spot, detail = STATES[state], None, state
     else:
-        return f"not a lifecycle event spotlab keeps: {name}"
+        return reject("not_lifecycle_event", f"not a lifecycle event spotlab keeps: {name}")
     instance = (
         body.get("instanceId")
         or body.get("resourceId")
@@ -94,13 +99,14 @@ class AlibabaSystemEvents:
     sniff_rule = "JSON with Instance:PreemptibleInstanceInterruption or Instance:StateChange"
     kind = "events"
     priority = 20
+    options = (Option("service", "text", "the service the instances served"),)
 
     def sniff(self, path: Path, head: bytes) -> bool:
         return (b"Instance:PreemptibleInstanceInterruption" in head) or (
             b"Instance:StateChange" in head and (b'"eventTime"' in head or b'"ecs:' in head)
         )
 
-    def read(self, path: Path, service: str | None = None, **_: Any) -> Staged:
+    def read(self, path: Path, service: str | None = None) -> Staged:
         items = load_items(path, "events")
         frame = items_frame(
             items, lambda i: _flatten(i, service), EVENT_COLUMNS, label="event item"

@@ -13,6 +13,7 @@ from typing import Any
 
 from spotlab.ingest._common import load_json, paged_records
 from spotlab.ingest.core import Staged, register
+from spotlab.ingest.options import Option
 
 COLUMNS = {
     "zone": "ZoneId",
@@ -28,11 +29,12 @@ class AlibabaSpotPriceHistory:
     sniff_rule = 'JSON with "SpotPrices" and "SpotPriceType" (DescribeSpotPriceHistory pages)'
     kind = "prices"
     priority = 20
+    options = (Option("currency", "currency", "the currency of pages that give none"),)
 
     def sniff(self, path: Path, head: bytes) -> bool:
         return b'"SpotPrices"' in head and b'"SpotPriceType"' in head
 
-    def read(self, path: Path, currency: str | None = None, **_: Any) -> Staged:
+    def read(self, path: Path, currency: str | None = None) -> Staged:
         def envelope(page: Any) -> dict[str, Any]:
             found = page.get("Currency") if isinstance(page, dict) else None
             return {"currency": currency or found}

@@ -16,7 +16,9 @@ file name, else the ingest time.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +29,7 @@ from spotlab.ingest import _events
 from spotlab.ingest._common import load_json
 from spotlab.ingest._events import text_of as _t
 from spotlab.ingest.core import Staged, register
+from spotlab.ingest.reasons import reject
 
 COLUMNS = (
     "provider", "region", "zone", "spec", "band_label", "band_low_pct", "band_high_pct",
@@ -48,14 +51,15 @@ def _list(obj: Any, outer: str, inner: str, jpath: str, path: Path) -> list[Any]
 
 
 def _savings(discount: Any) -> str | None:
-    if isinstance(discount, int | float) and not isinstance(discount, bool):
-        return repr(100.0 - float(discount))
-    if isinstance(discount, str):
-        try:
-            return repr(100.0 - float(discount))
-        except ValueError:
-            return discount  # rejected by the target as unparsable
-    return None
+    """``100 - AverageSpotDiscount`` as text; a value that is no finite number stays as
+    it is, for the target to reject (a 400-digit integer would not fit a float)."""
+    if isinstance(discount, bool) or not isinstance(discount, int | float | str):
+        return None
+    try:
+        value = float(discount)
+    except (ValueError, OverflowError):
+        return str(discount)  # rejected by the target as unparsable or not finite
+    return repr(100.0 - value) if math.isfinite(value) else repr(value)
 
 
 class AlibabaSpotAdvice:
@@ -63,11 +67,12 @@ class AlibabaSpotAdvice:
     sniff_rule = 'JSON with "AvailableSpotZones" (DescribeSpotAdvice)'
     kind = "bands"
     priority = 20
+    options = (_events.OBSERVED_AT,)
 
     def sniff(self, path: Path, head: bytes) -> bool:
         return b'"AvailableSpotZones"' in head
 
-    def read(self, path: Path, observed_at: str | None = None, **_: Any) -> Staged:
+    def read(self, path: Path, observed_at: datetime | None = None) -> Staged:
         doc = load_json(path)
         pages = doc if isinstance(doc, list) else [doc]
         notes: list[str] = []
@@ -94,7 +99,9 @@ class AlibabaSpotAdvice:
                     raws.append({"RegionId": region, "ZoneId": zone_id, "resource": res})
                     if not isinstance(res, Mapping):
                         rows.append({})
-                        rejects.append(f"{zpath} resource is not an object")
+                        rejects.append(
+                            reject("not_an_object", f"{zpath} resource is not an object")
+                        )
                         continue
                     desc = _t(res.get("InterruptRateDesc"))
                     low, high = _events.band_bounds(desc)

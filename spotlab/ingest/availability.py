@@ -42,7 +42,10 @@ import polars as pl
 from spotlab.errors import FormatError, did_you_mean
 from spotlab.ingest._common import expect, load_json, read_text_table
 from spotlab.ingest.core import Staged, Target, register, register_target
-from spotlab.ingest.targets import number, text, timestamp
+from spotlab.ingest.options import Option
+from spotlab.ingest.reasons import reject, reject_expr
+from spotlab.ingest.targets import finite_reasons, missing_reasons, number, text
+from spotlab.ingest.times import time_reasons, timestamp
 
 #: GPU/CPU keys of the trace file names → instance types (provider, key): spec.
 #: ``a100_40gb_8`` is the SpotHedge GCP1 trace, which its README names a2-ultragpu-4g
@@ -78,18 +81,21 @@ AVAILABILITY = register_target(
             ("zone", text("zone")),
             ("spec", text("spec")),
             ("ts", "_ts"),
-            ("available", "CAST(_n AS INTEGER)"),
+            ("available", "TRY_CAST(_n AS INTEGER)"),
             ("_naive", "coalesce(_naive_in AND _ts IS NOT NULL, FALSE)"),
         ),
-        reasons=(
-            (f"{text('spec')} IS NULL", "'missing spec'"),
-            (f"{text('zone')} IS NULL", "'missing zone'"),
-            (f"{text('provider')} IS NULL", "'missing provider'"),
-            ("_ts IS NULL", f"'unparsable time: ' || coalesce({text('ts')}, '(empty)')"),
-            ("_n IS NULL", f"'unparsable count: ' || coalesce({text('available')}, '(empty)')"),
-            ("_n < 0", "'count must be >= 0, got ' || _n"),
-            ("_n <> round(_n)", "'count must be a whole number, got ' || _n"),
-            ("_n > 1000000", "'count ' || _n || ' is implausibly large'"),
+        reasons=lambda schema: (
+            *missing_reasons("spec", "zone", "provider"),
+            *time_reasons("ts", schema, "_ts", "time"),
+            (f"_n IS NULL AND {text('available')} IS NULL", "available_missing", "'missing count'"),
+            *finite_reasons("available", "_n", "count"),
+            ("_n < 0", "available_negative", "'count must be >= 0, got ' || _n"),
+            (
+                "_n <> round(_n)",
+                "available_not_whole",
+                "'count must be a whole number, got ' || _n",
+            ),
+            ("_n > 1000000", "available_out_of_range", "'count ' || _n || ' is implausibly large'"),
         ),
     )
 )
@@ -103,6 +109,17 @@ _BAMBOO_NAME = re.compile(
 )
 _PROVIDERS = ("aws", "gcp", "azure", "alibaba")
 _NUMERIC_PAIR = re.compile(rb"^\s*\d+(\.\d+)?\s*,\s*-?\d+\s*$")
+
+
+#: the longest sampling interval a spot trace may declare (its rows are spaced by it)
+MAX_GAP_SECONDS = 7 * 86400.0
+
+_TRACE_OPTIONS = (
+    Option("start", "time", "the time of the first sample (ISO 8601)"),
+    Option("zone", "text", "the zone (default: from the file name)"),
+    Option("spec", "text", "the instance type (default: from the file name)"),
+    Option("provider", "text", "the provider (default: from the folder name)", lower=True),
+)
 
 
 def parse_start(value: str | datetime, path: Path) -> datetime:
@@ -166,6 +183,7 @@ class SpotTraceJson:
     sniff_rule = 'JSON with "gap_seconds" and "data" (SkyPilot / SpotHedge spot traces)'
     kind = "availability"
     priority = 25
+    options = _TRACE_OPTIONS
 
     def sniff(self, path: Path, head: bytes) -> bool:
         return b'"gap_seconds"' in head and b'"data"' in head
@@ -177,13 +195,17 @@ class SpotTraceJson:
         zone: str | None = None,
         spec: str | None = None,
         provider: str | None = None,
-        **_: Any,
     ) -> Staged:
         doc = load_json(path)
         meta = expect(doc, "metadata", "$", path, dict)
         gap = expect(meta, "gap_seconds", "$.metadata", path, (int, float))
-        if isinstance(gap, bool) or gap <= 0:
-            raise FormatError("gap_seconds must be a positive number", path=path, found=repr(gap))
+        if isinstance(gap, bool) or not 0 < gap <= MAX_GAP_SECONDS:
+            raise FormatError(
+                f"gap_seconds must be a number in (0, {MAX_GAP_SECONDS:g}] (seconds between "
+                "samples)",
+                path=path,
+                found=repr(gap),
+            )
         data = expect(doc, "data", "$", path, list)
         names = trace_names(path)
         prov = (provider or names.get("provider") or "").lower()
@@ -214,7 +236,11 @@ class SpotTraceJson:
                 "available": [str(v) if k else None for v, k in zip(data, ok, strict=True)],
                 "_raw": [json.dumps(v) for v in data],
                 "_reject": [
-                    None if k else f"count is not an integer: {json.dumps(v)[:40]}"
+                    None
+                    if k
+                    else reject(
+                        "available_not_integer", f"count is not an integer: {json.dumps(v)[:40]}"
+                    )
                     for v, k in zip(data, ok, strict=True)
                 ],
             },
@@ -249,6 +275,10 @@ class BambooStepCsv:
     sniff_rule = "a .csv named *spot-instances* whose first line is a numeric pair (Bamboo)"
     kind = "availability"
     priority = 25
+    options = (
+        *_TRACE_OPTIONS,
+        Option("time_unit", "choice", "the unit of the time column", choices=("s", "h")),
+    )
 
     def sniff(self, path: Path, head: bytes) -> bool:
         if "spot-instances" not in path.name or not path.name.lower().endswith(".csv"):
@@ -264,7 +294,6 @@ class BambooStepCsv:
         spec: str | None = None,
         provider: str | None = None,
         time_unit: str | None = None,
-        **_: Any,
     ) -> Staged:
         names = bamboo_names(path)
         the_spec = spec or names.get("spec")
@@ -309,7 +338,9 @@ class BambooStepCsv:
 def _bamboo_rows(raw: pl.DataFrame, scale: float) -> pl.DataFrame:
     """Map the step CSV's rows to change points: a row that closes a level takes the time
     of the row that opened it (so it duplicates that row); mismatches are rejected."""
-    t = pl.col("t").str.strip_chars().cast(pl.Float64, strict=False)
+    parsed = pl.col("t").str.strip_chars().cast(pl.Float64, strict=False)
+    # inf, NaN and offsets beyond 30,000 years cannot become times: unparsable rows
+    t = pl.when(parsed.is_finite() & (parsed.abs() * scale <= 1e12)).then(parsed)
     v = pl.col("available").str.strip_chars()
     df = raw.with_columns(
         _t=t,
@@ -334,16 +365,19 @@ def _bamboo_rows(raw: pl.DataFrame, scale: float) -> pl.DataFrame:
     )
     close = pl.col("_close")
     reject = (
-        pl.when(pl.col("_t").is_null())
-        .then(pl.lit("unparsable time offset: ") + pl.col("t").fill_null("(empty)"))
+        pl.when(pl.col("_reject").is_not_null())
+        .then(pl.col("_reject"))
+        .when(pl.col("_t").is_null())
+        .then(reject_expr("time_offset_unparsable",
+                          pl.lit("unparsable time offset: ") + pl.col("t").fill_null("(empty)")))
         .when(close & pl.col("_seg_t").is_null() & (pl.col("_v") != pl.col("_v").shift(-1)))
-        .then(pl.lit("the trace starts with a zero-length level"))
+        .then(reject_expr("level_zero_length", "the trace starts with a zero-length level"))
         .when(close & pl.col("_seg_v").is_not_null() & (pl.col("_v") != pl.col("_seg_v")))
-        .then(
+        .then(reject_expr("level_mismatch",
             pl.lit("closing count ") + pl.col("_v").fill_null("") + pl.lit(" differs from the "
             "level's count ") + pl.col("_seg_v") + pl.lit(" (opened at row ")
             + pl.col("_seg_row").cast(pl.String) + pl.lit(")")
-        )
+        ))
     )  # fmt: skip
     return df.with_columns(
         _t_s=pl.coalesce(pl.col("_seg_t"), pl.col("_t")) * scale,

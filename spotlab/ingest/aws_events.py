@@ -23,6 +23,8 @@ from typing import Any
 from spotlab.ingest._events import EVENT_COLUMNS, Flat, items_frame, last_path_part, load_items
 from spotlab.ingest._events import text_of as _t
 from spotlab.ingest.core import Staged, register
+from spotlab.ingest.options import Option
+from spotlab.ingest.reasons import reject
 
 WARNING = "EC2 Spot Instance Interruption Warning"
 REBALANCE = "EC2 Instance Rebalance Recommendation"
@@ -47,10 +49,15 @@ def _flatten(item: Mapping[str, Any], service: str | None) -> Flat:
     elif kind == STATE_CHANGE:
         state = str(detail.get("state") or "").lower()
         if state not in STATES:
-            return f"not a lifecycle event spotlab keeps: {kind} state {state or '(none)'}"
+            return reject(
+                "not_lifecycle_event",
+                f"not a lifecycle event spotlab keeps: {kind} state {state or '(none)'}",
+            )
         event, is_spot, note = STATES[state], None, state
     else:
-        return f"not a lifecycle event spotlab keeps: detail-type {kind!r}"
+        return reject(
+            "not_lifecycle_event", f"not a lifecycle event spotlab keeps: detail-type {kind!r}"
+        )
     resources = item.get("resources")
     first = resources[0] if isinstance(resources, list) and resources else None
     return {
@@ -72,11 +79,12 @@ class AwsEc2Events:
     sniff_rule = 'JSON with "detail-type" and aws.ec2 (EventBridge EC2 events)'
     kind = "events"
     priority = 20
+    options = (Option("service", "text", "the service the instances served"),)
 
     def sniff(self, path: Path, head: bytes) -> bool:
         return b'"detail-type"' in head and b"aws.ec2" in head
 
-    def read(self, path: Path, service: str | None = None, **_: Any) -> Staged:
+    def read(self, path: Path, service: str | None = None) -> Staged:
         items = load_items(path, "events")
         frame = items_frame(
             items, lambda i: _flatten(i, service), EVENT_COLUMNS, label="event item"

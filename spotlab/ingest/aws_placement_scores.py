@@ -13,6 +13,7 @@ the ingest time.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from spotlab.errors import FormatError
 from spotlab.ingest import _events
 from spotlab.ingest._common import load_json, paged_records
 from spotlab.ingest.core import Staged, register
+from spotlab.ingest.options import Option
 
 COLUMNS = {"region": "Region", "zone": "AvailabilityZoneId", "score": "Score"}
 
@@ -29,6 +31,13 @@ class AwsPlacementScores:
     sniff_rule = 'JSON with "SpotPlacementScores" (get-spot-placement-scores)'
     kind = "placement_scores"
     priority = 20
+    options = (
+        Option("specs", "text", "the instance types scored (comma-separated), for pages that "
+               "name none"),
+        Option("target_capacity", "number", "the instances requested, for pages that name none",
+               low=1, high=1e6),
+        _events.OBSERVED_AT,
+    )  # fmt: skip
 
     def sniff(self, path: Path, head: bytes) -> bool:
         return b'"SpotPlacementScores"' in head
@@ -37,9 +46,8 @@ class AwsPlacementScores:
         self,
         path: Path,
         specs: str | None = None,
-        target_capacity: str | int | None = None,
-        observed_at: str | None = None,
-        **_: Any,
+        target_capacity: float | str | None = None,
+        observed_at: datetime | str | None = None,
     ) -> Staged:
         notes: list[str] = []
         when = _events.observed_at(path, observed_at, notes)
@@ -51,6 +59,8 @@ class AwsPlacementScores:
                 ",".join(sorted(map(str, types))) if isinstance(types, list) else None
             )
             capacity = target_capacity if target_capacity is not None else cap
+            if isinstance(capacity, float) and capacity.is_integer():
+                capacity = int(capacity)
             if not named or capacity is None:
                 raise FormatError(
                     "the page does not say what was scored: add the request's InstanceTypes and "

@@ -28,6 +28,7 @@ import polars as pl
 
 from spotlab.ingest._common import expect, json_text, load_json
 from spotlab.ingest.core import Staged, register
+from spotlab.ingest.reasons import reject
 
 COLUMNS = ("provider", "region", "spec", "vcpu", "memory_gib", "gpu_count", "on_demand_price",
            "currency", "price_is_estimate")  # fmt: skip
@@ -39,9 +40,9 @@ def _product_row(item: Any) -> tuple[dict[str, Any], str | None]:
     try:
         doc = json.loads(item) if isinstance(item, str) else item
     except json.JSONDecodeError as exc:
-        return {}, f"PriceList item is not JSON: {exc.msg}"
+        return {}, reject("not_json", f"PriceList item is not JSON: {exc.msg}")
     if not isinstance(doc, Mapping):
-        return {}, "PriceList item is not a JSON object"
+        return {}, reject("not_an_object", "PriceList item is not a JSON object")
     product = doc.get("product")
     attrs = product.get("attributes") if isinstance(product, Mapping) else None
     attrs = attrs if isinstance(attrs, Mapping) else {}
@@ -65,12 +66,18 @@ def _product_row(item: Any) -> tuple[dict[str, Any], str | None]:
         if isinstance(dim, Mapping) and str(dim.get("unit", "")).lower() in ("hrs", "hours")
     ]
     if not hourly:
-        return row, "no hourly on-demand price (terms.OnDemand.*.priceDimensions.* unit Hrs)"
+        return row, reject(
+            "no_hourly_price",
+            "no hourly on-demand price (terms.OnDemand.*.priceDimensions.* unit Hrs)",
+        )
     if len(hourly) > 1:
-        return row, f"{len(hourly)} hourly on-demand prices: narrow the request's filters"
+        return row, reject(
+            "several_hourly_prices",
+            f"{len(hourly)} hourly on-demand prices: narrow the request's filters",
+        )
     per_unit = hourly[0].get("pricePerUnit")
     if not isinstance(per_unit, Mapping) or len(per_unit) != 1:
-        return row, "pricePerUnit does not hold exactly one currency"
+        return row, reject("currency_ambiguous", "pricePerUnit does not hold exactly one currency")
     ((currency, price),) = per_unit.items()
     return {**row, "on_demand_price": json_text(price), "currency": str(currency)}, None
 
@@ -80,11 +87,12 @@ class AwsPriceList:
     sniff_rule = 'JSON with "PriceList" (the AWS Price List API)'
     kind = "spec_facts"
     priority = 5
+    options = ()
 
     def sniff(self, path: Path, head: bytes) -> bool:
         return b'"PriceList"' in head
 
-    def read(self, path: Path, **_: Any) -> Staged:
+    def read(self, path: Path) -> Staged:
         doc = load_json(path)
         pages = doc if isinstance(doc, list) else [doc]
         raw_items: list[Any] = []

@@ -29,6 +29,15 @@ import polars as pl
 from spotlab.errors import FormatError, wrap_errors
 from spotlab.ingest._common import load_json, paged_records, read_text_table
 from spotlab.ingest.core import Staged, batched, register
+from spotlab.ingest.options import Option
+from spotlab.ingest.reasons import reject_expr
+
+PRODUCT = Option(
+    "product",
+    "text",
+    "the product whose prices to load (a series holds one): Linux/UNIX, Windows, ...",
+    default="Linux/UNIX",
+)
 
 #: AZ id prefix → region. AWS documents AZ ids as ``<region code><n>-az<m>``; the codes here
 #: are the ones AWS uses in its AZ ids (see "AZ IDs" in the EC2 user guide).
@@ -80,13 +89,18 @@ def _az_id_reason(zone: pl.Expr, ids_only: bool) -> pl.Expr:
     """
     z = zone.str.strip_chars()
     prefix = z.str.extract(_AZ_ID, 1)
-    unknown = pl.format(
-        "unknown AWS AZ id prefix '{}' (in '{}'): no region is known for it; add it to "
-        "spotlab.ingest.aws_spot.AZ_ID_REGIONS",
-        prefix,
-        z,
+    unknown = reject_expr(
+        "az_id_unknown",
+        pl.format(
+            "unknown AWS AZ id prefix '{}' (in '{}'): no region is known for it; add it to "
+            "spotlab.ingest.aws_spot.AZ_ID_REGIONS",
+            prefix,
+            z,
+        ),
     )
-    not_id = pl.format("not an AWS AZ id: '{}' (expected like use1-az4)", z)
+    not_id = reject_expr(
+        "zone_not_az_id", pl.format("not an AWS AZ id: '{}' (expected like use1-az4)", z)
+    )
     return (
         pl.when(z.is_null() | (z == ""))
         .then(None)
@@ -104,17 +118,25 @@ def _product_reason(product: pl.Expr, wanted: str) -> pl.Expr:
     norm = p.str.replace(_VPC_SUFFIX, "")
     return (
         pl.when(p.is_null() | (p == ""))
-        .then(pl.lit("missing product description: cannot tell which product's series it is"))
+        .then(
+            reject_expr(
+                "product_missing",
+                "missing product description: cannot tell which product's series it is",
+            )
+        )
         .when(norm.str.to_lowercase() != wanted.lower())
         .then(
-            pl.format(
-                "product '{}' not loaded: this ingest loads '{}' and a price series holds one "
-                "product; load it on its own with product='{}' (CLI: -o product='{}') into "
-                "another database (--db)",
-                norm,
-                pl.lit(wanted),
-                norm,
-                norm,
+            reject_expr(
+                "product_not_loaded",
+                pl.format(
+                    "product '{}' not loaded: this ingest loads '{}' and a price series holds "
+                    "one product; load it on its own with product='{}' (CLI: -o product='{}') "
+                    "into another database (--db)",
+                    norm,
+                    pl.lit(wanted),
+                    norm,
+                    norm,
+                ),
             )
         )
         .otherwise(None)
@@ -143,11 +165,12 @@ class AwsSpotPriceHistory:
     sniff_rule = 'JSON with "SpotPriceHistory" (describe-spot-price-history)'
     kind = "prices"
     priority = 20
+    options = (PRODUCT,)
 
     def sniff(self, path: Path, head: bytes) -> bool:
         return b'"SpotPriceHistory"' in head
 
-    def read(self, path: Path, product: str = DEFAULT_PRODUCT, **_: Any) -> Staged:
+    def read(self, path: Path, product: str = DEFAULT_PRODUCT) -> Staged:
         with wrap_errors("reading AWS spot price history JSON", path=path):
             return self._read(path, product)
 
@@ -179,6 +202,7 @@ class AwsSpotPriceTsv:
     sniff_rule = "5 tab-separated fields, no header; a .tsv name or an AZ id first"
     kind = "prices"
     priority = 30
+    options = (PRODUCT,)
 
     def sniff(self, path: Path, head: bytes) -> bool:
         first = head.split(b"\n", 1)[0].decode("utf-8", "replace").rstrip("\r")
@@ -188,21 +212,22 @@ class AwsSpotPriceTsv:
         by_name = path.name.lower().endswith((".tsv", ".tsv.zst", ".tsv.gz"))
         return by_name or re.match(_AZ_ID, fields[0].strip()) is not None
 
-    def read(self, path: Path, product: str = DEFAULT_PRODUCT, **_: Any) -> Staged:
+    def read(self, path: Path, product: str = DEFAULT_PRODUCT) -> Staged:
         with wrap_errors("reading an AWS spot price TSV dump", path=path):
             return self._read(path, product)
 
     def _read(self, path: Path, product: str) -> Staged:
         wanted = _wanted(product, path)
         raw = read_text_table(path, separator="\t", has_header=False)
-        if raw.width != len(TSV_COLUMNS) + 1:
+        fields = [c for c in raw.columns if c not in ("_row", "_reject")]
+        if len(fields) != len(TSV_COLUMNS):
             raise FormatError(
                 "not an AWS spot price TSV dump",
                 path=path,
                 expected=f"{len(TSV_COLUMNS)} tab-separated fields: " + ", ".join(TSV_COLUMNS),
-                found=f"{raw.width - 1} field(s) on line 1",
+                found=f"{len(fields)} field(s) on line 1",
             )
-        raw = raw.rename(dict(zip(raw.columns[1:], TSV_COLUMNS, strict=True)))
+        raw = raw.rename(dict(zip(fields, TSV_COLUMNS, strict=True)))
         zone = pl.col("az_id").str.strip_chars()
         frame = raw.select(
             pl.lit("aws").alias("provider"),
@@ -217,6 +242,7 @@ class AwsSpotPriceTsv:
                 "_raw"
             ),
             pl.coalesce(
+                pl.col("_reject"),
                 _az_id_reason(pl.col("az_id"), ids_only=True),
                 _product_reason(pl.col("product_description"), wanted),
             ).alias("_reject"),

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from spotlab.errors import FormatError
 from spotlab.ingest import _events
 from spotlab.ingest._common import expect, load_json
 from spotlab.ingest.core import Staged, register
+from spotlab.ingest.reasons import reject_expr
 
 COLUMNS = (
     "provider", "region", "spec", "os", "band_label", "band_low_pct", "band_high_pct",
@@ -33,11 +35,12 @@ class AwsSpotAdvisor:
     sniff_rule = 'JSON with "spot_advisor" (the Spot Instance Advisor feed)'
     kind = "bands"
     priority = 20
+    options = (_events.OBSERVED_AT,)
 
     def sniff(self, path: Path, head: bytes) -> bool:
         return b'"spot_advisor"' in head
 
-    def read(self, path: Path, observed_at: str | None = None, **_: Any) -> Staged:
+    def read(self, path: Path, observed_at: datetime | None = None) -> Staged:
         doc = load_json(path)
         regions = expect(doc, "spot_advisor", "$", path, dict)
         ranges = expect(doc, "ranges", "$", path, list)
@@ -97,9 +100,14 @@ class AwsSpotAdvisor:
             pl.lit(when).alias("observed_at"),
             "_raw",
             pl.when(pl.col("r").is_null())
-            .then(pl.lit("no band index 'r'"))
+            .then(reject_expr("band_index_missing", "no band index 'r'"))
             .when(~pl.col("r").is_in(list(label_map)))
-            .then(pl.lit("band index r=") + pl.col("r") + pl.lit(" is not in $.ranges"))
+            .then(
+                reject_expr(
+                    "band_index_unknown",
+                    pl.lit("band index r=") + pl.col("r") + pl.lit(" is not in $.ranges"),
+                )
+            )
             .alias("_reject"),
         )
         return Staged(kind=self.kind, batches=[frame], notes=notes)

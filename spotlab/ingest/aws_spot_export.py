@@ -30,12 +30,14 @@ from spotlab.errors import FormatError, wrap_errors
 from spotlab.ingest._common import read_bytes, read_text_table
 from spotlab.ingest.aws_spot import (
     DEFAULT_PRODUCT,
+    PRODUCT,
     _az_id_reason,
     _product_reason,
     _wanted,
     region_from_az,
 )
 from spotlab.ingest.core import Staged, batched, register
+from spotlab.ingest.reasons import reject
 
 #: the columns of a boto3 SpotPriceHistory frame, as pandas writes them
 CSV_COLUMNS = ("AvailabilityZone", "InstanceType", "ProductDescription", "SpotPrice", "Timestamp")
@@ -79,6 +81,7 @@ class AwsSpotPriceCsv:
     sniff_rule = "CSV header with AvailabilityZone, InstanceType, SpotPrice, Timestamp, … (boto3)"
     kind = "prices"
     priority = 20
+    options = (PRODUCT,)
 
     def sniff(self, path: Path, head: bytes) -> bool:
         cols = _header(head)
@@ -86,14 +89,14 @@ class AwsSpotPriceCsv:
             cols = cols[1:]
         return set(CSV_COLUMNS) <= set(cols)
 
-    def read(self, path: Path, product: str = DEFAULT_PRODUCT, **_: Any) -> Staged:
+    def read(self, path: Path, product: str = DEFAULT_PRODUCT) -> Staged:
         with wrap_errors("reading an AWS spot price CSV (boto3 / pandas)", path=path):
             return self._read(path, product)
 
     def _read(self, path: Path, product: str) -> Staged:
         wanted = _wanted(product, path)
         raw = read_text_table(path)
-        cols = [c for c in raw.columns if c != "_row"]
+        cols = [c for c in raw.columns if c not in ("_row", "_reject")]
         if cols and cols[0].strip() in _INDEX_NAMES and cols[0] not in CSV_COLUMNS:
             raw = raw.drop(cols[0])  # pandas' index: row labels, not data
             cols = cols[1:]
@@ -117,12 +120,13 @@ class AwsSpotPriceText:
     sniff_rule = "AWS CLI text output: lines starting with SPOTPRICEHISTORY and a tab"
     kind = "prices"
     priority = 20
+    options = (PRODUCT,)
 
     def sniff(self, path: Path, head: bytes) -> bool:
         text = head.decode("utf-8-sig", "replace").lstrip()
         return text.startswith(TEXT_TAG + "\t")
 
-    def read(self, path: Path, product: str = DEFAULT_PRODUCT, **_: Any) -> Staged:
+    def read(self, path: Path, product: str = DEFAULT_PRODUCT) -> Staged:
         with wrap_errors("reading AWS CLI text output", path=path):
             return self._read(path, product)
 
@@ -144,14 +148,17 @@ class AwsSpotPriceText:
                 continue
             reason = None
             if fields[0] != TEXT_TAG:
-                reason = f"not a {TEXT_TAG} line (starts with {fields[0][:40]!r})"
+                reason = reject(
+                    "not_a_price_line", f"not a {TEXT_TAG} line (starts with {fields[0][:40]!r})"
+                )
             elif len(fields) == 7 and _AZ_ID.match(fields[2].strip()):
                 del fields[2]  # AvailabilityZoneId, sorted after AvailabilityZone
             if reason is None and len(fields) != 6:
-                reason = (
+                reason = reject(
+                    "field_count",
                     f"expected {TEXT_TAG} and 5 tab-separated fields ("
                     + ", ".join((*names, "Timestamp"))
-                    + f"), found {len(fields) - 1}"
+                    + f"), found {len(fields) - 1}",
                 )
             values = fields[1:6] if reason is None else [None] * 5
             for col, v in zip((*names, "Timestamp"), values, strict=True):

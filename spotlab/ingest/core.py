@@ -14,14 +14,21 @@ fails. Rows are staged (validated into a temporary table, then inserted), except
 ``Staged.relation`` goes straight into its table when it can (:func:`_direct_load`), the
 staged path being its fallback. Each file is loaded in one transaction and recorded in
 ``sources`` with ``rows_read = rows_loaded + rows_duplicate + rows_rejected``; rejected rows
-go to ``rejects`` with their reason and raw text. A file-level problem raises
+go to ``rejects`` with their reason code, message and raw text (:mod:`spotlab.ingest.
+reasons`). A row whose key is taken is a duplicate only when it agrees with the row holding
+the key, else a conflict (:mod:`spotlab.ingest.conflicts`). A file-level problem raises
 :class:`FormatError` or :class:`IngestError` and leaves the database as it was.
+
+Readers and targets declare their options (:mod:`spotlab.ingest.options`), checked before
+any file is read. The same bytes with the same format and options are the same ingest
+(skipped); ``reload=True`` forgets a file's earlier loads first, in the same transaction.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import stat
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
@@ -32,7 +39,11 @@ import duckdb
 import polars as pl
 
 from spotlab.errors import FormatError, IngestError, SpotlabError, wrap_errors
-from spotlab.store import Store, first_row, scalar
+from spotlab.ingest import conflicts
+from spotlab.ingest import reasons as rsn
+from spotlab.ingest._common import expect_digest
+from spotlab.ingest.options import Option, normalized_options, resolve_options
+from spotlab.store import Store, delete_sources, first_row, scalar
 
 # -- readers -------------------------------------------------------------------------------
 
@@ -68,9 +79,15 @@ class Reader(Protocol):
     #: lower sorts first when a folder is ingested (catalogs before the prices that use them)
     priority: int
 
+    @property
+    def options(self) -> tuple[Option, ...]:
+        """The options ``read`` takes (``-o KEY=VALUE``), checked before any file is read."""
+        ...
+
     def sniff(self, path: Path, head: bytes) -> bool: ...
 
-    def read(self, path: Path, **options: Any) -> Staged: ...
+    # each reader's read takes its declared options as keywords
+    def read(self, path: Path, *args: Any, **options: Any) -> Staged: ...
 
 
 READERS: dict[str, Reader] = {}
@@ -120,7 +137,8 @@ def read_head(path: Path, n: int = HEAD_BYTES) -> bytes:
 
 def sniff_format(path: Path) -> Reader:
     """Pick the reader for a file from its name and first bytes."""
-    head = read_head(path)
+    # a UTF-8 byte order mark (Excel writes one) says nothing about the format
+    head = read_head(path).removeprefix(b"\xef\xbb\xbf")
     if not head.strip():
         raise FormatError("the file is empty", path=path, expected="a price, spec or event file")
     for reader in sorted(READERS.values(), key=lambda r: r.priority):
@@ -147,6 +165,9 @@ def get_reader(name: str) -> Reader:
 
 # -- targets -------------------------------------------------------------------------------
 
+#: (condition SQL, reason code, message SQL)
+Rules = Sequence[tuple[str, str, str]]
+
 
 @dataclass(frozen=True)
 class Target:
@@ -154,8 +175,16 @@ class Target:
 
     ``prepare`` gives SQL select items computed from the reader's columns (parsed values);
     ``outputs`` the table's columns (SQL over the input and prepared names); ``reasons``
-    ordered (condition, message) SQL pairs: a row takes the first message whose condition
-    holds. ``checks`` raise :class:`IngestError` for file-level problems on ``_stage``.
+    ordered (condition, code, message) triples, SQL except the code (see
+    :mod:`spotlab.ingest.reasons`), or a function of the input schema giving them: a row
+    takes the first reason whose condition holds. ``checks`` raise :class:`IngestError` for
+    file-level problems on ``_stage``.
+
+    A valid row whose key is already stored (or earlier in the file) is a duplicate when its
+    ``values`` agree with that row's (columns both sides give: a NULL agrees with
+    anything), and a *conflict* otherwise: a reject naming both values. By default
+    ``values`` are the outputs that are not the key. In ``upsert`` mode a changed row
+    replaces the stored one instead; repeats within a file still conflict.
     """
 
     kind: str
@@ -163,7 +192,7 @@ class Target:
     key: tuple[str, ...]
     prepare: Callable[[dict[str, pl.DataType]], list[str]]
     outputs: tuple[tuple[str, str], ...]
-    reasons: tuple[tuple[str, str], ...]
+    reasons: Rules | Callable[[dict[str, pl.DataType]], Rules]
     required: tuple[str, ...] = ()
     #: columns a reader may leave out; they are added as NULL
     optional: tuple[str, ...] = ()
@@ -183,6 +212,18 @@ class Target:
     lookup_needed: str | None = None
     #: the output columns ``checks`` read from ``_stage`` (besides ``_reason``, ``_row``)
     check_columns: tuple[str, ...] = ()
+    #: the columns compared for conflicts (None: every output but the key)
+    values: tuple[str, ...] | None = None
+    #: options of every reader of this kind, read by the rules as ``getvariable(name)``
+    options: tuple[Option, ...] = ()
+
+    def rules(self, schema: dict[str, pl.DataType]) -> Rules:
+        return tuple(self.reasons(schema) if callable(self.reasons) else self.reasons)
+
+    def value_columns(self) -> list[str]:
+        if self.values is not None:
+            return list(self.values)
+        return [c for c, _ in self.outputs if c not in self.key and not c.startswith("_")]
 
 
 TARGETS: dict[str, Target] = {}
@@ -198,7 +239,10 @@ def register_target(target: Target) -> Target:
 
 @dataclass
 class IngestResult:
-    """What happened to one file. ``rows_read = rows_loaded + rows_duplicate + rows_rejected``."""
+    """What happened to one file. ``rows_read = rows_loaded + rows_duplicate + rows_rejected``;
+    ``rows_conflict`` counts the rejects that are conflicts (see
+    :mod:`spotlab.ingest.conflicts`). ``options``: the options it was loaded with (JSON,
+    defaults left out); ``replaced``: the sources ``reload`` forgot first."""
 
     uri: str
     format: str
@@ -212,9 +256,28 @@ class IngestResult:
     skipped_as_duplicate_file: bool = False
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
+    rows_conflict: int = 0
+    options: str = "{}"
+    replaced: list[int] = field(default_factory=list)
+
+    @property
+    def summary(self) -> str | None:
+        """``N of M rows rejected, see `spotlab rejects ID` `` when any row was."""
+        if not self.rows_rejected:
+            return None
+        conflicts = (
+            f" ({self.rows_conflict} of them conflicts: the key is stored, or earlier in the "
+            "file, with another value)"
+            if self.rows_conflict
+            else ""
+        )
+        return (
+            f"{self.uri}: {self.rows_rejected} of {self.rows_read} rows rejected{conflicts}, "
+            f"see `spotlab rejects {self.source_id}`"
+        )
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return asdict(self) | {"summary": self.summary}
 
 
 #: ``progress(uri, rows_done)``: called as batches load; 0 when a file starts loading in one
@@ -225,8 +288,31 @@ ProgressFn = Callable[[str, int], None]
 # -- the pipeline --------------------------------------------------------------------------
 
 
+def check_regular(path: Path) -> None:
+    """A FormatError unless ``path`` is a regular file (a FIFO would block the read for
+    ever, a device such as /dev/zero never ends)."""
+    try:
+        mode = path.stat().st_mode
+    except OSError as exc:
+        raise FormatError(f"cannot read the file: {exc}", path=path) from exc
+    if not stat.S_ISREG(mode):
+        kind = (
+            "a FIFO (named pipe)" if stat.S_ISFIFO(mode)
+            else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+            else "a socket" if stat.S_ISSOCK(mode)
+            else "not a regular file"
+        )  # fmt: skip
+        raise FormatError(
+            f"{kind}: spotlab reads regular files only; save the data to a file first",
+            path=path,
+        )
+
+
 def expand_paths(paths: Sequence[str | Path] | str | Path) -> list[Path]:
-    """Files named, and the data files below folders named (sorted; docs skipped)."""
+    """Files named, and the data files below folders named (sorted; docs skipped).
+
+    A folder without data files, a path that does not exist and a path that is not a
+    regular file (a FIFO, a device) are FormatErrors."""
     if isinstance(paths, str | Path):
         paths = [paths]
     out: list[Path] = []
@@ -239,8 +325,16 @@ def expand_paths(paths: Sequence[str | Path] | str | Path) -> list[Path]:
                 and not any(part.startswith(".") for part in f.relative_to(p).parts)
                 and f.suffix.lower() not in _SKIP_SUFFIXES
             )
+            if not found:
+                raise FormatError(
+                    "the folder holds no data files (hidden files and "
+                    f"{', '.join(sorted(_SKIP_SUFFIXES))} are skipped)",
+                    path=p,
+                    expected="price, spec or event files",
+                )
             out.extend(found)
-        elif p.exists():
+        elif p.exists() or p.is_symlink():
+            check_regular(p)
             out.append(p)
         else:
             raise FormatError("no such file or folder", path=p)
@@ -279,25 +373,64 @@ def digest_file(path: Path) -> tuple[str, int | None]:
     return h.hexdigest(), lines if returns == crlf else None
 
 
+def reader_options(reader: Reader) -> tuple[Option, ...]:
+    """The options a reader takes: its own and those of its target."""
+    target = TARGETS.get(reader.kind)
+    return (*reader.options, *(target.options if target is not None else ()))
+
+
 def ingest(
     store: Store,
     paths: Sequence[str | Path] | str | Path,
     format: str | None = None,
     progress: ProgressFn | None = None,
+    reload: bool = False,
     **options: Any,
 ) -> list[IngestResult]:
     """Load files into the store, each in one transaction; return one result per file.
 
     ``format`` forces a reader (see ``spotlab.ingest.READERS``); otherwise each file is
     sniffed. Folders are walked; their catalogs load before the prices that use them.
-    Re-ingesting the same bytes is a no-op reported as ``skipped_as_duplicate_file``.
+    ``options`` are the readers' options (``currency="USD"``, ``map={...}``), checked before
+    any file is read: an option none of the chosen formats takes, or a bad value, is a
+    FormatError. Re-ingesting the same bytes with the same format and options is a no-op
+    reported as ``skipped_as_duplicate_file``; ``reload=True`` instead forgets the earlier
+    loads of each file (same bytes or same path) and loads it again, in one transaction.
+
+    When a file fails, the files loaded before it stay committed; the error's notes (and
+    the CLI's message) list them.
     """
     if store.read_only:
         raise SpotlabError(f"the store {store.path} is read-only: open it writable to ingest")
     files = expand_paths(paths)
     chosen = [(f, get_reader(format) if format else sniff_format(f)) for f in files]
     chosen.sort(key=lambda fr: fr[1].priority)  # stable: keeps path order within a priority
-    return [ingest_file(store, f, r, progress=progress, **options) for f, r in chosen]
+    readers = {r.name: r for _, r in chosen}
+    resolve_options(options, [(n, reader_options(r)) for n, r in sorted(readers.items())])
+    results: list[IngestResult] = []
+    for f, r in chosen:
+        mine = {k: v for k, v in options.items() if k in {o.name for o in reader_options(r)}}
+        try:
+            results.append(ingest_file(store, f, r, progress=progress, reload=reload, **mine))
+        except (SpotlabError, KeyboardInterrupt) as exc:
+            if results:
+                done = ", ".join(
+                    f"{x.uri} (source {x.source_id})"
+                    for x in results
+                    if not x.skipped_as_duplicate_file
+                )
+                exc.add_note(
+                    f"{f} was not loaded; the files before it stay loaded: {done}"
+                    if done
+                    else f"{f} was not loaded; the files before it were already loaded"
+                )
+            raise
+    return results
+
+
+def _file_state(path: Path) -> tuple[int, int, int, int]:
+    st = path.stat()
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
 
 
 def ingest_file(
@@ -305,32 +438,56 @@ def ingest_file(
     path: Path,
     reader: Reader,
     progress: ProgressFn | None = None,
+    reload: bool = False,
     **options: Any,
 ) -> IngestResult:
+    """Load one file with ``reader`` in one transaction (see :func:`ingest`)."""
     t0 = time.perf_counter()
     uri = str(path)
+    check_regular(path)
+    offered = reader_options(reader)
+    typed = resolve_options(options, [(reader.name, offered)])[reader.name]
+    key_options = normalized_options(typed, offered)
+    before = _file_state(path)
     digest, lines = digest_file(path)
-    seen = first_row(
-        store.con,
-        "SELECT source_id FROM sources WHERE sha256 = ? AND format = ? ORDER BY source_id LIMIT 1",
-        [digest, reader.name],
-    )
-    if seen is not None:
-        return IngestResult(
-            uri, reader.name, reader.kind, int(seen[0]), 0, 0, 0, 0,
-            skipped_as_duplicate_file=True,
-            seconds=time.perf_counter() - t0,
-            notes=[f"same bytes as source {seen[0]}: nothing to do"],
-        )  # fmt: skip
-    staged = reader.read(path, **options)
+    if not reload:
+        seen = first_row(
+            store.con,
+            "SELECT source_id FROM sources WHERE sha256 = ? AND format = ? AND options = ? "
+            "ORDER BY source_id LIMIT 1",
+            [digest, reader.name, key_options],
+        )
+        if seen is not None:
+            return IngestResult(
+                uri, reader.name, reader.kind, int(seen[0]), 0, 0, 0, 0,
+                skipped_as_duplicate_file=True,
+                seconds=time.perf_counter() - t0,
+                notes=[
+                    f"same bytes, format and options as source {seen[0]}: nothing to do "
+                    "(--reload loads it again, e.g. after loading a catalog)"
+                ],
+                options=key_options,
+            )  # fmt: skip
+    own = {o.name for o in reader.options}
+    with expect_digest(path, digest):
+        staged = reader.read(path, **{k: v for k, v in typed.items() if k in own})
     target = _target(staged.kind, path)
-    counts = {"read": 0, "loaded": 0, "rejected": 0, "naive": 0}
+    counts = dict(_EMPTY)
+    ignored: dict[str, None] = {}
+    replaced: list[int] = []
     settings = _relation_settings(store) if staged.relation else contextlib.nullcontext()
-    with settings, store.transaction() as con:
+    with settings, store.transaction() as con, expect_digest(path, digest):
+        if reload:
+            replaced = forget_file(con, uri, digest)
+        for opt in target.options:
+            value = typed.get(opt.name, opt.default)
+            con.execute(f"SET VARIABLE {opt.name} = {float(value)!r}")
         source_id = int(scalar(con, "SELECT nextval('source_id_seq')"))
         con.execute(
-            "INSERT INTO sources VALUES (?, ?, ?, ?, ?, 0, 0, 0, 0, now(), 0)",
-            [source_id, uri, digest, reader.name, staged.kind],
+            "INSERT INTO sources (source_id, uri, sha256, format, kind, options, rows_read, "
+            "rows_loaded, rows_duplicate, rows_rejected, rows_conflict, ingested_at, "
+            "naive_timestamps) VALUES (?, ?, ?, ?, ?, ?, 0, 0, 0, 0, 0, now(), 0)",
+            [source_id, uri, digest, reader.name, staged.kind, key_options],
         )
         if target.before is not None:
             target.before(con)
@@ -348,7 +505,7 @@ def ingest_file(
             if progress is not None:
                 progress(uri, counts["read"])
         for batch in staged.batches:
-            got = _load_batch(con, target, batch, source_id, path)
+            got = _load_batch(con, target, batch, source_id, path, ignored=ignored)
             for k, v in got.items():
                 counts[k] += v
             if progress is not None:
@@ -357,19 +514,55 @@ def ingest_file(
             raise FormatError(
                 "the file holds no rows", path=path, expected=f"{reader.name} rows", found="none"
             )
+        if _file_state(path) != before:
+            raise IngestError(
+                "the file changed while it was being read (its size, time or inode differ "
+                "from when it was hashed): nothing was loaded; ingest it again once it is "
+                "complete",
+                path=path,
+            )
         dup = counts["read"] - counts["loaded"] - counts["rejected"]
         con.execute(
             "UPDATE sources SET rows_read=?, rows_loaded=?, rows_duplicate=?, rows_rejected=?, "
-            "naive_timestamps=? WHERE source_id=?",
-            [counts["read"], counts["loaded"], dup, counts["rejected"], counts["naive"], source_id],
-        )
+            "rows_conflict=?, naive_timestamps=? WHERE source_id=?",
+            [counts["read"], counts["loaded"], dup, counts["rejected"], counts["conflict"],
+             counts["naive"], source_id],
+        )  # fmt: skip
     notes = list(staged.notes)
+    if ignored:
+        notes.append(
+            f"ignored columns (not {staged.kind} columns): {', '.join(ignored)}; rename one "
+            "with --map SRC=DST to use it"
+        )
     if counts["naive"]:
         notes.append(f"{counts['naive']} timestamps had no UTC offset and were taken as UTC")
+    if replaced:
+        notes.append(
+            "reloaded: forgot the earlier load(s) of this file first: source(s) "
+            + ", ".join(map(str, replaced))
+        )
     return IngestResult(
         uri, reader.name, staged.kind, source_id, counts["read"], counts["loaded"], dup,
         counts["rejected"], counts["naive"], False, time.perf_counter() - t0, notes,
+        rows_conflict=counts["conflict"], options=key_options, replaced=replaced,
     )  # fmt: skip
+
+
+def forget_file(con: duckdb.DuckDBPyConnection, uri: str, digest: str) -> list[int]:
+    """Delete every earlier load of a file (same SHA-256, or the same path) inside the
+    caller's transaction; return their source ids."""
+    paths = {uri, str(Path(uri).resolve())}
+    ids = [
+        int(r[0])
+        for r in con.execute(
+            "SELECT source_id FROM sources WHERE sha256 = ? OR list_contains(?, uri) "
+            "ORDER BY source_id",
+            [digest, sorted(paths)],
+        ).fetchall()
+    ]
+    if ids:
+        delete_sources(con, ids)
+    return ids
 
 
 def _target(kind: str, path: Path) -> Target:
@@ -395,6 +588,20 @@ def text_sql(col: str) -> str:
     )
 
 
+#: the columns a reader may set besides its canonical ones (see the module docstring)
+INTERNAL = ("_row", "_raw", "_reject")
+
+
+def raw_sql(schema: dict[str, pl.DataType]) -> str:
+    """SQL for a row's raw text: the reader's ``_raw``, else its own columns joined by
+    commas (the optional columns spotlab added as empty, typed Null, left out)."""
+    if "_raw" in schema:
+        return "_raw"
+    cols = [c for c in schema if c not in INTERNAL and schema[c] != pl.Null]
+    parts = ", ".join(f"coalesce(CAST({_quote(c)} AS VARCHAR), '')" for c in cols)
+    return f"concat_ws(',', {parts})" if parts else "''"
+
+
 def build_stage_sql(
     target: Target,
     schema: dict[str, pl.DataType],
@@ -408,23 +615,14 @@ def build_stage_sql(
     lookup columns NULL, ``_row`` NULL (the caller numbers rows by position) and ``_needs``
     telling which rows would need the lookup (``Target.lookup_needed``).
     """
-    inputs = [c for c in schema if c not in ("_row", "_raw", "_reject")]
+    inputs = [c for c in schema if c not in INTERNAL]
     prepared = target.prepare(schema)
     reject_in = "_reject" if "_reject" in schema else "NULL::VARCHAR"
-    whens = " ".join(f"WHEN {cond} THEN {msg}" for cond, msg in target.reasons)
+    whens = " ".join(
+        f"WHEN {cond} THEN {rsn.reason_sql(code, msg)}" for cond, code, msg in target.rules(schema)
+    )
     reason = f"CASE WHEN {reject_in} IS NOT NULL THEN {reject_in} {whens} END"
-    if "_raw" in schema:
-        raw = "_raw"
-    else:
-        raw = (
-            "concat_ws(',', "
-            + ", ".join(
-                f"coalesce(CAST({_quote(c)} AS VARCHAR), '')"
-                for c in inputs
-                if schema[c] != pl.Null
-            )
-            + ")"
-        )
+    raw = raw_sql(schema)
     outs = ", ".join(f"{expr} AS {_quote(col)}" for col, expr in target.outputs)
     prep = (", " + ", ".join(prepared)) if prepared else ""
     joins = f" {target.joins(schema)}" if target.joins is not None else ""
@@ -456,7 +654,7 @@ def build_stage_sql(
     )
 
 
-_EMPTY = {"read": 0, "loaded": 0, "rejected": 0, "naive": 0}
+_EMPTY = {"read": 0, "loaded": 0, "rejected": 0, "naive": 0, "conflict": 0}
 
 
 def _check_columns(target: Target, columns: Sequence[str], path: Path) -> None:
@@ -570,8 +768,9 @@ def _direct_load(
 
     Undone, for the staged path: rows that need the catalog lookup (seen in the first
     rows, nothing is tried), repeats of a key that differ (the first in the file must win,
-    and this insert has no order) and a failed file-level check (the staged path names the
-    row).
+    and this insert has no order), rows left out as stored keys whose values differ from
+    the stored ones (conflicts: the staged path records them with their raw text) and a
+    failed file-level check (the staged path names the row).
 
     Times without a UTC offset are counted, so when the first rows have none such rows are
     held out of the first insert (counting them would cost a pass) and added by a second
@@ -632,8 +831,13 @@ def _direct_load(
             # narrow unless rows may have been left out as stored keys: then the checks
             # read their columns here rather than in two more passes over the file
             flagged = ["_reason", "_raw", "_needs", *(["_naive"] if has_naive else [])]
-            if stored and target.checks is not None:
-                flagged += [_quote(c) for c in target.check_columns]
+            if stored:
+                # and the columns of the conflict test (and of the checks): rows left out
+                # as stored keys must agree with the stored rows
+                wide = [*target.key, *target.value_columns()]
+                if target.checks is not None:
+                    wide += target.check_columns
+                flagged += [_quote(c) for c in dict.fromkeys(wide)]
             con.execute(
                 f"CREATE OR REPLACE TEMP TABLE _flags AS SELECT {', '.join(flagged)} FROM ({sql})"
             )
@@ -649,13 +853,19 @@ def _direct_load(
                 undo()
                 return None
             if rejected:
-                con.execute(
-                    f"INSERT INTO rejects SELECT ?, {numbered}, _reason, _raw FROM _flags "
-                    "WHERE _reason IS NOT NULL",
-                    [source_id],
-                )
+                _record_rejects(con, source_id, numbered, "_flags")
             if hold_naive and n_naive:
                 inserted += insert(f"{ok} AND s._naive")
+            if (
+                stored
+                and inserted + rejected < read
+                and conflicts.stored_conflict(
+                    con, target.key, target.value_columns(), target.table,
+                    "SELECT * FROM _flags", source_id,
+                )
+            ):  # fmt: skip
+                undo()  # the staged path records the conflicts with their raw text
+                return None
         repeated = _drop_identical_repeats(con, mine, target.key, cols)
         if repeated is None:
             undo()
@@ -680,7 +890,8 @@ def _direct_load(
                 return None
             con.execute("DROP VIEW _stage")
         con.execute("DROP TABLE IF EXISTS _flags")
-    return {"read": read, "loaded": inserted - repeated, "rejected": rejected, "naive": n_naive}
+    return {"read": read, "loaded": inserted - repeated, "rejected": rejected, "naive": n_naive,
+            "conflict": 0}  # fmt: skip
 
 
 def _drop_identical_repeats(
@@ -827,18 +1038,32 @@ def _stage_and_load(
         read, with_reason, n_naive = (int(v or 0) for v in (row or (0, 0, 0)))
         rejected = 0
         if not side and with_reason:
-            rejected = int(
-                scalar(
-                    con,
-                    "INSERT INTO rejects SELECT ?, _row, _reason, _raw FROM _stage "
-                    "WHERE _reason IS NOT NULL",
-                    [source_id],
-                )
-            )
-        loaded = _insert(con, target, source_id)
+            rejected = _record_rejects(con, source_id, "_row", "_stage")
+        loaded, n_conf = _insert(con, target, source_id)
+        if side:
+            n_conf = 0  # a side table's rows are not the file's rows: nothing to account
+        elif n_conf:
+            conflicts.record(con, source_id, schema, row_base)
+        con.execute("DROP TABLE _conf")
         con.execute("DROP VIEW _stage")
         con.execute("DROP TABLE _stage_t")
-    return {"read": read, "loaded": loaded, "rejected": rejected, "naive": n_naive}
+    return {"read": read, "loaded": loaded, "rejected": rejected + n_conf, "naive": n_naive,
+            "conflict": n_conf}  # fmt: skip
+
+
+def _record_rejects(con: duckdb.DuckDBPyConnection, source_id: int, row: str, rows: str) -> int:
+    """Insert the rows of ``rows`` (a relation with ``_reason``, ``_raw``) that have a
+    reason into ``rejects``, the code split from the message; return how many."""
+    return int(
+        scalar(
+            con,
+            "INSERT INTO rejects (source_id, row_number, reason_code, reason, raw) "
+            f"SELECT ?, {row}, {rsn.code_sql('_reason')}, {rsn.message_sql('_reason')}, _raw "
+            f"FROM {rows} WHERE _reason IS NOT NULL",
+            [source_id],
+        )
+        or 0
+    )
 
 
 def _has_naive(target: Target) -> bool:
@@ -852,12 +1077,23 @@ def _load_batch(
     source_id: int,
     path: Path,
     side: bool = False,
+    ignored: dict[str, None] | None = None,
 ) -> dict[str, int]:
+    """Validate and load a reader's frame. Columns the target does not know are added to
+    ``ignored`` (the caller notes them); they stay in a reject's raw text."""
     if frame.height == 0:
         return dict(_EMPTY)
     if "_row" not in frame.columns:
         frame = frame.with_row_index("_row", offset=1)
     _check_columns(target, frame.columns, path)
+    known = {*target.required, *target.optional}
+    extra = [c for c in frame.columns if c not in known and c not in INTERNAL]
+    if ignored is not None:
+        ignored.update(dict.fromkeys(extra))
+    # a file's own column named like one the rules compute (_ts, _c_currency...) would be
+    # ambiguous in the SQL: it is renamed (its values stay in the raw text)
+    frame = frame.rename({c: f"__spotlab_file_column_{i}" for i, c in enumerate(extra)
+                          if c.startswith("_")})  # fmt: skip
     absent = [c for c in target.optional if c not in frame.columns]
     if absent:
         frame = frame.with_columns(pl.lit(None, pl.String).alias(c) for c in absent)
@@ -874,18 +1110,38 @@ def _load_batch(
             con.unregister("_in")
 
 
-def _insert(con: duckdb.DuckDBPyConnection, target: Target, source_id: int) -> int:
+def _insert(con: duckdb.DuckDBPyConnection, target: Target, source_id: int) -> tuple[int, int]:
+    """Insert the valid rows of ``_stage`` whose key is new, and return (rows inserted,
+    conflicts); the conflicts are left in ``_conf`` (see :mod:`spotlab.ingest.conflicts`).
+
+    Insert mode: the first row of each key in the file (by ``_row``), none whose key is
+    stored. Upsert mode: rows identical to what is there are duplicates; changed rows
+    replace the stored ones. Repeats of a key within the file are found by one hash
+    aggregate (only rows whose hash repeats are ranked), so a clean file costs no sort.
+    """
     cols = [c for c in _table_columns(con, target.table) if c != "source_id"]
     sel = ", ".join(f"s.{_quote(c)}" for c in cols)
     collist = ", ".join(_quote(c) for c in [*cols, "source_id"])
-    if target.mode != "upsert":
-        return _insert_new(con, target, source_id, sel, collist)
-    # upsert: rows identical to what is there are duplicates; changed rows replace old ones.
-    key = ", ".join(f"s.{_quote(k)}" for k in target.key)
-    fresh = (
-        f"SELECT {sel}, {source_id} FROM _stage s WHERE s._reason IS NULL "
-        f"QUALIFY row_number() OVER (PARTITION BY {key} ORDER BY s._row) = 1"
+    upsert = target.mode == "upsert"
+    stored = bool(scalar(con, f"SELECT count(*) FROM (SELECT 1 FROM {target.table} LIMIT 1)"))
+    n_conf = conflicts.find(
+        con, target.key, target.value_columns(), target.table, stored=stored and not upsert
     )
+    where = ["s._reason IS NULL"]
+    if scalar(con, "SELECT count(*) FROM (SELECT 1 FROM _later LIMIT 1)"):
+        where.append("s._rid NOT IN (SELECT _rid FROM _later)")
+    if not upsert:
+        if stored:
+            match = _match("t", "s", target.key)
+            where.append(f"NOT EXISTS (SELECT 1 FROM {target.table} t WHERE {match})")
+        n = scalar(
+            con,
+            f"INSERT INTO {target.table} ({collist}) SELECT {sel}, {source_id} FROM _stage s "
+            f"WHERE {' AND '.join(where)}",
+        )
+        con.execute("DROP TABLE _later")
+        return int(n or 0), n_conf
+    fresh = f"SELECT {sel}, {source_id} FROM _stage s WHERE {' AND '.join(where)}"
     same = _match("t", "s", cols)
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE _fresh AS SELECT * FROM ({fresh}) s "
@@ -897,42 +1153,8 @@ def _insert(con: duckdb.DuckDBPyConnection, target: Target, source_id: int) -> i
     )
     n = scalar(con, f"INSERT INTO {target.table} ({collist}) SELECT * FROM _fresh")
     con.execute("DROP TABLE _fresh")
-    return int(n or 0)
-
-
-def _insert_new(
-    con: duckdb.DuckDBPyConnection, target: Target, source_id: int, sel: str, collist: str
-) -> int:
-    """Insert the valid rows of ``_stage`` whose key is new: the first row of each key in
-    the file (by ``_row``), and none whose key is already stored.
-
-    Duplicates within the file are found by hashing the key (one aggregate over the file);
-    only rows whose hash repeats are compared exactly, so a clean file costs no sort.
-    """
-    keys = ", ".join(f"s.{_quote(k)}" for k in target.key)
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE _cand AS SELECT hash({keys}) AS _h FROM _stage s "
-        "WHERE s._reason IS NULL GROUP BY ALL HAVING count(*) > 1"
-    )
-    where = ["s._reason IS NULL"]
-    if scalar(con, "SELECT count(*) FROM _cand"):
-        con.execute(
-            "CREATE OR REPLACE TEMP TABLE _later AS SELECT s._rid FROM _stage s "
-            f"WHERE s._reason IS NULL AND hash({keys}) IN (SELECT _h FROM _cand) "
-            f"QUALIFY row_number() OVER (PARTITION BY {keys} ORDER BY s._row, s._rid) > 1"
-        )
-        where.append("s._rid NOT IN (SELECT _rid FROM _later)")
-    if scalar(con, f"SELECT count(*) FROM (SELECT 1 FROM {target.table} LIMIT 1)"):
-        match = _match("t", "s", target.key)
-        where.append(f"NOT EXISTS (SELECT 1 FROM {target.table} t WHERE {match})")
-    n = scalar(
-        con,
-        f"INSERT INTO {target.table} ({collist}) SELECT {sel}, {source_id} FROM _stage s "
-        f"WHERE {' AND '.join(where)}",
-    )
-    con.execute("DROP TABLE IF EXISTS _later")
-    con.execute("DROP TABLE _cand")
-    return int(n or 0)
+    con.execute("DROP TABLE _later")
+    return int(n or 0), n_conf
 
 
 def _match(a: str, b: str, cols: Iterable[str]) -> str:

@@ -14,11 +14,11 @@ catalog row gives one: a row with neither is rejected, with a reason that says s
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from spotlab.errors import wrap_errors
 from spotlab.ingest._common import load_json, paged_records
 from spotlab.ingest.core import Staged, register
+from spotlab.ingest.options import Option
 
 COLUMNS = {
     "zone": "ZoneId",
@@ -33,11 +33,14 @@ class EasSpotDiscountHistory:
     sniff_rule = 'JSON with "SpotDiscounts" (EAS spot discount history)'
     kind = "prices"
     priority = 20
+    options = (
+        Option("currency", "currency", "the currency, for specs the catalog does not price"),
+    )
 
     def sniff(self, path: Path, head: bytes) -> bool:
         return b'"SpotDiscounts"' in head
 
-    def read(self, path: Path, currency: str | None = None, **_: Any) -> Staged:
+    def read(self, path: Path, currency: str | None = None) -> Staged:
         with wrap_errors("reading EAS spot discount history", path=path):
             return self._read(path, currency)
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,8 @@ from spotlab.errors import FormatError
 from spotlab.ingest import _events
 from spotlab.ingest._common import json_text, load_json
 from spotlab.ingest.core import Staged, register
+from spotlab.ingest.options import Option
+from spotlab.ingest.reasons import reject
 
 STOCK = ("provider", "region", "spec", "stock_status", "is_available", "min_spot_discount",
          "min_spot_discount_unprotected", "observed_at")  # fmt: skip
@@ -49,12 +52,16 @@ class EasMachineSpec:
     sniff_rule = 'JSON with "InstanceMetas" (EAS DescribeMachineSpec)'
     kind = "spec_stock"
     priority = 5
+    options = (
+        Option("region", "text", "the region of pages that name none"),
+        _events.OBSERVED_AT,
+    )
 
     def sniff(self, path: Path, head: bytes) -> bool:
         return b'"InstanceMetas"' in head
 
     def read(
-        self, path: Path, region: str | None = None, observed_at: str | None = None, **_: Any
+        self, path: Path, region: str | None = None, observed_at: datetime | str | None = None
     ) -> Staged:
         doc = load_json(path)
         pages = doc if isinstance(doc, list) else [doc]
@@ -84,7 +91,9 @@ class EasMachineSpec:
                     "min_spot_discount": json_text(m.get("SpotDiscount")),
                     "min_spot_discount_unprotected": json_text(m.get("NonProtectSpotDiscount")),
                     "observed_at": when, "_raw": json.dumps(meta, ensure_ascii=False),
-                    "_reject": None if ok else f"{where}.InstanceMetas item is not an object",
+                    "_reject": None if ok else reject(
+                        "not_an_object", f"{where}.InstanceMetas item is not an object"
+                    ),
                 })  # fmt: skip
                 if ok and spec and _gpus(m) > 0:
                     facts.append({

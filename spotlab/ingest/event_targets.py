@@ -11,7 +11,14 @@ from __future__ import annotations
 import polars as pl
 
 from spotlab.ingest.core import Target, register_target
-from spotlab.ingest.targets import number, region_of_zone, text, timestamp
+from spotlab.ingest.targets import (
+    finite_reasons,
+    missing_reasons,
+    number,
+    region_of_zone,
+    text,
+)
+from spotlab.ingest.times import time_reasons, timestamp
 
 #: the lifecycle events spotlab keeps (anything else a reader meets is rejected with a reason)
 EVENTS: tuple[str, ...] = (
@@ -35,9 +42,10 @@ def boolean(col: str) -> str:
     return f"CASE WHEN {t} IN {_TRUE} THEN TRUE WHEN {t} IN {_FALSE} THEN FALSE END"
 
 
-def _bool_reason(col: str) -> tuple[str, str]:
+def _bool_reason(col: str) -> tuple[str, str, str]:
     return (
         f"{text(col)} IS NOT NULL AND ({boolean(col)}) IS NULL",
+        f"{col}_unparsable",
         f"'unparsable {col} (use true/false): ' || {text(col)}",
     )
 
@@ -75,15 +83,15 @@ EVENTS_TARGET = register_target(
             ("detail", text("detail")),
             ("_naive", "coalesce(_naive_in AND _ts IS NOT NULL, FALSE)"),
         ),
-        reasons=(
-            (f"{text('instance_id')} IS NULL", "'missing instance id'"),
-            (f"{text('provider')} IS NULL", "'missing provider'"),
-            ("_event IS NULL", "'missing event'"),
+        reasons=lambda schema: (
+            *missing_reasons("instance_id", "provider"),
+            ("_event IS NULL", "event_missing", "'missing event'"),
             (
                 f"_event NOT IN ({_EVENT_LIST})",
+                "event_unknown",
                 f"'unknown event ' || _event || ' (spotlab keeps: {', '.join(EVENTS)})'",
             ),
-            ("_ts IS NULL", f"'unparsable time: ' || coalesce({text('ts')}, '(empty)')"),
+            *time_reasons("ts", schema, "_ts", "time"),
             _bool_reason("is_spot"),
         ),
     )
@@ -109,11 +117,7 @@ INSTANCES_TARGET = register_target(
             ("is_spot", boolean("is_spot")),
             ("service", text("service")),
         ),
-        reasons=(
-            (f"{text('instance_id')} IS NULL", "'missing instance id'"),
-            (f"{text('spec')} IS NULL", "'missing spec'"),
-            _bool_reason("is_spot"),
-        ),
+        reasons=(*missing_reasons("instance_id", "spec"), _bool_reason("is_spot")),
         mode="upsert",
     )
 )
@@ -153,23 +157,21 @@ EXPOSURE_TARGET = register_target(
             ("period_end", "_end"),
             ("instance_hours", "_hours"),
         ),
-        reasons=(
-            (f"{text('spec')} IS NULL", "'missing spec'"),
-            (f"{text('instance_hours')} IS NULL", "'missing instance_hours'"),
-            ("_hours IS NULL", f"'unparsable instance_hours: ' || {text('instance_hours')}"),
-            ("isnan(_hours) OR _hours < 0", "'instance_hours must be >= 0, got ' || _hours"),
+        reasons=lambda schema: (
+            *missing_reasons("spec", "instance_hours"),
+            *finite_reasons("instance_hours", "_hours"),
             (
-                f"{text('period_start')} IS NOT NULL AND _start IS NULL",
-                f"'unparsable period_start: ' || {text('period_start')}",
+                "_hours < 0",
+                "instance_hours_negative",
+                "'instance_hours must be >= 0, got ' || _hours",
             ),
-            (
-                f"{text('period_end')} IS NOT NULL AND _end IS NULL",
-                f"'unparsable period_end: ' || {text('period_end')}",
-            ),
-            ("_end < _start", "'period_end is before period_start'"),
+            *time_reasons("period_start", schema, "_start", required=False),
+            *time_reasons("period_end", schema, "_end", required=False),
+            ("_end < _start", "period_end_before_start", "'period_end is before period_start'"),
             (
                 "_end IS NOT NULL AND _start IS NOT NULL AND _hours > 1e6 * "
                 "epoch(_end - _start) / 3600",
+                "instance_hours_implausible",
                 "'more than a million instances over the period: check instance_hours'",
             ),
             _bool_reason("is_spot"),
@@ -194,14 +196,12 @@ def _bands_prepare(schema: dict[str, pl.DataType]) -> list[str]:
     ]
 
 
-def _pct_reasons(name: str, raw: str, parsed: str) -> list[tuple[str, str]]:
+def _pct_reasons(col: str, parsed: str) -> list[tuple[str, str, str]]:
     return [
-        (f"{raw} IS NOT NULL AND {parsed} IS NULL", f"'unparsable {name}: ' || {raw}"),
-        (
-            f"isnan({parsed}) OR {parsed} < 0 OR {parsed} > 100",
-            f"'{name} outside [0, 100]: ' || {parsed}",
-        ),
-    ]
+        *finite_reasons(col, parsed),
+        (f"{parsed} < 0 OR {parsed} > 100", f"{col}_out_of_range",
+         f"'{col} outside [0, 100]: ' || {parsed}"),
+    ]  # fmt: skip
 
 
 BANDS_TARGET = register_target(
@@ -226,23 +226,21 @@ BANDS_TARGET = register_target(
             ("observed_at", "_obs"),
             ("_naive", "coalesce(_naive_in AND _obs IS NOT NULL, FALSE)"),
         ),
-        reasons=(
-            (f"{text('spec')} IS NULL", "'missing spec'"),
-            (f"{_region()} IS NULL", "'missing region'"),
-            (f"{text('band_label')} IS NULL", "'missing band label'"),
-            *_pct_reasons("band_low_pct", text("band_low_pct"), "_low"),
-            *_pct_reasons("band_high_pct", text("band_high_pct"), "_high"),
-            ("_low > _high", "'band low ' || _low || ' above band high ' || _high"),
-            *_pct_reasons("rate_pct", text("rate_pct"), "_rate"),
+        reasons=lambda schema: (
+            *missing_reasons("spec"),
+            (f"{_region()} IS NULL", "region_missing", "'missing region'"),
+            (f"{text('band_label')} IS NULL", "band_label_missing", "'missing band label'"),
+            *_pct_reasons("band_low_pct", "_low"),
+            *_pct_reasons("band_high_pct", "_high"),
             (
-                f"{text('savings_pct')} IS NOT NULL AND _sav IS NULL",
-                f"'unparsable savings_pct: ' || {text('savings_pct')}",
+                "_low > _high",
+                "band_inverted",
+                "'band low ' || _low || ' above band high ' || _high",
             ),
-            ("isnan(_sav) OR _sav > 100", "'savings_pct above 100: ' || _sav"),
-            (
-                "_obs IS NULL",
-                f"'unparsable observed_at: ' || coalesce({text('observed_at')}, '(empty)')",
-            ),
+            *_pct_reasons("rate_pct", "_rate"),
+            *finite_reasons("savings_pct", "_sav"),
+            ("_sav > 100", "savings_pct_out_of_range", "'savings_pct above 100: ' || _sav"),
+            *time_reasons("observed_at", schema, "_obs"),
         ),
     )
 )

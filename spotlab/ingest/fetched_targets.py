@@ -17,7 +17,15 @@ import polars as pl
 from spotlab.domain import family_of_spec_sql
 from spotlab.ingest.core import Target, register_target
 from spotlab.ingest.event_targets import boolean
-from spotlab.ingest.targets import CURRENCIES, _positive_reasons, number, text, timestamp
+from spotlab.ingest.targets import (
+    CURRENCIES,
+    finite_reasons,
+    missing_reasons,
+    number,
+    positive_reasons,
+    text,
+)
+from spotlab.ingest.times import time_reasons, timestamp
 
 _CURRENCY_LIST = ", ".join(f"'{c}'" for c in CURRENCIES)
 _STORED = (
@@ -92,21 +100,21 @@ SPEC_FACTS = register_target(
             ),
         ),
         reasons=(
-            (f"{text('spec')} IS NULL", "'missing spec'"),
-            (f"{text('provider')} IS NULL", "'missing provider'"),
-            (f"{text('region')} IS NULL", "'missing region'"),
-            *_positive_reasons("vcpu", text("vcpu"), "_vcpu"),
-            *_positive_reasons("memory_gib", text("memory_gib"), "_mem"),
-            (f"{text('gpu_count')} IS NOT NULL AND _gpus IS NULL", "'unparsable gpu_count'"),
-            ("_gpus < 0", "'gpu_count must be >= 0'"),
-            *_positive_reasons("gpu_memory_gib", text("gpu_memory_gib"), "_gmem"),
-            *_positive_reasons("on-demand price", text("on_demand_price"), "_od"),
+            *missing_reasons("spec", "provider", "region"),
+            *positive_reasons("vcpu", "_vcpu"),
+            *positive_reasons("memory_gib", "_mem"),
+            *finite_reasons("gpu_count", "_gpus"),
+            ("_gpus < 0", "gpu_count_negative", "'gpu_count must be >= 0, got ' || _gpus"),
+            *positive_reasons("gpu_memory_gib", "_gmem"),
+            *positive_reasons("on_demand_price", "_od", "on-demand price"),
             (
                 f"_od IS NOT NULL AND {text('currency')} IS NULL",
+                "currency_missing",
                 "'missing currency for the on-demand price'",
             ),
             (
                 f"_od IS NOT NULL AND upper({text('currency')}) NOT IN ({_CURRENCY_LIST})",
+                "currency_unknown",
                 f"'unknown currency ' || {text('currency')}",
             ),
         ),
@@ -141,20 +149,22 @@ PLACEMENT_SCORES = register_target(
             ("score", "TRY_CAST(_score AS INTEGER)"),
             ("observed_at", "_at"),
         ),
-        reasons=(
-            (f"{text('region')} IS NULL", "'missing region'"),
-            (f"{text('specs')} IS NULL", "'missing instance types'"),
-            ("_score IS NULL", f"'unparsable score: ' || coalesce({text('score')}, '(empty)')"),
+        reasons=lambda schema: (
+            *missing_reasons("region", "specs", "score"),
+            *finite_reasons("score", "_score"),
             (
                 "_score < 1 OR _score > 10 OR _score <> round(_score)",
+                "score_out_of_range",
                 "'score ' || _score || ' is not an integer in 1..10'",
             ),
+            *finite_reasons("target_capacity", "_cap"),
             (
-                "_cap IS NULL OR _cap < 1 OR _cap <> round(_cap)",
-                f"'target capacity must be a whole number >= 1, got ' || "
+                "_cap IS NULL OR _cap < 1 OR _cap <> round(_cap) OR _cap > 2147483647",
+                "target_capacity_invalid",
+                "'target capacity must be a whole number >= 1, got ' || "
                 f"coalesce({text('target_capacity')}, '(empty)')",
             ),
-            ("_at IS NULL", "'unparsable observed_at'"),
+            *time_reasons("observed_at", schema, "_at"),
         ),
     )
 )
@@ -192,18 +202,16 @@ SPEC_STOCK = register_target(
             ("min_spot_discount_unprotected", "_du"),
             ("observed_at", "_at"),
         ),
-        reasons=(
-            (f"{text('spec')} IS NULL", "'missing spec'"),
-            (f"{text('region')} IS NULL", "'missing region'"),
-            *_positive_reasons("spot discount", text("min_spot_discount"), "_d"),
-            *_positive_reasons(
-                "unprotected spot discount", text("min_spot_discount_unprotected"), "_du"
-            ),
+        reasons=lambda schema: (
+            *missing_reasons("spec", "region"),
+            *positive_reasons("min_spot_discount", "_d", "spot discount"),
+            *positive_reasons("min_spot_discount_unprotected", "_du", "unprotected spot discount"),
             (
                 f"{text('is_available')} IS NOT NULL AND ({boolean('is_available')}) IS NULL",
+                "is_available_unparsable",
                 f"'unparsable is_available: ' || {text('is_available')}",
             ),
-            ("_at IS NULL", "'unparsable observed_at'"),
+            *time_reasons("observed_at", schema, "_at"),
         ),
     )
 )

@@ -28,8 +28,11 @@ from typing import Any
 import polars as pl
 
 from spotlab.errors import FormatError, did_you_mean, wrap_errors
-from spotlab.ingest._common import read_text_table
+from spotlab.ingest._common import read_text_table, sniff_header
 from spotlab.ingest.core import Staged, batched, register
+from spotlab.ingest.options import Option
+from spotlab.ingest.reasons import reject_expr
+from spotlab.ingest.times import EARLIEST, latest
 
 COLUMNS = (
     "snapshot_time_utc", "commit", "machine_type", "region", "cpu", "ram_gib", "accelerator",
@@ -77,13 +80,14 @@ class GcpChangePoints:
     sniff_rule = "CSV header with machine_type, region and hour_spot_usd"
     kind = "prices"
     priority = 30
+    options = (
+        Option("gpu_only", "bool", "load only machine types with an accelerator", default=False),
+    )
 
     def sniff(self, path: Path, head: bytes) -> bool:
-        header = head.split(b"\n", 1)[0].decode("utf-8", "replace").lower()
-        cols = {c.strip().strip('"') for c in header.split(",")}
-        return {"machine_type", "region", "hour_spot_usd"} <= cols
+        return {"machine_type", "region", "hour_spot_usd"} <= sniff_header(head)
 
-    def read(self, path: Path, gpu_only: bool | str = False, **_: Any) -> Staged:
+    def read(self, path: Path, gpu_only: bool | str = False) -> Staged:
         with wrap_errors("reading GCP price change points", path=path):
             return self._read(path, gpu_only)
 
@@ -96,7 +100,7 @@ class GcpChangePoints:
                 f"missing column(s) {', '.join(missing)}.{hints}",
                 path=path,
                 expected=", ".join(COLUMNS),
-                found=", ".join(c for c in raw.columns if c != "_row"),
+                found=", ".join(c for c in raw.columns if c not in ("_row", "_reject")),
             )
         for c in COLUMNS:
             if c not in raw.columns:
@@ -107,19 +111,21 @@ class GcpChangePoints:
         od = _num("hour_ondemand_usd")
         early = pl.col("snapshot_time_utc").str.strip_chars().str.slice(0, 10)
         reason = (
-            pl.when(pl.lit(gpu) & ~has_gpu)
-            .then(pl.lit(NOT_GPU))
+            pl.when(pl.col("_reject").is_not_null())
+            .then(pl.col("_reject"))
+            .when(pl.lit(gpu) & ~has_gpu)
+            .then(reject_expr("not_gpu", NOT_GPU))
             .when((spot == "") & (od > 0))
             .then(
                 pl.when(early < SPOT_HISTORY_START)
-                .then(pl.lit(NO_SPOT_BEFORE))
-                .otherwise(pl.lit(NO_SPOT_AFTER))
+                .then(reject_expr("no_spot_price", NO_SPOT_BEFORE))
+                .otherwise(reject_expr("no_spot_price", NO_SPOT_AFTER))
             )
             .when(spot == "")
-            .then(pl.lit(NO_PRICE))
+            .then(reject_expr("no_price", NO_PRICE))
             .otherwise(None)
         )
-        source_cols = [c for c in raw.columns if c != "_row"]
+        source_cols = [c for c in raw.columns if c not in ("_row", "_reject")]
         frame = raw.select(
             pl.lit("gcp").alias("provider"),
             pl.col("region").alias("region"),
@@ -150,10 +156,16 @@ def _specs(raw: pl.DataFrame, gpu_only: bool) -> tuple[pl.DataFrame, list[str]]:
         pl.col("machine_type").str.strip_chars(),
         pl.col("snapshot_time_utc").str.strip_chars(),
         _od=_num("hour_ondemand_usd"),
-    ).filter(
+    )
+    # the newest snapshot wins, so an implausible time (a typo'd year 9999) must not: ISO
+    # dates compare as text
+    day = pl.col("snapshot_time_utc").fill_null("").str.slice(0, 10)
+    keyed = keyed.filter(
         (pl.col("region").fill_null("") != "")
         & (pl.col("machine_type").fill_null("") != "")
-        & (pl.col("snapshot_time_utc").fill_null("") != "")
+        & (day >= f"{EARLIEST:%Y-%m-%d}")
+        & (day <= f"{latest():%Y-%m-%d}")
+        & pl.col("_reject").is_null()
     )
     if gpu_only:
         keyed = keyed.filter(pl.col("accelerator").str.strip_chars().fill_null("") != "")

@@ -32,20 +32,22 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 import polars as pl
 
-from spotlab.ingest._common import read_text_table, rename_columns
+from spotlab.ingest._common import read_text_table, rename_columns, sniff_header
 from spotlab.ingest.core import Staged, register
+from spotlab.ingest.options import MAP, Option
+
+PROVIDER = Option("provider", "text", "the provider of rows that give none", lower=True)
+SERVICE = Option("service", "text", "the service of rows that give none")
 
 
 def header_columns(path: Path, head: bytes) -> set[str]:
     """Lower-cased column names of a CSV's first line ({} when not a .csv file)."""
     if not path.name.lower().endswith((".csv", ".csv.gz", ".csv.zst")):
         return set()
-    header = head.split(b"\n", 1)[0].decode("utf-8-sig", "replace").lower()
-    return {c.strip().strip('"') for c in header.split(",")}
+    return sniff_header(head)
 
 
 def _read(
@@ -67,6 +69,7 @@ class LifecycleCsv:
     sniff_rule = "CSV header with instance_id, event and ts"
     kind = "events"
     priority = 30
+    options = (MAP, PROVIDER, SERVICE)
 
     def sniff(self, path: Path, head: bytes) -> bool:
         return {"instance_id", "event", "ts"} <= header_columns(path, head)
@@ -77,7 +80,6 @@ class LifecycleCsv:
         map: Mapping[str, str] | None = None,
         provider: str | None = None,
         service: str | None = None,
-        **_: Any,
     ) -> Staged:
         frame = _read(path, map, {"provider": provider, "service": service})
         return Staged(kind=self.kind, batches=[frame])
@@ -88,6 +90,7 @@ class InventoryCsv:
     sniff_rule = "CSV header with instance_id and spec, without event, ts, instance_hours"
     kind = "instances"
     priority = 5  # before the events it attributes (attribution happens at query time anyway)
+    options = (MAP, PROVIDER)
 
     def sniff(self, path: Path, head: bytes) -> bool:
         cols = header_columns(path, head)
@@ -98,7 +101,6 @@ class InventoryCsv:
         path: Path,
         map: Mapping[str, str] | None = None,
         provider: str | None = None,
-        **_: Any,
     ) -> Staged:
         return Staged(kind=self.kind, batches=[_read(path, map, {"provider": provider})])
 
@@ -108,6 +110,7 @@ class ExposureCsv:
     sniff_rule = "CSV header with spec and instance_hours"
     kind = "exposure"
     priority = 30
+    options = (MAP, PROVIDER)
 
     def sniff(self, path: Path, head: bytes) -> bool:
         return {"spec", "instance_hours"} <= header_columns(path, head)
@@ -117,7 +120,6 @@ class ExposureCsv:
         path: Path,
         map: Mapping[str, str] | None = None,
         provider: str | None = None,
-        **_: Any,
     ) -> Staged:
         return Staged(kind=self.kind, batches=[_read(path, map, {"provider": provider})])
 

@@ -33,14 +33,21 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 import polars as pl
 
 from spotlab.errors import FormatError
-from spotlab.ingest._common import load_json, read_text_table, records_frame, rename_columns
+from spotlab.ingest._common import (
+    load_json,
+    read_text_table,
+    records_frame,
+    rename_columns,
+    sniff_header,
+)
 from spotlab.ingest.core import Staged, Target, register, register_target
-from spotlab.ingest.targets import _positive_reasons, text
+from spotlab.ingest.options import MAP, Option
+from spotlab.ingest.reasons import reject
+from spotlab.ingest.targets import finite_reasons, missing_reasons, positive_reasons, text
 
 COLUMNS = ("model", "size_gb", "path", "load_seconds", "hardware", "run", "notes")
 DEFAULT_HARDWARE = "unspecified"
@@ -121,28 +128,29 @@ LOAD_BENCHMARKS = register_target(
             ("path", "_path"),
             ("load_seconds", "_secs"),
             ("hardware", "_hw"),
-            ("run", "CAST(coalesce(_run_in, _run_auto) AS INTEGER)"),
+            ("run", "TRY_CAST(coalesce(_run_in, _run_auto) AS INTEGER)"),
             ("notes", text("notes")),
         ),
         reasons=(
-            (f"{text('model')} IS NULL", "'missing model'"),
-            (f"{text('path')} IS NULL", "'missing path'"),
-            (f"{text('size_gb')} IS NULL", "'missing size_gb'"),
-            (f"{text('load_seconds')} IS NULL", "'missing load_seconds'"),
-            *_positive_reasons("size_gb", text("size_gb"), "_size"),
-            *_positive_reasons("load_seconds", text("load_seconds"), "_secs"),
-            (f"_size > {MAX_SIZE_GB}", f"'size_gb ' || _size || ' above {MAX_SIZE_GB:g} GB'"),
+            *missing_reasons("model", "path", "size_gb", "load_seconds"),
+            *positive_reasons("size_gb", "_size"),
+            *positive_reasons("load_seconds", "_secs"),
+            (
+                f"_size > {MAX_SIZE_GB}",
+                "size_gb_out_of_range",
+                f"'size_gb ' || _size || ' above {MAX_SIZE_GB:g} GB'",
+            ),
             (
                 f"_secs > {MAX_LOAD_SECONDS}",
+                "load_seconds_out_of_range",
                 f"'load_seconds ' || _secs || ' above {MAX_LOAD_SECONDS:g} s (one day)'",
             ),
+            *finite_reasons("run", "_run_in"),
             (
-                f"{text('run')} IS NOT NULL AND _run_in IS NULL",
-                f"'unparsable run: ' || {text('run')}",
-            ),
-            (
-                "_run_in IS NOT NULL AND (_run_in < 1 OR _run_in <> floor(_run_in))",
-                "'run must be a whole number >= 1, got ' || _run_in",
+                "_run_in IS NOT NULL AND (_run_in < 1 OR _run_in <> floor(_run_in) "
+                "OR _run_in > 2147483647)",
+                "run_invalid",
+                "'run must be a whole number from 1 to 2147483647, got ' || _run_in",
             ),
         ),
     )
@@ -152,11 +160,6 @@ LOAD_BENCHMARKS = register_target(
 # -- readers ------------------------------------------------------------------------------
 
 
-def _header_columns(head: bytes) -> set[str]:
-    header = head.split(b"\n", 1)[0].decode("utf-8-sig", "replace").lower()
-    return {c.strip().strip('"') for c in header.split(",")}
-
-
 class LoadBenchmarksCsv:
     """A CSV of load-time measurements (the seed's table, or your own)."""
 
@@ -164,13 +167,14 @@ class LoadBenchmarksCsv:
     sniff_rule = "a .csv (.gz) whose header has model, size_gb and load_seconds"
     kind = "load_benchmarks"
     priority = 30  # before the canonical price CSV (90), which takes any CSV
+    options = (MAP,)
 
     def sniff(self, path: Path, head: bytes) -> bool:
         if not path.name.lower().endswith((".csv", ".csv.gz")):
             return False
-        return {"model", "size_gb", "load_seconds"} <= _header_columns(head)
+        return {"model", "size_gb", "load_seconds"} <= sniff_header(head)
 
-    def read(self, path: Path, map: Mapping[str, str] | None = None, **_: Any) -> Staged:
+    def read(self, path: Path, map: Mapping[str, str] | None = None) -> Staged:
         frame = rename_columns(read_text_table(path), map, path)
         keep = [c for c in frame.columns if c in COLUMNS or c.startswith("_")]
         return Staged(kind=self.kind, batches=[frame.select(keep)])
@@ -209,6 +213,13 @@ class ServerlessLlmJson:
     sniff_rule = 'a .json with "model_name" and "loading_time" (ServerlessLLM results)'
     kind = "load_benchmarks"
     priority = 30
+    options = (
+        Option("bytes_per_param", "number", "bytes per parameter of the checkpoints",
+               default=BYTES_PER_PARAM, low=0.0, low_open=True, high=16.0),
+        Option("model_size_gb", "number", "the checkpoint size in GB (overrides the model card)",
+               low=0.0, low_open=True, high=MAX_SIZE_GB),
+        Option("hardware", "text", "where it was measured (default: from the folder name)"),
+    )  # fmt: skip
 
     def sniff(self, path: Path, head: bytes) -> bool:
         return (
@@ -220,10 +231,9 @@ class ServerlessLlmJson:
     def read(
         self,
         path: Path,
-        bytes_per_param: float | str = BYTES_PER_PARAM,
-        model_size_gb: float | str | None = None,
+        bytes_per_param: float = BYTES_PER_PARAM,
+        model_size_gb: float | None = None,
         hardware: str | None = None,
-        **_: Any,
     ) -> Staged:
         match = _SLLM_NAME.match(path.name)
         if match is None:
@@ -263,9 +273,10 @@ class ServerlessLlmJson:
                 sizes.append(None)
                 notes.append(None)
                 if rejects[i] is None:
-                    rejects[i] = (
+                    rejects[i] = reject(
+                        "size_unknown",
                         f"model size unknown for {model or '(no model_name)'!r}: "
-                        "pass -o model_size_gb=N"
+                        "pass -o model_size_gb=N",
                     )
                 continue
             sizes.append(repr(round(found[0], 6)))

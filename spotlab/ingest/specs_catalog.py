@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
-from spotlab.ingest._common import read_text_table, rename_columns
+from spotlab.ingest._common import read_text_table, rename_columns, sniff_header
 from spotlab.ingest.core import Staged, register
+from spotlab.ingest.options import MAP
 
 
 class SpecsCatalog:
@@ -23,19 +23,19 @@ class SpecsCatalog:
     )
     kind = "specs"
     priority = 0  # catalogs load first: prices look up on-demand prices in them
+    options = (MAP,)
 
     def sniff(self, path: Path, head: bytes) -> bool:
         if not path.name.lower().endswith((".csv", ".csv.gz")):
             return False
-        header = head.split(b"\n", 1)[0].decode("utf-8", "replace").lower()
-        cols = {c.strip().strip('"') for c in header.split(",")}
+        cols = sniff_header(head)
         return (
             {"spec", "provider", "region"} <= cols
             and bool(cols & {"vcpu", "gpu_model", "gpu_count", "memory_gib"})
             and "ts" not in cols
         )
 
-    def read(self, path: Path, map: Mapping[str, str] | None = None, **_: Any) -> Staged:
+    def read(self, path: Path, map: Mapping[str, str] | None = None) -> Staged:
         frame = rename_columns(read_text_table(path), map, path)
         return Staged(kind=self.kind, batches=[frame])
 

@@ -12,6 +12,8 @@ from spotlab.domain import family_of_spec_sql as family_of_spec
 from spotlab.domain import region_of_zone_sql as region_of_zone
 from spotlab.errors import IngestError
 from spotlab.ingest.core import Target, register_target, text_sql
+from spotlab.ingest.options import Option
+from spotlab.ingest.times import time_reasons, timestamp
 from spotlab.store import first_row, scalar
 
 #: ISO 4217 codes spotlab accepts for prices; anything else is rejected as unknown.
@@ -19,8 +21,19 @@ CURRENCIES: tuple[str, ...] = (
     "USD", "CNY", "EUR", "GBP", "JPY", "HKD", "SGD", "INR", "AUD", "CAD", "KRW", "BRL",
     "CHF", "SEK", "IDR", "MYR", "THB", "AED", "SAR",
 )  # fmt: skip
+#: default bound on spot ÷ on-demand; real prices have gone above it (AWS, 2015), so it is
+#: an option of every price reader (``-o max_spot_over_on_demand=N``)
 MAX_SPOT_OVER_ON_DEMAND = 10.0
 DISCOUNT_MAX = 1.5
+
+MAX_SPOT_OPTION = Option(
+    "max_spot_over_on_demand",
+    "number",
+    "reject spot prices above this many times the on-demand price",
+    default=MAX_SPOT_OVER_ON_DEMAND,
+    low=1.0,
+    high=1e6,
+)
 
 _CURRENCY_LIST = ", ".join(f"'{c}'" for c in CURRENCIES)
 
@@ -36,7 +49,8 @@ def text(col: str) -> str:
 
 
 def number(col: str, schema: dict[str, pl.DataType]) -> str:
-    """A column as DOUBLE (NULL when empty or unparsable)."""
+    """A column as DOUBLE (NULL when empty or unparsable; ``inf`` and ``1e309`` parse as
+    infinite, which :func:`finite_reasons` rejects)."""
     if col not in schema:
         return "NULL::DOUBLE"
     if schema[col].is_numeric():
@@ -45,38 +59,32 @@ def number(col: str, schema: dict[str, pl.DataType]) -> str:
     return f"try_cast({_q(col)} AS DOUBLE)"
 
 
-def timestamp(col: str, schema: dict[str, pl.DataType]) -> tuple[str, str]:
-    """SQL for (parsed TIMESTAMPTZ, naive flag) of a time column.
-
-    Text may carry an offset (``Z``, ``+08:00``, ``+0800``) or none (taken as UTC and
-    counted); the compact form ``20190409T121826.922+0800`` is accepted too.
-    """
-    dtype = schema.get(col)
-    if isinstance(dtype, pl.Datetime):
-        naive = "FALSE" if dtype.time_zone else f"{_q(col)} IS NOT NULL"
-        return f"CAST({_q(col)} AS TIMESTAMPTZ)", naive
-    t = text(col)
-    raw = f"CAST({_q(col)} AS VARCHAR)"
-    compact = (
-        f"regexp_replace({t}, '^(\\d{{4}})(\\d{{2}})(\\d{{2}})T(\\d{{2}})(\\d{{2}})(\\d{{2}})', "
-        f"'\\1-\\2-\\3T\\4:\\5:\\6')"
-    )
-    # the cast skips surrounding spaces; the trimmed text is needed only when it fails
-    parsed = f"coalesce(try_cast({raw} AS TIMESTAMPTZ), try_cast({compact} AS TIMESTAMPTZ))"
-    # a trailing Z (the usual case) settles it without the regular expression
-    naive = (
-        f"CASE WHEN ends_with({raw}, 'Z') THEN FALSE "
-        f"ELSE NOT regexp_matches({t}, '(?i)(z|[+-]\\d{{2}}(:?\\d{{2}})?)$') END"
-    )
-    return parsed, naive
+def missing_reasons(*cols: str) -> list[tuple[str, str, str]]:
+    """``<col>_missing`` rules: the column is empty."""
+    return [(f"{text(c)} IS NULL", f"{c}_missing", f"'missing {c}'") for c in cols]
 
 
-def _positive_reasons(name: str, raw: str, parsed: str) -> list[tuple[str, str]]:
+def finite_reasons(col: str, parsed: str, label: str | None = None) -> list[tuple[str, str, str]]:
+    """(condition, code, message) rules of a number column: unparsable text, NaN or
+    infinite (``inf``, ``1e309``, a 400-digit number). Codes ``<col>_unparsable``,
+    ``<col>_not_finite``."""
+    name = label or col
+    raw = text(col)
     return [
         # parsed first: the text is looked at only for the rows that did not parse
-        (f"{parsed} IS NULL AND {raw} IS NOT NULL", f"'unparsable {name}: ' || {raw}"),
-        (f"isnan({parsed})", f"'{name} is NaN'"),
-        (f"{parsed} <= 0", f"'{name} must be positive, got ' || {parsed}"),
+        (f"{parsed} IS NULL AND {raw} IS NOT NULL", f"{col}_unparsable",
+         f"'unparsable {name}: ' || {raw}"),
+        (f"NOT isfinite({parsed})", f"{col}_not_finite",
+         f"'{name} is not a finite number: ' || {raw}"),
+    ]  # fmt: skip
+
+
+def positive_reasons(col: str, parsed: str, label: str | None = None) -> list[tuple[str, str, str]]:
+    """:func:`finite_reasons` and ``<col>_not_positive`` (zero or negative)."""
+    name = label or col
+    return [
+        *finite_reasons(col, parsed, label),
+        (f"{parsed} <= 0", f"{col}_not_positive", f"'{name} must be positive, got ' || {parsed}"),
     ]
 
 
@@ -112,6 +120,31 @@ def _prices_prepare(schema: dict[str, pl.DataType]) -> list[str]:
 
 
 _OD = "coalesce(_od_in, _od_cat)"
+#: the bound on spot ÷ on-demand of this ingest (set per ingest from the option)
+SPOT_BOUND = f"coalesce(getvariable('{MAX_SPOT_OPTION.name}'), {MAX_SPOT_OVER_ON_DEMAND})"
+
+
+def _prices_reasons(schema: dict[str, pl.DataType]) -> list[tuple[str, str, str]]:
+    cur = f"coalesce({text('currency')}, _cur_cat)"
+    return [
+        *missing_reasons("spec", "zone", "provider"),
+        *time_reasons("ts", schema, "_ts", "time"),
+        *positive_reasons("spot_price", "_sp", "spot price"),
+        *positive_reasons("discount", "_disc"),
+        *positive_reasons("on_demand_price", "_od_in", "on-demand price"),
+        ("_sp IS NULL AND _disc IS NULL", "price_missing",
+         "'neither spot price nor discount given'"),
+        (f"_disc > {DISCOUNT_MAX}", "discount_out_of_range",
+         f"'discount ' || _disc || ' outside (0, {DISCOUNT_MAX}]'"),
+        (f"_sp > {SPOT_BOUND} * {_OD}", "spot_price_above_bound",
+         f"'spot price ' || _sp || ' above ' || {SPOT_BOUND} || ' x on-demand ' || {_OD} || "
+         f"' (if it is real, raise the bound: -o {MAX_SPOT_OPTION.name}=N)'"),
+        (f"{cur} IS NULL", "currency_missing",
+         "'missing currency (pass currency=... or load a specs catalog first)'"),
+        (f"upper({cur}) NOT IN ({_CURRENCY_LIST})", "currency_unknown",
+         f"'unknown currency ' || {text('currency')}"),
+    ]  # fmt: skip
+
 
 PRICES = register_target(
     Target(
@@ -137,36 +170,8 @@ PRICES = register_target(
             ("currency", f"upper(coalesce({text('currency')}, _cur_cat))"),
             ("_naive", "coalesce(_naive_in AND _ts IS NOT NULL, FALSE)"),
         ),
-        reasons=(
-            (f"{text('spec')} IS NULL", "'missing spec'"),
-            (f"{text('zone')} IS NULL", "'missing zone'"),
-            (f"{text('provider')} IS NULL", "'missing provider'"),
-            (
-                "_ts IS NULL",
-                f"'unparsable time: ' || coalesce({text('ts')}, '(empty)')",
-            ),
-            *_positive_reasons("spot price", text("spot_price"), "_sp"),
-            *_positive_reasons("discount", text("discount"), "_disc"),
-            *_positive_reasons("on-demand price", text("on_demand_price"), "_od_in"),
-            ("_sp IS NULL AND _disc IS NULL", "'neither spot price nor discount given'"),
-            (
-                f"_disc > {DISCOUNT_MAX}",
-                f"'discount ' || _disc || ' outside (0, {DISCOUNT_MAX}]'",
-            ),
-            (
-                f"_sp > {MAX_SPOT_OVER_ON_DEMAND} * {_OD}",
-                f"'spot price ' || _sp || ' above {MAX_SPOT_OVER_ON_DEMAND:g} x on-demand ' "
-                f"|| {_OD}",
-            ),
-            (
-                f"coalesce({text('currency')}, _cur_cat) IS NULL",
-                "'missing currency (pass currency=... or load a specs catalog first)'",
-            ),
-            (
-                f"upper(coalesce({text('currency')}, _cur_cat)) NOT IN ({_CURRENCY_LIST})",
-                f"'unknown currency ' || {text('currency')}",
-            ),
-        ),
+        reasons=_prices_reasons,
+        options=(MAX_SPOT_OPTION,),
         checks=lambda con, path, source_id: _check_one_currency_per_series(con, path, source_id),
         check_columns=("provider", "zone", "spec", "currency"),
     )
@@ -282,23 +287,27 @@ SPECS = register_target(
             ("price_is_estimate", _bool("price_is_estimate")),
         ),
         reasons=(
-            (f"{text('spec')} IS NULL", "'missing spec'"),
-            (f"{text('provider')} IS NULL", "'missing provider'"),
-            (f"{text('region')} IS NULL", "'missing region'"),
-            *_positive_reasons("vcpu", text("vcpu"), "_vcpu"),
-            *_positive_reasons("memory_gib", text("memory_gib"), "_mem"),
-            (f"{text('gpu_count')} IS NOT NULL AND _gpus IS NULL", "'unparsable gpu_count'"),
-            ("_gpus < 0", "'gpu_count must be >= 0'"),
-            ("_vcpu > 100000", "'vcpu ' || _vcpu || ' is out of range'"),
-            ("_gpus > 1000", "'gpu_count ' || _gpus || ' is out of range'"),
-            *_positive_reasons("gpu_memory_gib", text("gpu_memory_gib"), "_gmem"),
-            *_positive_reasons("on-demand price", text("on_demand_price"), "_od"),
+            *missing_reasons("spec", "provider", "region"),
+            *positive_reasons("vcpu", "_vcpu"),
+            *positive_reasons("memory_gib", "_mem"),
+            *finite_reasons("gpu_count", "_gpus"),
+            ("_gpus < 0", "gpu_count_negative", "'gpu_count must be >= 0, got ' || _gpus"),
+            ("_vcpu > 100000", "vcpu_out_of_range", "'vcpu ' || _vcpu || ' is out of range'"),
+            (
+                "_gpus > 1000",
+                "gpu_count_out_of_range",
+                "'gpu_count ' || _gpus || ' is out of range'",
+            ),
+            *positive_reasons("gpu_memory_gib", "_gmem"),
+            *positive_reasons("on_demand_price", "_od", "on-demand price"),
             (
                 f"_od IS NOT NULL AND {text('currency')} IS NULL",
+                "currency_missing",
                 "'missing currency for the on-demand price'",
             ),
             (
                 f"upper({text('currency')}) NOT IN ({_CURRENCY_LIST})",
+                "currency_unknown",
                 f"'unknown currency ' || {text('currency')}",
             ),
         ),

@@ -12,14 +12,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 import polars as pl
 
 from spotlab.errors import FormatError
-from spotlab.ingest._common import read_text_table, rename_columns
+from spotlab.ingest._common import read_text_table, rename_columns, sniff_header
 from spotlab.ingest.core import Staged, Target, register, register_target
-from spotlab.ingest.targets import number, text, timestamp
+from spotlab.ingest.options import MAP, Option
+from spotlab.ingest.targets import finite_reasons, missing_reasons, number, text
+from spotlab.ingest.times import time_reasons, timestamp
 
 COLUMNS = ("service", "ts", "qps")
 
@@ -42,12 +43,12 @@ TRAFFIC = register_target(
             ("qps", "_q"),
             ("_naive", "coalesce(_naive_in AND _ts IS NOT NULL, FALSE)"),
         ),
-        reasons=(
-            (f"{text('service')} IS NULL", "'missing service'"),
-            ("_ts IS NULL", f"'unparsable time: ' || coalesce({text('ts')}, '(empty)')"),
-            ("_q IS NULL", f"'unparsable qps: ' || coalesce({text('qps')}, '(empty)')"),
-            ("isnan(_q) OR isinf(_q)", "'qps is not a finite number'"),
-            ("_q < 0", "'qps must be >= 0, got ' || _q"),
+        reasons=lambda schema: (
+            *missing_reasons("service"),
+            *time_reasons("ts", schema, "_ts", "time"),
+            *missing_reasons("qps"),
+            *finite_reasons("qps", "_q"),
+            ("_q < 0", "qps_negative", "'qps must be >= 0, got ' || _q"),
         ),
     )
 )
@@ -58,20 +59,18 @@ class TrafficCsv:
     sniff_rule = "a .csv (.gz) header with ts and qps"
     kind = "traffic"
     priority = 25
+    options = (MAP, Option("service", "text", "the service, for a file without that column"))
 
     def sniff(self, path: Path, head: bytes) -> bool:
         if not path.name.lower().endswith((".csv", ".csv.gz")):
             return False
-        header = head.split(b"\n", 1)[0].decode("utf-8-sig", "replace").lower()
-        cols = {c.strip().strip('"') for c in header.split(",")}
-        return {"ts", "qps"} <= cols
+        return {"ts", "qps"} <= sniff_header(head)
 
     def read(
         self,
         path: Path,
         map: Mapping[str, str] | None = None,
         service: str | None = None,
-        **_: Any,
     ) -> Staged:
         frame = rename_columns(read_text_table(path), map, path)
         if "service" not in frame.columns:
