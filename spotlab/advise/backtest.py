@@ -398,3 +398,36 @@ def summarise(runs: pl.DataFrame, p: Any, window: str, horizon: str) -> Backtest
     return BacktestResult(
         runs=runs, series=series, summary=summary, params=p, window=window, horizon=horizon
     )
+
+
+#: spotlab counts as dominated by a reference when it costs more than this factor × the
+#: reference's mean cost ÷ on-demand without a better availability, or ...
+COST_TOLERANCE = 0.02
+#: ... has a lower mean service availability by more than this without a lower cost
+AVAILABILITY_TOLERANCE = 0.005
+
+
+def compare_strategies(summary: pl.DataFrame, against: str = "spotlab") -> pl.DataFrame:
+    """Each strategy of a backtest ``summary`` against ``against`` (spotlab): ``cost_change``
+    (its mean cost ÷ on-demand relative to spotlab's, e.g. -0.05 = 5 % cheaper),
+    ``availability_change`` (points of mean service availability), ``met_change`` (share of
+    series meeting the target) and ``dominates`` (spotlab is worse beyond
+    :data:`COST_TOLERANCE` on cost or :data:`AVAILABILITY_TOLERANCE` on availability without
+    being better beyond it on the other axis)."""
+    base = summary.filter(pl.col("strategy") == against)
+    if base.height != 1:
+        raise AnalysisError(f"the summary has no {against!r} row to compare with")
+    b = base.row(0, named=True)
+    c_s, a_s = b["mean_cost_ratio"], b["mean_availability"]
+    c_r, a_r = pl.col("mean_cost_ratio"), pl.col("mean_availability")
+    worse_cost = pl.lit(c_s) > c_r * (1 + COST_TOLERANCE)
+    better_cost = pl.lit(c_s) < c_r / (1 + COST_TOLERANCE)
+    worse_av = pl.lit(a_s) < a_r - AVAILABILITY_TOLERANCE
+    better_av = pl.lit(a_s) > a_r + AVAILABILITY_TOLERANCE
+    return summary.filter(pl.col("strategy") != against).select(
+        "strategy",
+        cost_change=c_r / c_s - 1.0,
+        availability_change=a_r - a_s,
+        met_change=pl.col("share_series_met") - b["share_series_met"],
+        dominates=(worse_cost & ~better_av) | (worse_av & ~better_cost),
+    )

@@ -387,6 +387,14 @@ def _bid_sentence(r: Mapping[str, Any], tick: float | None, label: str) -> str:
             f"a bid at {m(fb)} causes ({m(r['fallback_effective_cost'])}/h effective, "
             f"availability {_pct(r['fallback_availability'])})"
         )
+    if basis == "below the fallback price":
+        return (
+            f"bid {m(r['optimal_bid'])} (level {level}{rounded}), below the fallback's "
+            f"{m(fb)}: reclaims that come at any bid ({r['reclaims_day']:.2f} a day on spot, "
+            f"each {r['downtime_per_reclaim_s']:.0f} s short of a replica) make more time on "
+            "spot cost more than it saves, or miss the availability target; at this bid the "
+            "service moves to the fallback while the market is above it"
+        )
     return (
         f"no on-demand price known: bid {m(r['optimal_bid'])} = the highest price of the "
         f"last {label}{rounded} (load a specs catalog to weigh the regular fallback)"

@@ -364,40 +364,51 @@ def decide_bids(
     """The cost-optimal bid of each group (a spec across its zones, or one series).
 
     ``members``: ``gid, wid``; ``info``: ``gid, fallback`` (the next entry's price; null =
-    unknown). Candidates are the fallback price and every price level above it in any
-    member (the highest level when the fallback is unknown); each is scored in every member
-    and the group takes the worst zone's figures; the bid is the cheapest candidate in
-    total cost (effective cost + valued downtime) whose service availability meets the
-    target, the lowest on ties.
+    unknown). Candidates are the fallback price and every price level of any member (the
+    highest level when the fallback is unknown); each is scored in every member and the
+    group takes the worst zone's figures; the bid is the cheapest candidate in total cost
+    (effective cost + valued downtime) whose service availability meets the target, the
+    lowest on ties. A level below the fallback price wins only when reclaims that happen at
+    any bid (capacity, while on spot) or crossings of the fallback price cost more than the
+    time on spot saves.
 
     Returns per gid: ``level`` (the chosen candidate, null when none meets the target),
-    its ``total_cost`` and ``availability``, ``basis`` (``"fallback price"``, ``"above the fallback price"``, ``"highest price
-    seen"`` or null), ``best_level`` and ``best_availability`` (the most available
+    its ``total_cost`` and ``availability``, ``basis`` (``"fallback price"``, ``"above the
+    fallback price"``, ``"below the fallback price"``, ``"highest price seen"`` or null), ``best_level`` and ``best_availability`` (the most available
     candidate, for the reasons), ``candidates``.
     """
     levels = cv.cum.select("wid", "level").join(members, on="wid")
     f = info.select("gid", "fallback")
     known = levels.join(f.filter(pl.col("fallback").is_not_null()), on="gid")
-    above = known.filter(pl.col("level") > pl.col("fallback") + _EPS).select(
-        "gid", at=pl.col("level")
+    others = known.select(
+        "gid",
+        at=pl.col("level"),
+        kind=pl.when(pl.col("level") > pl.col("fallback") + _EPS)
+        .then(pl.lit("above the fallback price"))
+        .otherwise(pl.lit("below the fallback price")),
     )
-    at_fallback = f.filter(pl.col("fallback").is_not_null()).select("gid", at="fallback")
+    at_fallback = f.filter(pl.col("fallback").is_not_null()).select(
+        "gid", at="fallback", kind=pl.lit("fallback price")
+    )
     unknown = (
         levels.join(f.filter(pl.col("fallback").is_null()), on="gid")
         .group_by("gid")
         .agg(at=pl.col("level").max())
+        .with_columns(kind=pl.lit("highest price seen"))
     )
-    cands = pl.concat(
-        [
-            at_fallback.with_columns(kind=pl.lit("fallback price")),
-            above.with_columns(kind=pl.lit("above the fallback price")),
-            unknown.with_columns(kind=pl.lit("highest price seen")),
-        ]
-    ).unique(["gid", "at"], keep="first")
+    cands = pl.concat([at_fallback, others, unknown]).unique(
+        ["gid", "at"], keep="first", maintain_order=True
+    )
     scored = figures_at(cv.cum, cv.windows, cands.join(members, on="gid"))
     group = scored.group_by("gid", "at", "kind").agg(**WORST)
     ok = pl.col("availability") >= target_availability - _EPS
-    order = ("total_cost", "at")
+    # near-equal costs (within 1e-9 per hour) prefer a bid at or above the fallback
+    # price: below it, out of sample, holding spot is the cheaper side of a tie
+    group = group.with_columns(
+        _cost=pl.col("total_cost").round(9),
+        _below=pl.col("kind") == "below the fallback price",
+    )
+    order = ("_cost", "_below", "at")
     best = (
         group.filter(ok)
         .group_by("gid")

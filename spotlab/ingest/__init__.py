@@ -32,6 +32,7 @@ _MODULES = (
     "eas_discount",
     "aws_spot",
     "gcp_changepoints",
+    "spot_comparison_daily",
     "event_targets",
     "alibaba_events",
     "aws_events",
