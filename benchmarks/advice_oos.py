@@ -44,7 +44,9 @@ from spotlab.advise.costmodel import REFERENCE_LABELS  # noqa: E402
 from spotlab.prices import price_points  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data"
-GCP_FILE = SHARED / "gcp-pricing-history-cyclenerd" / "gcp_vm_price_changepoints_2022-02_to_2026-07.csv.gz"
+GCP_FILE = (
+    SHARED / "gcp-pricing-history-cyclenerd" / "gcp_vm_price_changepoints_2022-02_to_2026-07.csv.gz"
+)
 CZ_FILE = SHARED / "alibaba-aws-azure-gcp-spot-daily-2023-cleanerzkp" / "SpotPricings.csv"
 AWS_2022 = SHARED / "aws-spot-price-history-2022-05-31" / "2022-05.tsv.zst"
 FEED = ROOT / "data" / "aws_spot_advisor_2025-07-28.json.gz"
@@ -117,11 +119,7 @@ def table(results: dict[str, tuple[BacktestResult, str]]) -> str:
         cmp = {row["strategy"]: row for row in compare_strategies(r.summary).iter_rows(named=True)}
         for s in r.summary.iter_rows(named=True):
             c = cmp.get(s["strategy"])
-            vs = (
-                f"{c['cost_change']:+.1%}, {100 * c['availability_change']:+.3f} pt"
-                if c
-                else "–"
-            )
+            vs = f"{c['cost_change']:+.1%}, {100 * c['availability_change']:+.3f} pt" if c else "–"
             dom = ("**yes**" if c["dominates"] else "no") if c else "–"
             label = REFERENCE_LABELS.get(s["strategy"], s["strategy"])
             if s["strategy"] == "spotlab":
@@ -156,10 +154,16 @@ def main(argv: list[str] | None = None) -> int:
     wanted = [s.strip() for s in args.sets.split(",") if s.strip()]
     if "gcp-gpu" in wanted:
         for name, (store, zones) in gcp_sets(GCP_FILE, gpu_only=True).items():
-            results[name] = (run_set(name, store, zones, window="30d", horizon="30d"), "30 d / 30 d")
+            results[name] = (
+                run_set(name, store, zones, window="30d", horizon="30d"),
+                "30 d / 30 d",
+            )
     if "gcp-all" in wanted:
         store, _ = gcp_sets(GCP_FILE, gpu_only=False)["gcp-all"]
-        results["gcp-all"] = (run_set("gcp-all", store, None, window="30d", horizon="30d"), "30 d / 30 d")
+        results["gcp-all"] = (
+            run_set("gcp-all", store, None, window="30d", horizon="30d"),
+            "30 d / 30 d",
+        )
     cz = [s for s in wanted if s.startswith("cz-")]
     if cz:
         store = _store(CZ_FILE)
@@ -167,9 +171,7 @@ def main(argv: list[str] | None = None) -> int:
             prov = s.removeprefix("cz-")
             # the GCP rows span at most 19 days: a 7-day look-back leaves a horizon
             look = "7d" if prov == "gcp" else "14d"
-            frame = estimated_on_demand(
-                price_points(store, provider=prov), store, look
-            )
+            frame = estimated_on_demand(price_points(store, provider=prov), store, look)
             r = run_set(s, frame, None, window=look, horizon="7d", step="7d")
             results[f"{s} (OD estimated)"] = (r, f"{look[:-1]} d / 7 d")
     if "aws-2022" in wanted:

@@ -152,13 +152,17 @@ def score_runs(
     tr = tr.join(both, on="run")
     te = te.join(both, on="run")
     members = tr.select(pl.col("run").alias("gid"), "wid")
-    info = tr.group_by("run").agg(
-        spec=pl.col("spec").first(),
-        fallback=pl.col("fallback").min(),
-        on_demand=pl.col("on_demand").min(),
-        max=pl.col("max").max(),
-        tick=pl.col("tick").min(),
-    ).rename({"run": "gid"})
+    info = (
+        tr.group_by("run")
+        .agg(
+            spec=pl.col("spec").first(),
+            fallback=pl.col("fallback").min(),
+            on_demand=pl.col("on_demand").min(),
+            max=pl.col("max").max(),
+            tick=pl.col("tick").min(),
+        )
+        .rename({"run": "gid"})
+    )
     choice = cm.decide_bids(cv, members, info, params.target_availability)
     spot = choice.join(info, on="gid").with_columns(
         on_regular=pl.col("level").is_null()
@@ -180,10 +184,14 @@ def score_runs(
     asks_f = pl.concat(asks, how="vertical_relaxed")
     test_members = te.select(pl.col("run").alias("gid"), "wid")
     scored = cm.score_groups(cv, test_members, asks_f)
-    hours = te.group_by("run").agg(hours=(pl.col("seconds").min() / 3600.0), fb=pl.col("fallback").min())
+    hours = te.group_by("run").agg(
+        hours=(pl.col("seconds").min() / 3600.0), fb=pl.col("fallback").min()
+    )
     out = (
         scored.join(asks_f, on=["gid", "strategy"])
-        .join(spot.select("gid", "on_regular", "level", "basis", verdict_total="total_cost"), on="gid")
+        .join(
+            spot.select("gid", "on_regular", "level", "basis", verdict_total="total_cost"), on="gid"
+        )
         .join(hours.rename({"run": "gid"}), on="gid")
         .join(info.select("gid", "fallback"), on="gid")
     )
@@ -256,7 +264,8 @@ def _origins(
     )
     rows = rows.explode("origin").select(
         "provider",
-        origin=pl.col("latest") - pl.duration(microseconds=pl.col("origin") * int(step.total_seconds() * 1e6)),
+        origin=pl.col("latest")
+        - pl.duration(microseconds=pl.col("origin") * int(step.total_seconds() * 1e6)),
     )
     grid = index.join(rows, on="provider")
     return grid.filter(pl.col("first_ts") <= pl.col("origin") - pl.lit(need))

@@ -53,6 +53,7 @@ from spotlab.domain import RULE_FRACTION, round_bid_up_expr
 from spotlab.errors import AnalysisError, did_you_mean
 from spotlab.prices import (
     _EPOCH,
+    SERIES,
     Levels,
     PriceSource,
     _as_list,
@@ -84,7 +85,9 @@ class BidParams:
       :class:`~spotlab.advise.costmodel.CostParams`.
     - ``price_tick``: bid rounding step, one number or per currency (default
       :data:`spotlab.domain.PRICE_TICK`, :data:`~spotlab.domain.SMALL_PRICE_TICK` under 1).
-    - ``holdout``: compute the out-of-sample check (``oos_*`` columns).
+    - ``holdout``: compute the out-of-sample check (``oos_*`` columns); ``intervals``:
+      compute the intervals (``*_low/_high``). Each costs about one more pass over the
+      window's points.
     """
 
     target_availability: float = 0.99
@@ -98,6 +101,7 @@ class BidParams:
     reclaims_range: Range = None
     price_tick: float | Mapping[str, float] | None = None
     holdout: bool = True
+    intervals: bool = True
 
     def __post_init__(self) -> None:
         t = self.target_availability
@@ -109,9 +113,9 @@ class BidParams:
         for v in cm._values(self.max_price):
             cm._check_number("max_price", v)
         tick = self.price_tick
-        ticks = tick.values() if isinstance(tick, Mapping) else [tick]
-        for v in ticks:
-            if v is not None and not (cm._check_number("price_tick", float(v)) > 0):
+        ticks = list(tick.values()) if isinstance(tick, Mapping) else [tick]
+        for step in ticks:
+            if step is not None and not (cm._check_number("price_tick", float(step)) > 0):
                 raise AnalysisError("price_tick must be positive")
         self.cost()  # checks the model's assumptions
 
@@ -147,9 +151,7 @@ class BidParams:
 def _zone_groups(win: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     w = win.filter(pl.col("seconds").is_not_null())
     members = w.select(pl.col("wid").alias("gid"), "wid")
-    info = w.select(
-        pl.col("wid").alias("gid"), "spec", "fallback", "on_demand", "max", "tick"
-    )
+    info = w.select(pl.col("wid").alias("gid"), "spec", "fallback", "on_demand", "max", "tick")
     return members, info
 
 
@@ -196,9 +198,7 @@ def _advise_groups(
         capped=pl.col("cap").is_not_null() & (pl.col("cap") < pl.col("optimal")),
         rule20=(RULE_FRACTION * pl.col("on_demand")).round(9),
     )
-    asks = pl.concat(
-        [g.select("gid", strategy=pl.lit(n), at=pl.col(n)) for n in _ASKED]
-    )
+    asks = pl.concat([g.select("gid", strategy=pl.lit(n), at=pl.col(n)) for n in _ASKED])
     scored = cm.score_groups(cv, members, asks)
     wide = g.select(
         "gid", "advice", "level", "basis", "capped", "bid", "best_level", "best_availability",
@@ -245,81 +245,129 @@ def _spec_intervals(iv: pl.DataFrame, spec_members: pl.DataFrame) -> pl.DataFram
 # -- the out-of-sample check -------------------------------------------------------------------
 
 
-def _holdout_runs(
-    win: pl.DataFrame, spec_members: pl.DataFrame, length: timedelta | None
+def _spotlab_bids(
+    cv: cm.Curves, members: pl.DataFrame, info: pl.DataFrame, p: BidParams
 ) -> pl.DataFrame:
-    """One run per zone row and per spec row: advise on the window before, test on this
-    one (for ``"all"``: advise on the first half of the history, test on the second)."""
-    w = win.filter(pl.col("seconds").is_not_null()).select(
-        "wid", "provider", "region", "zone", "spec", "w_start", "w_end", "first_ts"
+    """Per group: ``bid`` (null: regular) from the decision on ``cv``."""
+    choice = cm.decide_bids(cv, members, info, p.target_availability)
+    g = info.join(choice, on="gid", how="left")
+    regular = pl.col("level").is_null() | (
+        pl.col("fallback").is_not_null() & (pl.col("total_cost") >= pl.col("fallback") - _EPS)
     )
-    if length is not None:
-        base = w.with_columns(
-            train_start=pl.col("w_start") - pl.lit(length),
-            origin=pl.col("w_start"),
-            test_end=pl.col("w_end"),
-        )
-        zone_runs = base.with_columns(run=pl.col("wid"))
-        spec_runs = base.join(spec_members, on="wid")
-    else:
-        mid = pl.col("first_ts") + (pl.col("w_end") - pl.col("first_ts")) / 2
-        zone_runs = w.with_columns(
-            train_start=pl.lit(_EPOCH).cast(pl.Datetime("us", "UTC")),
-            origin=mid,
-            test_end=pl.col("w_end"),
-            run=pl.col("wid"),
-        )
-        spec_runs = (
-            w.join(spec_members, on="wid")
-            .with_columns(first_ts=pl.col("first_ts").min().over("gid"))
-            .with_columns(
-                train_start=pl.lit(_EPOCH).cast(pl.Datetime("us", "UTC")),
-                origin=mid,
-                test_end=pl.col("w_end"),
-            )
-        )
-    offset = int(win["wid"].max() or 0) + 1
-    spec_runs = spec_runs.with_columns(run=pl.col("gid") + offset)
-    cols = ["run", "provider", "region", "zone", "spec", "train_start", "origin", "test_end"]
-    return pl.concat(
-        [zone_runs.select(cols), spec_runs.select(cols)], how="vertical_relaxed"
-    ).with_columns(pl.col("run").cast(pl.Int64))
+    bid = round_bid_up_expr(pl.col("level"), pl.col("tick"))
+    cap = cm.per_key(p.max_price, "spec", pl.lit(None, pl.Float64))
+    return g.select("gid", bid=pl.when(~regular).then(pl.min_horizontal(bid, cap.fill_null(bid))))
 
 
 def _holdout(
-    src: _Source,
-    win: pl.DataFrame,
-    spec_members: pl.DataFrame,
+    source: PriceSource,
+    specs: Sequence[str] | None,
+    zones: Sequence[str] | None,
+    cv: cm.Curves,
+    groups: Mapping[str, tuple[pl.DataFrame, pl.DataFrame]],
     length: timedelta | None,
     p: BidParams,
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(zone rows by wid, spec rows by gid): ``oos_bid, oos_advice, oos_availability,
-    oos_spot_share, oos_effective_cost, oos_cost_ratio, oos_start, oos_end``."""
-    from spotlab.advise.backtest import score_runs
-
-    runs = _holdout_runs(win, spec_members, length)
-    empty = pl.DataFrame(schema={"run": pl.Int64})
-    if runs.height == 0:
-        return empty, empty
-    scored = score_runs(src, runs, dataclasses.replace(p, holdout=False), ["spotlab"])
-    span = runs.group_by("run").agg(
-        oos_start=pl.col("train_start").min(), oos_origin=pl.col("origin").min()
+) -> dict[str, pl.DataFrame]:
+    """Per kind of group ("zone", "spec"): ``gid`` and ``oos_bid, oos_advice,
+    oos_availability, oos_spot_share, oos_effective_cost, oos_cost_ratio, oos_start,
+    oos_origin``: the rule applied to the window before this one (as long; for ``"all"``,
+    the first half of each provider's history), scored on this one (the second half)."""
+    w = cv.windows.filter(pl.col("seconds").is_not_null())
+    span = w.group_by("provider").agg(
+        first=pl.col("start").min(), w_start=pl.col("w_start").min(), w_end=pl.col("w_end").max()
     )
-    out = scored.join(span, on="run").select(
-        "run",
-        oos_bid="bid",
-        oos_advice=pl.when("on_regular").then(pl.lit("regular")).otherwise(pl.lit("spot")),
-        oos_availability="availability",
-        oos_spot_share="spot_share",
-        oos_effective_cost="effective_cost",
-        oos_cost_ratio="cost_ratio",
-        oos_start="oos_start",
-        oos_origin="oos_origin",
+    if length is not None:
+        train = span.select(
+            "provider", w_start=pl.col("w_start") - pl.lit(length), w_end="w_start", tag=pl.lit(0)
+        )
+        test_bounds = None
+    else:
+        mid = pl.col("first") + (pl.col("w_end") - pl.col("first")) / 2
+        train = span.select(
+            "provider", w_start=pl.lit(_EPOCH).cast(pl.Datetime("us", "UTC")), w_end=mid,
+            tag=pl.lit(0),
+        )  # fmt: skip
+        test_bounds = span.select("provider", w_start=mid, w_end="w_end", tag=pl.lit(1))
+    tlv, tkeys = cm.levels_between(source, specs, zones, train)
+    empty = {k: pl.DataFrame(schema={"gid": pl.Int64}) for k in groups}
+    if tlv.levels.height == 0:
+        return empty
+    tcv = cm.curves(tlv, p.cost(), p.price_tick)
+    if test_bounds is None:
+        test_cv, test_map = cv, w.select("wid", *SERIES).with_columns(test_wid=pl.col("wid"))
+    else:
+        elv, ekeys = cm.levels_between(source, specs, zones, test_bounds)
+        if elv.levels.height == 0:
+            return empty
+        test_cv = cm.curves(elv, p.cost(), p.price_tick)
+        test_map = ekeys.select(pl.col("wid").alias("test_wid"), *SERIES).join(
+            w.select("wid", *SERIES), on=list(SERIES)
+        )
+    train_map = tkeys.select(pl.col("wid").alias("train_wid"), *SERIES).join(
+        w.select("wid", *SERIES), on=list(SERIES)
     )
-    offset = int(win["wid"].max() or 0) + 1
-    zones = out.filter(pl.col("run") < offset).rename({"run": "wid"})
-    specs = out.filter(pl.col("run") >= offset).with_columns(gid=pl.col("run") - offset)
-    return zones, specs.drop("run")
+    tw = tcv.windows.filter(pl.col("seconds").is_not_null()).select("wid")
+    origin = span.select("provider", oos_start=train["w_start"], oos_origin=train["w_end"])
+    out = {}
+    for kind, (members, _info) in groups.items():
+        m_tr = members.join(train_map, on="wid").join(tw, left_on="train_wid", right_on="wid")
+        m_te = members.join(test_map.select("wid", "test_wid"), on="wid")
+        # a group is checked when every zone has data in both windows
+        n = members.group_by("gid").agg(n=pl.len())
+        ok = (
+            m_tr.group_by("gid").agg(a=pl.len())
+            .join(m_te.group_by("gid").agg(b=pl.len()), on="gid")
+            .join(n, on="gid")
+            .filter((pl.col("a") == pl.col("n")) & (pl.col("b") == pl.col("n")))
+            .select("gid")
+        )  # fmt: skip
+        tr_members = m_tr.join(ok, on="gid").select("gid", wid="train_wid")
+        te_members = m_te.join(ok, on="gid").select("gid", wid="test_wid")
+        if tr_members.height == 0:
+            out[kind] = pl.DataFrame(schema={"gid": pl.Int64})
+            continue
+        info = (
+            tr_members.join(tcv.windows, on="wid")
+            .group_by("gid")
+            .agg(
+                spec=pl.col("spec").first(),
+                provider=pl.col("provider").first(),
+                fallback=pl.col("fallback").min(),
+                on_demand=pl.col("on_demand").min(),
+                max=pl.col("max").max(),
+                tick=pl.col("tick").min(),
+            )
+        )
+        bids = _spotlab_bids(tcv, tr_members, info, p)
+        scored = cm.score_groups(
+            test_cv, te_members, bids.select("gid", strategy=pl.lit("spotlab"), at="bid")
+        )
+        fb = (
+            te_members.join(test_cv.windows.select("wid", "fallback"), on="wid")
+            .group_by("gid")
+            .agg(fb=pl.col("fallback").min())
+        )
+        regular = pl.col("bid").is_null()
+        out[kind] = (
+            bids.join(scored, on="gid", how="left")
+            .join(fb, on="gid", how="left")
+            .join(info.select("gid", "provider"), on="gid")
+            .join(origin, on="provider", how="left")
+            .select(
+                "gid",
+                oos_bid="bid",
+                oos_advice=pl.when(regular).then(pl.lit("regular")).otherwise(pl.lit("spot")),
+                oos_availability=pl.when(regular).then(1.0).otherwise("availability"),
+                oos_spot_share=pl.when(regular).then(0.0).otherwise("spot_share"),
+                oos_effective_cost=pl.when(regular).then("fb").otherwise("effective_cost"),
+                oos_cost_ratio=pl.when(regular)
+                .then(pl.col("fb") / pl.col("on_demand"))
+                .otherwise(pl.col("effective_cost") / pl.col("on_demand")),
+                oos_start="oos_start",
+                oos_origin="oos_origin",
+            )
+        )
+    return out
 
 
 # -- reasons ------------------------------------------------------------------------------------
@@ -359,7 +407,7 @@ def _where(r: Mapping[str, Any]) -> str:
 
 
 def _bid_sentence(r: Mapping[str, Any], tick: float | None, label: str) -> str:
-    bid, od, fb = r["bid"], r["on_demand"], r["fallback_price"]
+    od, fb = r["on_demand"], r["fallback_price"]
     m = lambda x: _money(x, tick)  # noqa: E731
     basis = r["bid_basis"]
     level = m(r["decision_level"])
@@ -435,8 +483,9 @@ def _reason(r: Mapping[str, Any], p: BidParams, label: str, oos_label: str) -> s
         return f"{where}: {stale}{why}: use a regular instance for this spec"
     text = f"{where}: {stale}" + _bid_sentence(r, tick, label)
     iv = ""
-    if r.get("availability_low") is not None:
-        iv = f" (90%: {_pct(r['availability_low'])}-{_pct(r['availability_high'])})"
+    lo, hi = r.get("availability_low"), r.get("availability_high")
+    if lo is not None and not (_pct(lo) == _pct(hi) == _pct(r["availability"])):
+        iv = f" (90%: {_pct(lo)}-{_pct(hi)})"
     text += (
         f". Service availability {_pct(r['availability'])}{iv}, spot held "
         f"{_pct(r['spot_share'])}, {r['crossings_per_day']:.2f} price reclaims/day, effective "
@@ -564,20 +613,25 @@ def _finish(
         * (pl.col("fallback") + pl.col("mean_paid").fill_null(pl.col("fallback"))),
         fallback_price=pl.col("fallback"),
     )
-    f = f.with_columns(flags_expr()).with_columns(
-        flags=pl.concat_str(
-            [
-                pl.col("flags"),
-                pl.when(pl.col("on_demand_estimated").fill_null(False)).then(
-                    pl.lit("on-demand price is a catalog estimate")
-                ),
-            ],
-            separator="; ",
-            ignore_nulls=True,
+    f = (
+        f.with_columns(flags_expr())
+        .with_columns(
+            flags=pl.concat_str(
+                [
+                    pl.col("flags"),
+                    pl.when(pl.col("on_demand_estimated").fill_null(False)).then(
+                        pl.lit("on-demand price is a catalog estimate")
+                    ),
+                ],
+                separator="; ",
+                ignore_nulls=True,
+            )
         )
-    ).with_columns(
-        flags=pl.when(pl.col("flags") != "").then("flags"),
-    ).with_columns(_flag_codes())
+        .with_columns(
+            flags=pl.when(pl.col("flags") != "").then("flags"),
+        )
+        .with_columns(_flag_codes())
+    )
     for c in _OUT:
         if c not in f.columns:
             f = f.with_columns(pl.lit(None).alias(c))
@@ -654,7 +708,7 @@ def recommend_bids(
     set the model. See the module docstring and :class:`BidAdvice` for the columns.
 
     >>> advice = recommend_bids(store, specs="ecs.gn8is.2xlarge")  # doctest: +SKIP
-    >>> advice.specs.select("spec", "bid", "availability", "oos_availability", "reason")  # doctest: +SKIP
+    >>> advice.specs.select("spec", "bid", "availability", "oos_availability")  # doctest: +SKIP
     """
     p = BidParams.build(params, options)
     specs_l, zones_l = _as_list(specs), _as_list(zones)
@@ -677,13 +731,21 @@ def recommend_bids(
         zone_adv = _advise_groups(cv, zm, zi, p)
         spec_adv = _advise_groups(cv, sm, si, p)
         asks = _interval_asks(zone_adv, spec_adv, sm)
-        iv = cm.interval_figures(src, cv, asks, p.cost(), p.price_tick)
-        if p.holdout:
-            firsts = index.select("provider", "zone", "spec", "first_ts")
-            hwin = cv.windows.join(firsts, on=["provider", "zone", "spec"], how="left")
-            oos_zone, oos_spec = _holdout(src, hwin, sm, length, p)
-        else:
-            oos_zone = oos_spec = pl.DataFrame(schema={"wid": pl.Int64})
+        sums = cm.part_sums(src, cv, asks) if p.intervals else None
+    if sums is not None:
+        iv = cm.interval_figures(cv, asks, sums)
+    else:
+        iv = pl.DataFrame(
+            schema={"tag": pl.String, "wid": pl.Int64, **dict.fromkeys(_LOW_HIGH, pl.Float64)}
+        )
+    if p.holdout:
+        oos = _holdout(
+            source, specs_l, zones_l, cv, {"zone": (zm, zi), "spec": (sm, si)}, length, p
+        )
+    else:
+        oos = {k: pl.DataFrame(schema={"gid": pl.Int64}) for k in ("zone", "spec")}
+    oos_zone = oos["zone"].rename({"gid": "wid"})
+    oos_spec = oos["spec"]
     oos_label = (
         f"the rule applied to the {label} before, scored on the last {label}"
         if length is not None
@@ -702,7 +764,9 @@ def recommend_bids(
     zone_rows = _finish(zrows, ("provider", "region", "zone", "spec"), p, label, oos_label).sort(
         "provider", "spec", "zone"
     )
-    spec_rows = _spec_rows(cv.windows, sgroups, spec_adv, _spec_intervals(iv, sm), oos_spec, p, label, oos_label)
+    spec_rows = _spec_rows(
+        cv.windows, sgroups, spec_adv, _spec_intervals(iv, sm), oos_spec, p, label, oos_label
+    )
     return BidAdvice(
         zones=zone_rows,
         specs=spec_rows,
@@ -778,9 +842,7 @@ def bid_curve(
     if lv.levels.height == 0:
         raise AnalysisError("no price point in the window: widen the window")
     cv = cm.curves(lv, p.cost(), p.price_tick)
-    keys = cv.windows.select(
-        "wid", "provider", "zone", "spec", "currency", "on_demand", "fallback"
-    )
+    keys = cv.windows.select("wid", "provider", "zone", "spec", "currency", "on_demand", "fallback")
     return (
         cv.curve.join(keys, on="wid")
         .select(
@@ -797,3 +859,67 @@ def bid_curve(
         )
         .sort("provider", "spec", "zone", "bid")
     )
+
+
+# -- the table people read ----------------------------------------------------------------------
+
+#: (column, header, priority): the lower the priority, the longer a column stays when the
+#: table must fit a narrow terminal (priority 0 never goes)
+TABLE_COLUMNS: tuple[tuple[str, str, int], ...] = (
+    ("spec", "spec", 0),
+    ("region", "region", 1),
+    ("zones", "zones", 7),
+    ("currency", "cur", 0),
+    ("advice", "advice", 0),
+    ("bid", "bid", 0),
+    ("effective_cost", "cost/h (in)", 3),
+    ("availability", "avail (in)", 2),
+    ("oos_availability", "avail (OOS)", 2),
+    ("oos_cost_ratio", "cost÷OD (OOS)", 4),
+    ("saving", "saving", 6),
+    ("rule20_bid", "20% rule", 5),
+    ("flag_codes", "flags", 0),
+    ("provider", "provider", 8),
+)
+
+
+def bid_table(
+    advice: BidAdvice, per_zone: bool = False, width: int | None = None, wide: bool = False
+) -> pl.DataFrame:
+    """The rows of ``advice`` as text columns for a terminal: money in the row's tick
+    (the bid exactly as the reason names it), shares as percentages, the in-sample and
+    out-of-sample figures labelled. With ``width`` (characters) columns are dropped, least
+    important first, until the table fits; ``wide`` keeps them all."""
+    rows = advice.zones if per_zone else advice.specs
+    cols = [(c if not (per_zone and c == "zones") else "zone", h, pr) for c, h, pr in TABLE_COLUMNS]
+    if not per_zone and rows.height and (rows["zones"] == rows["region"]).all():
+        cols = [x for x in cols if x[0] != "zones"]  # one zone per region (GCP): no news
+    text: dict[str, list[str]] = {}
+    recs = rows.to_dicts()
+    for c, h, _ in cols:
+        vals = []
+        for r in recs:
+            v = r.get(c)
+            if c in ("bid", "effective_cost", "rule20_bid"):
+                vals.append("–" if v is None else _money(v, r.get("tick")))
+            elif c in ("availability", "oos_availability", "saving"):
+                vals.append("–" if v is None else _pct(v))
+            elif c == "oos_cost_ratio":
+                vals.append("–" if v is None else f"{v:.3f}")
+            else:
+                vals.append("" if v is None else str(v))
+        text[h] = vals
+    frame = pl.DataFrame(text, schema={h: pl.String for _, h, _ in cols})
+    if wide or width is None:
+        return frame
+    order = sorted(((pr, i) for i, (_, _, pr) in enumerate(cols)), reverse=True)
+
+    def fits(f: pl.DataFrame) -> bool:
+        widths = [max([len(c), *[len(v) for v in f[c].to_list()]]) + 3 for c in f.columns]
+        return sum(widths) + 1 <= (width or 0)
+
+    for pr, i in order:
+        if fits(frame) or pr == 0:
+            break
+        frame = frame.drop(cols[i][1])
+    return frame

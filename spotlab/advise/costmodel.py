@@ -77,16 +77,20 @@ from spotlab.domain import (
     WARNING_LEAD_SECONDS,
     round_bid_up_expr,
 )
-from spotlab.errors import AnalysisError
+from spotlab.errors import AnalysisError, wrap_errors
 from spotlab.prices import (
     SERIES,
     Levels,
     PriceSource,
+    _in_runs,
     _Source,
+    catalog_on_demand,
     cumulative,
+    open_source,
+    price_steps,
+    series_levels,
     to_utc,
     value_at,
-    window_levels,
 )
 
 #: Seconds from a reclaim to a serving replacement when no cold-start model supplies one:
@@ -320,14 +324,33 @@ def curve_figures(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def figures_at(
-    cum: pl.DataFrame, windows: pl.DataFrame, asks: pl.DataFrame, key: str = "wid"
+    cum: pl.DataFrame,
+    windows: pl.DataFrame,
+    asks: pl.DataFrame,
+    key: str = "wid",
+    top: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """The figures of arbitrary bids: ``asks`` has ``wid`` and ``at`` (the bid) plus any
     other columns, which are kept; ``cum`` is :func:`spotlab.prices.cumulative` output and
-    ``windows`` carries :data:`WINDOW_INPUTS`."""
-    at = value_at(cum, asks.select(key, "at"), list(_CUM), key=key).drop(key, "at")
-    out = pl.concat([asks, at], how="horizontal").join(
-        windows.select(key, *WINDOW_INPUTS), on=key, how="left"
+    ``windows`` carries :data:`WINDOW_INPUTS`. ``top`` (each window's last running sums,
+    :attr:`Curves.top`) answers bids at or above a window's highest level without a join."""
+    asks = asks.with_row_index("_ask")
+    if top is not None:
+        hi = asks.join(top.select(key, "_top", *_CUM), on=key, how="left")
+        is_top = pl.col("at").is_not_null() & (pl.col("at") >= pl.col("_top") - 1e-12)
+        direct = hi.filter(is_top).drop("_top")
+        rest = asks.join(direct.select("_ask"), on="_ask", how="anti")
+    else:
+        direct, rest = None, asks
+    at = value_at(cum, rest.select(key, "at"), list(_CUM), key=key).drop(key, "at")
+    parts = [pl.concat([rest, at], how="horizontal")]
+    if direct is not None and direct.height:
+        parts.append(direct.select(parts[0].columns))
+    out = (
+        pl.concat(parts, how="vertical_relaxed")
+        .sort("_ask")
+        .drop("_ask")
+        .join(windows.select(key, *WINDOW_INPUTS), on=key, how="left")
     )
     return curve_figures(out)
 
@@ -335,11 +358,26 @@ def figures_at(
 @dataclass
 class Curves:
     """Levels of a set of windows with the model inputs: ``windows`` (per wid), ``cum``
-    (per wid and price level, running sums) and ``curve`` (the figures at every level)."""
+    (per wid and price level, running sums), ``curve`` (the figures at every level) and
+    ``top`` (per wid: the highest level ``_top`` and the running sums there)."""
 
     windows: pl.DataFrame
     cum: pl.DataFrame
-    curve: pl.DataFrame
+    top: pl.DataFrame
+    _curve: pl.DataFrame | None = field(default=None, repr=False)
+
+    @property
+    def curve(self) -> pl.DataFrame:
+        """The figures at every level (computed on first use)."""
+        if self._curve is None:
+            self._curve = curve_figures(
+                self.cum.join(self.windows.select("wid", *WINDOW_INPUTS), on="wid", how="left")
+            )
+        return self._curve
+
+    def at(self, asks: pl.DataFrame) -> pl.DataFrame:
+        """:func:`figures_at` on these curves."""
+        return figures_at(self.cum, self.windows, asks, top=self.top)
 
 
 def curves(
@@ -348,8 +386,8 @@ def curves(
     """:class:`Curves` of :class:`~spotlab.prices.Levels`."""
     win = with_costs(lv.windows, params, price_tick)
     cum = cumulative(lv.levels)
-    curve = curve_figures(cum.join(win.select("wid", *WINDOW_INPUTS), on="wid", how="left"))
-    return Curves(windows=win, cum=cum, curve=curve)
+    top = cum.group_by("wid").agg(pl.col("level").last().alias("_top"), pl.col(_CUM).last())
+    return Curves(windows=win, cum=cum, top=top)
 
 
 # -- the bid decision -------------------------------------------------------------------------
@@ -374,18 +412,16 @@ def decide_bids(
 
     Returns per gid: ``level`` (the chosen candidate, null when none meets the target),
     its ``total_cost`` and ``availability``, ``basis`` (``"fallback price"``, ``"above the
-    fallback price"``, ``"below the fallback price"``, ``"highest price seen"`` or null), ``best_level`` and ``best_availability`` (the most available
-    candidate, for the reasons), ``candidates``.
+    fallback price"``, ``"below the fallback price"``, ``"highest price seen"`` or null),
+    ``best_level`` and ``best_availability`` (the most available candidate, for the
+    reasons), ``candidates``.
     """
     levels = cv.cum.select("wid", "level").join(members, on="wid")
     f = info.select("gid", "fallback")
     known = levels.join(f.filter(pl.col("fallback").is_not_null()), on="gid")
-    others = known.select(
-        "gid",
-        at=pl.col("level"),
-        kind=pl.when(pl.col("level") > pl.col("fallback") + _EPS)
-        .then(pl.lit("above the fallback price"))
-        .otherwise(pl.lit("below the fallback price")),
+    is_above = pl.col("level") > pl.col("fallback") + _EPS
+    above = known.filter(is_above).select(
+        "gid", at=pl.col("level"), kind=pl.lit("above the fallback price")
     )
     at_fallback = f.filter(pl.col("fallback").is_not_null()).select(
         "gid", at="fallback", kind=pl.lit("fallback price")
@@ -396,11 +432,65 @@ def decide_bids(
         .agg(at=pl.col("level").max())
         .with_columns(kind=pl.lit("highest price seen"))
     )
-    cands = pl.concat([at_fallback, others, unknown]).unique(
+    first = pl.concat([at_fallback, above, unknown]).unique(
         ["gid", "at"], keep="first", maintain_order=True
     )
-    scored = figures_at(cv.cum, cv.windows, cands.join(members, on="gid"))
-    group = scored.group_by("gid", "at", "kind").agg(**WORST)
+    group = _worst_candidates(cv, members, first)
+    # Levels below the fallback price can win only where reclaims come at any bid, where
+    # the market crosses the fallback price, or where nothing above meets the target:
+    # otherwise the held time below it is paid at prices <= the fallback price, so a bid
+    # at it costs no more in any zone (and holds longer)
+    rates = members.join(cv.windows.select("wid", "reclaim_hi"), on="wid").group_by("gid")
+    crossing = group.filter(pl.col("kind") == "fallback price").select(
+        "gid", _cross=pl.col("crossings_per_day") > 0
+    )
+    feasible = group.group_by("gid").agg(
+        _ok=(pl.col("availability") >= target_availability - _EPS).any()
+    )
+    need = (
+        rates.agg(_rate=(pl.col("reclaim_hi") > 0).any())
+        .join(crossing, on="gid", how="left")
+        .join(feasible, on="gid", how="left")
+        .filter(
+            pl.col("_rate") | pl.col("_cross").fill_null(False) | ~pl.col("_ok").fill_null(False)
+        )
+        .select("gid")
+    )
+    # Pruning: in every zone, total(b) >= share(b) × paid(b) + (1 - share(b)) × fallback,
+    # which does not rise with b; a bid below the lowest level where that bound is under
+    # the best feasible cost found so far cannot win (for the group: the highest such
+    # level over its zones)
+    best_so_far = (
+        group.filter(pl.col("availability") >= target_availability - _EPS)
+        .group_by("gid")
+        .agg(_best=pl.col("total_cost").min())
+    )
+    bound = (
+        cv.curve.join(members, on="wid")
+        .join(need, on="gid")
+        .join(best_so_far, on="gid", how="left")
+        .with_columns(
+            _lb=pl.col("spot_share") * pl.col("mean_paid").fill_null(0.0)
+            + (1.0 - pl.col("spot_share")) * pl.col("fallback")
+        )
+        .filter(pl.col("_best").is_null() | (pl.col("_lb") <= pl.col("_best") + _EPS))
+        .group_by("gid", "wid")
+        .agg(_b0=pl.col("level").min())
+        .group_by("gid")
+        .agg(_b0=pl.col("_b0").max())
+    )
+    below = (
+        known.join(bound, on="gid")
+        .filter(
+            ~is_above
+            & (pl.col("level") < pl.col("fallback") - _EPS)
+            & (pl.col("level") >= pl.col("_b0") - _EPS)
+        )
+        .select("gid", at=pl.col("level"), kind=pl.lit("below the fallback price"))
+        .unique(["gid", "at"], maintain_order=True)
+    )
+    if below.height:
+        group = pl.concat([group, _worst_candidates(cv, members, below)], how="vertical_relaxed")
     ok = pl.col("availability") >= target_availability - _EPS
     # near-equal costs (within 1e-9 per hour) prefer a bid at or above the fallback
     # price: below it, out of sample, holding spot is the cheaper side of a tie
@@ -428,13 +518,19 @@ def decide_bids(
     return info.select("gid").join(best, on="gid", how="left").join(most, on="gid", how="left")
 
 
+def _worst_candidates(cv: Curves, members: pl.DataFrame, cands: pl.DataFrame) -> pl.DataFrame:
+    """Worst-zone figures of candidate bids (``gid, at, kind``)."""
+    scored = cv.at(cands.join(members, on="gid"))
+    return scored.group_by("gid", "at", "kind").agg(**WORST)
+
+
 def score_groups(
     cv: Curves, members: pl.DataFrame, asks: pl.DataFrame, name: str = "strategy"
 ) -> pl.DataFrame:
     """Worst-zone figures of group bids: ``asks`` has ``gid, <name>, at`` (null ``at``: no
     bid); one row per (gid, name) with :data:`FIGURES` (null when ``at`` is null)."""
     full = asks.join(members, on="gid")
-    scored = figures_at(cv.cum, cv.windows, full.select("wid", "at", "gid", name))
+    scored = cv.at(full.select("wid", "at", "gid", name))
     return (
         scored.group_by("gid", name)
         .agg(**WORST, _has=pl.col("at").is_not_null().all(), on_demand=pl.col("on_demand").min())
@@ -481,7 +577,7 @@ def reference_bids(
     )
     if worst.height:
         worst_old = (
-            figures_at(cv.cum, cv.windows, worst.select("wid", "at", "gid"))
+            cv.at(worst.select("wid", "at", "gid"))
             .with_columns(
                 _old=pl.col("spot_share") * pl.col("mean_paid").fill_null(0.0)
                 + (1 - pl.col("spot_share")) * pl.col("on_demand")
@@ -557,22 +653,170 @@ def t_quantile(confidence: float, dof: int) -> float:
     return float(t.ppf((1.0 + confidence) / 2.0, dof))
 
 
-def part_windows(windows: pl.DataFrame, parts: int = INTERVAL_PARTS) -> pl.DataFrame:
-    """Cut each window with data (``wid, provider, region, zone, spec, start, w_end``) into
-    ``parts`` equal windows: ``wid`` (new, 0..n-1), ``parent``, ``part`` and the keys."""
-    w = windows.filter(pl.col("seconds").is_not_null()).select(
-        pl.col("wid").alias("parent"), *SERIES, "region", "start", "w_end"
+def levels_between(
+    source: PriceSource,
+    specs: Sequence[str] | None,
+    zones: Sequence[str] | None,
+    bounds: pl.DataFrame,
+) -> tuple[Levels, pl.DataFrame]:
+    """Levels of every selected series over per-provider windows: ``bounds`` has
+    ``provider, w_start, w_end`` and a ``tag`` per row (several rows per provider are fine).
+    Each row is one fast pass (:func:`spotlab.prices.series_levels`). Returns the levels
+    (``wid`` 0..n-1) and ``wid, tag, provider, zone, spec``."""
+    wins, levs, keys = [], [], []
+    offset = 0
+    for b in bounds.iter_rows(named=True):
+        with open_source(source, specs, zones, b["provider"]) as src:
+            _, lv = series_levels(src, None, b["w_start"], b["w_end"])
+            w = catalog_on_demand(src, lv.windows)
+        w = w.with_columns(pl.col("wid") + offset)
+        wins.append(w)
+        levs.append(lv.levels.with_columns(pl.col("wid") + offset))
+        keys.append(w.select("wid", *SERIES).with_columns(tag=pl.lit(b["tag"])))
+        offset += w.height
+    if not wins:
+        empty = pl.DataFrame(schema={"wid": pl.Int64})
+        return Levels(windows=empty, levels=empty), empty
+    return (
+        Levels(
+            windows=pl.concat(wins, how="vertical_relaxed"),
+            levels=pl.concat(levs, how="vertical_relaxed"),
+        ),
+        pl.concat(keys, how="vertical_relaxed"),
     )
-    span = pl.col("w_end") - pl.col("start")
-    rows = w.join(pl.DataFrame({"part": list(range(parts))}), how="cross").with_columns(
-        w_start=pl.col("start") + span * pl.col("part") / parts,
-        _end=pl.col("start") + span * (pl.col("part") + 1) / parts,
+
+
+def part_sums(
+    src: _Source,
+    cv: Curves,
+    asks: pl.DataFrame,
+    parts: int = INTERVAL_PARTS,
+) -> pl.DataFrame:
+    """Running sums at each ask's bid on each of ``parts`` equal parts of its window, in one
+    pass over the window's points: ``tag, wid, part, seconds, cum_seconds, cum_price_seconds,
+    ups``. Parts split each provider's span (its first covered time to the window end);
+    a point holds until the next one or the window end, the point in effect at the span's
+    start is carried in, and a rise across the bid counts in the part it happens in.
+    ``asks``: ``tag, wid, at`` on ``cv``'s windows."""
+    w = cv.windows.filter(pl.col("seconds").is_not_null())
+    span = w.group_by("provider").agg(a=pl.col("start").min(), b=pl.col("w_end").max())
+    a = asks.filter(pl.col("at").is_not_null()).join(w.select("wid", *SERIES), on="wid")
+    if a.height == 0 or span.height == 0:
+        return pl.DataFrame(
+            schema={
+                "tag": pl.String, "wid": pl.Int64, "part": pl.Int64, "seconds": pl.Float64,
+                "cum_seconds": pl.Float64, "cum_price_seconds": pl.Float64, "ups": pl.Int64,
+            }
+        )  # fmt: skip
+    # per-provider span bounds as parameters (a CASE on the provider, no join per row)
+    params: dict[str, object] = {}
+    a_case, b_case = "CASE s.provider", "CASE s.provider"
+    for i, r in enumerate(span.iter_rows(named=True)):
+        params |= {f"p{i}": r["provider"], f"a{i}": r["a"], f"b{i}": r["b"]}
+        a_case += f" WHEN $p{i} THEN $a{i}::TIMESTAMPTZ"
+        b_case += f" WHEN $p{i} THEN $b{i}::TIMESTAMPTZ"
+    a_case, b_case = a_case + " END", b_case + " END"
+    with wrap_errors("computing the interval parts"):
+        carry = src.con.sql(
+            f"""
+            WITH src AS ({src.sql})
+            SELECT s.provider, s.zone, s.spec, hash(s.provider, s.zone, s.spec) AS h,
+                arg_max(s.price, s.ts) FILTER (WHERE s.ts <= {a_case}) AS price
+            FROM src s WHERE s.ts < {b_case} GROUP BY ALL
+            """,
+            params=params,
+        ).pl()
+        inside = src.con.sql(
+            f"""
+            WITH src AS ({src.sql})
+            SELECT hash(s.provider, s.zone, s.spec) AS h, epoch_us(s.ts) AS t,
+                s.price::DOUBLE AS price
+            FROM src s WHERE s.ts > {a_case} AND s.ts < {b_case}
+            """,
+            params=params,
+        ).pl()
+    us = span.select("provider", a=pl.col("a").dt.epoch("us"), b=pl.col("b").dt.epoch("us"))
+    keys = carry.join(us, on="provider").select("h", *SERIES, "a", "b", "price")
+    ins = inside.select("h", "t", "price")
+    if not _in_runs(ins["h"], ins["t"]):
+        ins = ins.sort("h", "t")
+    h = pl.col("h")
+    first = (h != h.shift(1)).fill_null(True)
+    last = (h != h.shift(-1)).fill_null(True)
+    ends = keys.select("h", "a", "b", carry="price")
+    ins = ins.join(ends, on="h", how="left", maintain_order="left").with_columns(
+        t1=pl.when(last).then(pl.col("b")).otherwise(pl.col("t").shift(-1)),
+        prev=pl.when(first).then(pl.col("carry")).otherwise(pl.col("price").shift(1)),
     )
-    rows = rows.with_columns(
-        w_end=pl.when(pl.col("part") == parts - 1).then("w_end").otherwise("_end")
-    ).drop("_end", "start")
-    rows = rows.sort("parent", "part").with_row_index("wid")
-    return rows.with_columns(pl.col("wid").cast(pl.Int64))
+    # the carried-in price holds from the span's start to the first point inside
+    heads = ins.filter(first).select("h", t1="t")
+    carried = (
+        ends.filter(pl.col("carry").is_not_null())
+        .join(heads, on="h", how="left")
+        .select(
+            "h", t="a", price="carry", a="a", b="b", t1=pl.coalesce("t1", "b"),
+            prev=pl.lit(None, pl.Float64),
+        )
+    )  # fmt: skip
+    seq = pl.concat(
+        [carried, ins.select("h", "t", "price", "a", "b", "t1", "prev")], how="vertical_relaxed"
+    )
+    # the sums depend on (series, bid) only: score each distinct pair once
+    ask_h = a.join(keys.select("h", *SERIES), on=list(SERIES)).select("tag", "wid", "at", "h")
+    pairs = ask_h.select("h", "at").unique()
+    if pairs["h"].is_unique().all():
+        mapping = dict(zip(pairs["h"].to_list(), pairs["at"].to_list(), strict=True))
+        q = seq.filter(h.is_in(pairs["h"].implode())).with_columns(
+            at=h.replace_strict(mapping, return_dtype=pl.Float64)
+        )
+    else:
+        q = seq.join(pairs, on="h")
+    # a segment's part: most lie inside one part; the few crossing a boundary are split
+    width = (pl.col("b") - pl.col("a")).cast(pl.Float64) / parts
+    part_of = lambda t: ((t - pl.col("a")).cast(pl.Float64) / width).floor().clip(0, parts - 1)  # noqa: E731
+    q = q.with_columns(
+        k0=part_of(pl.col("t")).cast(pl.Int64),
+        k1=part_of(pl.col("t1") - 1).cast(pl.Int64),
+        held=pl.col("price") <= pl.col("at"),
+        rise=(
+            (pl.col("prev") <= pl.col("at")).fill_null(False) & (pl.col("price") > pl.col("at"))
+        ).cast(pl.Int64),
+    )
+    inner = q.filter(pl.col("k0") == pl.col("k1")).select(
+        "h", "at", part="k0", dur=(pl.col("t1") - pl.col("t")).cast(pl.Float64) / 1e6,
+        price="price", held="held", rise="rise",
+    )  # fmt: skip
+    cross = (
+        q.filter(pl.col("k0") != pl.col("k1"))
+        .with_columns(part=pl.int_ranges("k0", pl.col("k1") + 1))
+        .explode("part")
+    )
+    lo = pl.col("a") + (width * pl.col("part")).cast(pl.Int64)
+    hi = (
+        pl.when(pl.col("part") == parts - 1)
+        .then(pl.col("b"))
+        .otherwise(pl.col("a") + (width * (pl.col("part") + 1)).cast(pl.Int64))
+    )
+    cross = cross.select(
+        "h", "at", "part",
+        dur=(pl.min_horizontal("t1", hi) - pl.max_horizontal("t", lo)).clip(lower_bound=0)
+        .cast(pl.Float64) / 1e6,
+        price="price", held="held",
+        rise=pl.when(pl.col("part") == pl.col("k0")).then("rise").otherwise(0),
+    )  # fmt: skip
+    segs = pl.concat([inner, cross], how="vertical_relaxed")
+    held_s = pl.when("held").then("dur").otherwise(0.0)
+    per = segs.group_by("h", "at", "part").agg(
+        seconds=pl.col("dur").sum(),
+        cum_seconds=held_s.sum(),
+        cum_price_seconds=(held_s * pl.col("price")).sum(),
+        ups=pl.col("rise").sum().cast(pl.Int64),
+    )
+    long = ask_h.join(per, on=["h", "at"]).select(
+        "tag", pl.col("wid").cast(pl.Int64), "part", "seconds", "cum_seconds",
+        "cum_price_seconds", "ups",
+    )  # fmt: skip
+    return long.filter(pl.col("seconds") > 0)
 
 
 _VARIANTS = {"": ("startup_s", "reclaim_rate"), "_plo": ("startup_lo", "reclaim_lo"),
@@ -590,46 +834,22 @@ def _variant_figures(rows: pl.DataFrame, keys: Sequence[str]) -> pl.DataFrame:
 
 
 def interval_figures(
-    src: _Source,
     cv: Curves,
     asks: pl.DataFrame,
-    params: CostParams,
-    price_tick: float | Mapping[str, float] | None = None,
+    sums: pl.DataFrame,
     parts: int = INTERVAL_PARTS,
     confidence: float = CONFIDENCE,
 ) -> pl.DataFrame:
     """The intervals of the figures of ``asks`` (``tag, wid, at``: a bid per window of
     ``cv``): ``tag, wid`` and ``{figure}_low, {figure}_high`` for :data:`INTERVAL_FIGURES`
-    (see the module docstring for the method). The parts' levels are read from ``src``."""
+    (see the module docstring for the method), from the parts' running sums ``sums``
+    (:func:`part_sums`)."""
     asks = asks.filter(pl.col("at").is_not_null())
     keys = ("tag", "wid")
-    at = value_at(cv.cum, asks.select("wid", "at"), list(_CUM)).drop("wid", "at")
-    whole = pl.concat([asks, at], how="horizontal").join(
-        cv.windows.select("wid", *WINDOW_INPUTS), on="wid", how="left"
-    )
-    whole = _variant_figures(whole, keys)
-    cut = part_windows(cv.windows.filter(pl.col("wid").is_in(asks["wid"].implode())), parts)
-    if cut.height:
-        lv = window_levels(src, cut.select("wid", *SERIES, "region", "w_start", "w_end"))
-        parent = cv.windows.select(
-            pl.col("wid").alias("parent"), *[c for c in WINDOW_INPUTS if c != "seconds"]
-        )
-        pw = (
-            lv.windows.select("wid", "seconds")
-            .join(cut.select("wid", "parent", "part"), on="wid")
-            .join(parent, on="parent", how="left")
-        )
-        pcum = cumulative(lv.levels)
-        sub = cut.select("wid", "parent", "part").join(
-            asks.select("tag", pl.col("wid").alias("parent"), "at"), on="parent"
-        )
-        s_at = value_at(pcum, sub.select("wid", "at"), list(_CUM)).drop("wid", "at")
-        prow = pl.concat([sub, s_at], how="horizontal").join(
-            pw.select("wid", *WINDOW_INPUTS), on="wid", how="left"
-        )
-        prow = prow.filter(pl.col("seconds").is_not_null() & (pl.col("seconds") > 0))
-        prow = _variant_figures(prow.with_columns(pl.col("parent").alias("_p")), ("tag", "_p"))
-        prow = prow.rename({"_p": "wid"})
+    whole = _variant_figures(cv.at(asks.select("wid", "at", "tag")), keys)
+    if sums.height:
+        inputs = cv.windows.select("wid", *[c for c in WINDOW_INPUTS if c != "seconds"])
+        prow = _variant_figures(sums.join(inputs, on="wid", how="left"), keys)
         value_cols = [c for c in prow.columns if c not in keys]
         stats = prow.group_by(keys).agg(
             pl.len().alias("n"),
@@ -772,8 +992,6 @@ def evaluate_entries(
     >>> evaluate_entries(store, [ListEntry("ecs.gn8is.2xlarge", bid=14.4),
     ...                          ListEntry("ecs.gn8is.2xlarge", spot=False)])  # doctest: +SKIP
     """
-    from spotlab.prices import price_steps
-
     if not entries:
         raise AnalysisError("an ordered list needs at least one entry")
     spot_specs = sorted({e.spec for e in entries if e.spot})
@@ -800,9 +1018,11 @@ def evaluate_entries(
     lead = float(lead_seconds) if lead_seconds is not None else _lead(prov)
     prices = _regular_prices(source, entries, steps, provider)
     currency = _currency(source, spot_specs, steps)
+    w_start: datetime
+    w_end: datetime
     if steps:
-        w_start = min(s["ts"].min() for s in steps)  # type: ignore[type-var]
-        w_end = max(s["ts"].max() for s in steps)  # type: ignore[type-var]
+        times = pl.concat([s.select("ts") for s in steps])["ts"]
+        w_start, w_end = times.min(), times.max()  # type: ignore[assignment]
     else:
         w_start, w_end = _bounds_without_spot(source, window, start, end, provider)
     if w_end <= w_start:

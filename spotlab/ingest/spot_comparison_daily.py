@@ -104,7 +104,9 @@ class SpotComparisonDaily:
         )
         type_ok = pl.lit(False)
         for prov, pattern in _TYPE.items():
-            type_ok = type_ok | ((pl.col("_provider") == prov) & pl.col("_spec").str.contains(pattern))
+            type_ok = type_ok | (
+                (pl.col("_provider") == prov) & pl.col("_spec").str.contains(pattern)
+            )
         median = (
             pl.col("_price")
             .filter(pl.col("_price") > 0)
