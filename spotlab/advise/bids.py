@@ -597,7 +597,11 @@ def _finish(
         advice=pl.when(pl.col("seconds").is_null())
         .then(pl.lit("no data"))
         .otherwise(pl.col("advice")),
-        bid_basis=pl.col("basis"),
+        # without an on-demand price the highest price of the window stands in for the
+        # fallback (costmodel.with_costs)
+        bid_basis=pl.when(pl.col("on_demand").is_null() & (pl.col("basis") == "fallback price"))
+        .then(pl.lit("highest price seen"))
+        .otherwise(pl.col("basis")),
         decision_level=pl.col("level"),
         interruptions_per_day=pl.col("crossings_per_day") + pl.col("reclaims_per_day"),
         saving=1.0 - pl.col("effective_cost") / pl.col("on_demand"),

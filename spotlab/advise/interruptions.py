@@ -44,11 +44,32 @@ from spotlab.domain import (
     WARNING_LEAD_SECONDS,
     family_of_spec_expr,
 )
-from spotlab.errors import AnalysisError
+from spotlab.errors import AnalysisError, did_you_mean
 from spotlab.store import Store
 
 #: the default cell of a rate
 BY: tuple[str, ...] = ("provider", "spec", "zone", "is_spot")
+#: the columns a cell may be keyed by
+CELL_COLUMNS: tuple[str, ...] = ("provider", "region", "zone", "spec", "service", "is_spot")
+
+
+def check_by(by: Sequence[str]) -> list[str]:
+    """The cell columns, checked: each one of :data:`CELL_COLUMNS` (did-you-mean), at least
+    one, no repeats."""
+    cols = [str(c).strip() for c in by]
+    if not cols or any(not c for c in cols):
+        raise AnalysisError(
+            f"give the cell columns, comma-separated, from: {', '.join(CELL_COLUMNS)}"
+        )
+    for c in cols:
+        if c not in CELL_COLUMNS:
+            raise AnalysisError(
+                f"unknown cell column {c!r}.{did_you_mean(c, CELL_COLUMNS)} "
+                f"Use some of: {', '.join(CELL_COLUMNS)}"
+            )
+    if len(set(cols)) != len(cols):
+        raise AnalysisError(f"a cell column is repeated in {', '.join(cols)}")
+    return cols
 START_EVENTS = ("launched", "ready", "rebuilt")
 
 #: (low %, high %, label) per instance-month: AWS Spot Advisor's bands and Alibaba's
@@ -305,7 +326,7 @@ def exposure(
     (``exposure_source`` says which). Interruptions count every interrupted instance,
     with or without a start event.
     """
-    by = list(by)
+    by = check_by(by)
     cells = lives.group_by(by).agg(
         pl.len().alias("instances"),
         pl.col("hours").sum().alias("_life_hours"),
@@ -924,6 +945,7 @@ def interruption_report(
     store: Store, by: Sequence[str] = BY, confidence: float = 0.90
 ) -> InterruptionReport:
     """The interruption analytics of a store in one object (see :class:`InterruptionReport`)."""
+    by = check_by(by)
     events = attribute_events(load_events(store), load_inventory(store))
     if (
         events.height == 0
