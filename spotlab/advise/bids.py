@@ -436,12 +436,19 @@ def _bid_sentence(r: Mapping[str, Any], tick: float | None, label: str) -> str:
             f"availability {_pct(r['fallback_availability'])})"
         )
     if basis == "below the fallback price":
+        why = (
+            f"reclaims that come at any bid ({r['reclaims_day']:.2f} a day on spot, each "
+            f"{r['downtime_per_reclaim_s']:.0f} s short of a replica) make more time on spot "
+            "cost more than it saves, or miss the availability target"
+            if (r.get("reclaims_day") or 0) > 0
+            else f"the market hovered around {m(fb)}, and leaving spot below it saves the "
+            f"repeated reclaims a bid at {m(fb)} causes "
+            f"({r['fallback_crossings_per_day']:.2f} a day)"
+        )
         return (
             f"bid {m(r['optimal_bid'])} (level {level}{rounded}), below the fallback's "
-            f"{m(fb)}: reclaims that come at any bid ({r['reclaims_day']:.2f} a day on spot, "
-            f"each {r['downtime_per_reclaim_s']:.0f} s short of a replica) make more time on "
-            "spot cost more than it saves, or miss the availability target; at this bid the "
-            "service moves to the fallback while the market is above it"
+            f"{m(fb)}: {why}; at this bid the service moves to the fallback while the market "
+            "is above it"
         )
     return (
         f"no on-demand price known: bid {m(r['optimal_bid'])} = the highest price of the "
