@@ -74,7 +74,8 @@ class BacktestResult:
       share_on_regular, met``;
     - ``summary``: per strategy: ``series, runs, share_series_met, share_runs_met,
       mean_availability, min_availability, mean_spot_share, mean_crossings_per_day,
-      mean_cost_ratio, share_on_regular``.
+      mean_cost_ratio, share_on_regular``;
+    - ``excluded``: series left out for want of an on-demand price.
     """
 
     runs: pl.DataFrame
@@ -83,6 +84,8 @@ class BacktestResult:
     params: Any = None  # spotlab.advise.bids.BidParams
     window: str = "30d"
     horizon: str = "30d"
+    #: series left out of the comparison for want of an on-demand price
+    excluded: pl.DataFrame = field(default_factory=pl.DataFrame)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -91,6 +94,7 @@ class BacktestResult:
             "target_availability": self.params.target_availability if self.params else None,
             "summary": self.summary.to_dicts(),
             "series": self.series.to_dicts(),
+            "excluded_without_on_demand": self.excluded.to_dicts(),
         }
 
 
@@ -365,7 +369,18 @@ def backtest_bids(
     out = out.sort(
         "provider", "spec", "zone", "origin", pl.col("strategy").replace_strict(order, default=99)
     )
-    return summarise(out, p, str(window), str(horizon))
+    # without an on-demand price there is no fallback price to weigh, no 20 % rule and no
+    # cost ratio: such series are left out of the comparison, and listed
+    no_od = out.filter(pl.col("on_demand").is_null()).select(*SERIES, "region").unique()
+    out = out.filter(pl.col("on_demand").is_not_null())
+    if out.height == 0:
+        raise AnalysisError(
+            "no series in the backtest has an on-demand price: load a specs catalog (the "
+            "comparison needs the regular fallback's price)"
+        )
+    result = summarise(out, p, str(window), str(horizon))
+    result.excluded = no_od.sort(*SERIES)
+    return result
 
 
 def summarise(runs: pl.DataFrame, p: Any, window: str, horizon: str) -> BacktestResult:
