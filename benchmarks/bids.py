@@ -9,9 +9,10 @@ ratio, checking that both give the same bids (the cost-optimal level before roun
     .venv/bin/python benchmarks/bids.py                  # full size (a few minutes)
     .venv/bin/python benchmarks/bids.py --series 50      # quick look
 
-Prices: per series an on-demand price (2-200 per hour), a discount that follows a
-mean-reverting walk around 8-20% of on-demand with occasional spikes to 22-45%, rounded to
-0.01 (a tick), one point every 5 minutes; 1,000 series = 100 specs × 10 zones in 2 regions.
+Prices: per spec an on-demand price (2-200 per hour, the same in its zones), per series a
+discount that follows a mean-reverting walk around 8-20% of on-demand with occasional spikes
+to 22-45%, rounded to 0.01 (a tick), one point every 5 minutes; 1,000 series = 100 specs ×
+10 zones in 2 regions.
 """
 
 from __future__ import annotations
@@ -40,7 +41,9 @@ ZONES = tuple(f"cn-{r}-{z}" for r in ("hangzhou", "shanghai") for z in "hijkl")
 
 def series_frame(i: int, n_points: int, rng: np.random.Generator) -> pl.DataFrame:
     """One SYNTHETIC series: ``n_points`` 5-minute change points ending at END."""
-    od = round(float(rng.uniform(2.0, 200.0)), 2)
+    # one on-demand price per spec, shared by its zones (as a provider's catalog has it)
+    spec_rng = np.random.default_rng(10_000 + i // len(ZONES))
+    od = round(float(spec_rng.uniform(2.0, 200.0)), 2)
     base = rng.uniform(0.08, 0.20)
     # mean-reverting AR(1) walk x_n = phi x_(n-1) + e_n, vectorised by its closed form
     # x_n = phi^n * cumsum(e_k / phi^k) (phi^-n stays far below the float range here)

@@ -130,7 +130,7 @@ def test_explicit_origins_limits_and_errors():
     long = series([(0, 1.0), (1826, 1.0)])
     with pytest.raises(AnalysisError, match=f"more than {MAX_RUNS:,}"):
         backtest_bids(long, window="1d", horizon="1m")
-    with pytest.raises(AnalysisError, match="unknown strategy 'rule2'. Did you mean 'rule20'"):
+    with pytest.raises(AnalysisError, match=r"unknown strategy 'rule2'\. Did you mean 'rule20'"):
         backtest_bids(series(RISE), strategies=["rule2"], **KW)
 
 

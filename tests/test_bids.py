@@ -10,9 +10,9 @@ from datetime import UTC, datetime, timedelta
 
 import polars as pl
 import pytest
-from polars.testing import assert_frame_equal
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from polars.testing import assert_frame_equal
 
 import spotlab as sl
 from spotlab.advise.bids import (
@@ -247,9 +247,7 @@ series = st.lists(
 def test_curve_matches_the_per_row_definition(rows, extra, od):
     end_s = max(t for t, _ in rows) + extra
     end = T0 + timedelta(seconds=end_s)
-    c = bid_curve(
-        points(rows, od=od, unit="s"), window="all", end=end, startup_seconds=600.0
-    )
+    c = bid_curve(points(rows, od=od, unit="s"), window="all", end=end, startup_seconds=600.0)
     for r in c.iter_rows(named=True):
         share, cpd, cost, avail = oracle(rows, end_s, r["bid"], od, 600.0)
         assert r["spot_share"] == pytest.approx(share)

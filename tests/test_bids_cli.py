@@ -74,7 +74,7 @@ def test_bids_errors_exit_2(db, monkeypatch, capsys):
     code, _, err = run(db, monkeypatch, capsys, "bids", "--target", "2")
     assert code == 2 and "target_availability" in err
     for cmd in ("bids", "backtest"):
-        code, out, err = run(db, monkeypatch, capsys, cmd, "--window", "99999999d")
+        code, _, err = run(db, monkeypatch, capsys, cmd, "--window", "99999999d")
         assert code == 2 and err.count("\n") == 1 and err.startswith("error: the window")
         assert "use 'all'" in err and "Traceback" not in err
 

@@ -68,7 +68,7 @@ def test_the_bid_is_the_pay_as_you_go_price_when_the_market_stays_below_it():
     assert z["rule20_effective_cost"] == pytest.approx(8.05)
     assert z["rule20_availability"] == pytest.approx(1 - 1 / 1440)
     assert "the pay-as-you-go price 10.00" in z["reason"]
-    assert "SpotAsPriceGo" in z["reason"] and "spot_price_limit = 10.00" in z["reason"]
+    assert "ECS: the SpotAsPriceGo strategy; EAS: spot_price_limit = 10.00" in z["reason"]
     assert z["reason"].startswith("alibaba cn-hangzhou zone cn-hangzhou-h: ")
 
 

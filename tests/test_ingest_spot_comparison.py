@@ -22,7 +22,9 @@ from hypothesis import strategies as st
 import spotlab as sl
 from tests.conftest import accounted, ingest_counts, reject_reasons
 
-HEADER = "pricingID;name;regionCategory;date;price;timestamp;createdAt;updatedAt;grouping;providerID"
+HEADER = (
+    "pricingID;name;regionCategory;date;price;timestamp;createdAt;updatedAt;grouping;providerID"
+)
 
 
 def test_fixture_accounts_for_every_row(store: sl.Store, fixtures: Path) -> None:
@@ -55,10 +57,8 @@ def test_fixture_accounts_for_every_row(store: sl.Store, fixtures: Path) -> None
 
 
 def test_currency_option_and_bad_header(store: sl.Store, fixtures: Path, tmp_path: Path) -> None:
-    (r,) = sl.ingest(store, fixtures / "spot_comparison_daily.csv", currency="EUR")
-    assert store.query("SELECT DISTINCT currency FROM spot_prices")["currency"].to_list() == [
-        "EUR"
-    ]
+    sl.ingest(store, fixtures / "spot_comparison_daily.csv", currency="EUR")
+    assert store.query("SELECT DISTINCT currency FROM spot_prices")["currency"].to_list() == ["EUR"]
     bad = tmp_path / "SpotPricings.csv"
     bad.write_text(HEADER.replace("price;", "prise;") + "\n1;a;AWS-x;2023-01-01;1;;;;;AWS\n")
     with pytest.raises(sl.SpotlabError, match="Did you mean 'prise'"):
@@ -67,7 +67,9 @@ def test_currency_option_and_bad_header(store: sl.Store, fixtures: Path, tmp_pat
         sl.ingest(fresh, fixtures / "spot_comparison_daily.csv", currency="dollars")
 
 
-@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(
     prices=st.lists(st.floats(0.01, 5.0), min_size=1, max_size=12),
     code=st.sampled_from(["AWS", "ALB", "AZR"]),

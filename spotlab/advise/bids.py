@@ -406,6 +406,17 @@ def _where(r: Mapping[str, Any]) -> str:
     return head
 
 
+def _payg_note(provider: str | None, bid: str) -> str:
+    """How a bid at the pay-as-you-go price is expressed (domain.md §2-4)."""
+    if provider == "alibaba":
+        return f"ECS: the SpotAsPriceGo strategy; EAS: spot_price_limit = {bid}"
+    if provider == "aws":
+        return "AWS: no max price set, which defaults to on-demand (AWS advises not to set one)"
+    if provider == "gcp":
+        return "GCP takes no bids: read as the price at which to move to a regular instance"
+    return f"a maximum price of {bid}"
+
+
 def _bid_sentence(r: Mapping[str, Any], tick: float | None, label: str) -> str:
     od, fb = r["on_demand"], r["fallback_price"]
     m = lambda x: _money(x, tick)  # noqa: E731
@@ -417,10 +428,10 @@ def _bid_sentence(r: Mapping[str, Any], tick: float | None, label: str) -> str:
         rounded = f" rounded up to the {tick:g} tick"
     if basis == "fallback price" and od is not None and fb is not None and abs(fb - od) < _EPS:
         return (
-            f"bid {m(r['optimal_bid'])} = the pay-as-you-go price {level}{rounded} (ECS "
-            f"SpotAsPriceGo; on EAS spot_price_limit = {m(r['optimal_bid'])}): below it "
-            "spot is always cheaper than the regular fallback, and the market never rose "
-            f"above it in the last {label} (highest {m(r['max'])})"
+            f"bid {m(r['optimal_bid'])} = the pay-as-you-go price {level}{rounded} "
+            f"({_payg_note(r.get('provider'), m(r['optimal_bid']))}): below it spot is "
+            "always cheaper than the regular fallback, and the market never rose above it in "
+            f"the last {label} (highest {m(r['max'])})"
         )
     if basis == "fallback price":
         return (

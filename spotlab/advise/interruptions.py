@@ -1259,7 +1259,8 @@ class InterruptionReport:
 
     RATE_COLUMNS = (
         "provider", "spec", "zone", "is_spot", "instances", "exposure_hours", "interruptions",
-        "rate_per_hour", "rate_low", "rate_high", "per_month", "monthly_pct", "aws_band",
+        "rate_per_hour", "rate_low", "rate_high", "dispersion", "rate_low_drift",
+        "rate_high_drift", "per_month", "monthly_pct", "aws_band",
         "alibaba_band", "mtti_hours", "rate_used", "used",
     )  # fmt: skip
 
@@ -1273,7 +1274,8 @@ class InterruptionReport:
              self.unattributed),
             ("Instances: interrupted, censored (still running at the log's end)",
              self.instances),
-            ("Interruption rates per instance-hour, 90% exact Poisson interval", rates),
+            ("Interruption rates per instance-hour, 90% intervals: exact Poisson "
+             "(rate_low/high) and drift (rate_low/high_drift)", rates),
             ("Warning lead time (seconds)", self.lead_times),
             ("Logs beside the providers' feeds (% of instances interrupted per month)",
              self.bands),
