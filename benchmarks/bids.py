@@ -258,6 +258,12 @@ def main() -> None:
             timings[window] = wall
             print(f"| {window} | {in_window:,} | {run} | {wall:.2f} | {cpu:.2f} |")
     assert isinstance(advice, sl.BidAdvice)
+    # the bids alone: no intervals and no out-of-sample check (one pass over the window)
+    wall, cpu, _ = timed_cpu(
+        lambda: sl.recommend_bids(store, window="30d", intervals=False, holdout=False)
+    )
+    print(f"| 30d, intervals=False, holdout=False | {window_rows(store, 30):,} | second | "
+          f"{wall:.2f} | {cpu:.2f} |")  # fmt: skip
 
     # naive: the first `sample` series, 30-day window, compute only (rows fetched first)
     advice30 = sl.recommend_bids(store, window="30d")

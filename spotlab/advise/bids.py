@@ -753,7 +753,8 @@ def recommend_bids(
         zone_adv = _advise_groups(cv, zm, zi, p)
         spec_adv = _advise_groups(cv, sm, si, p)
         asks = _interval_asks(zone_adv, spec_adv, sm)
-        sums = cm.part_sums(src, cv, asks) if p.intervals else None
+        carry = index.select("provider", "zone", "spec", "carry_price")
+        sums = cm.part_sums(src, cv, asks, carry=carry) if p.intervals else None
     if sums is not None:
         iv = cm.interval_figures(cv, asks, sums)
     else:

@@ -62,6 +62,7 @@ EAS ``spot_price_limit`` = the pay-as-you-go price (domain.md §2-3; EAS has no 
 from __future__ import annotations
 
 import math
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
@@ -686,28 +687,35 @@ def levels_between(
     )
 
 
+_PART_SCHEMA: dict[str, Any] = {
+    "tag": pl.String, "wid": pl.Int64, "part": pl.Int64, "seconds": pl.Float64,
+    "cum_seconds": pl.Float64, "cum_price_seconds": pl.Float64, "ups": pl.Int64,
+}  # fmt: skip
+
+
 def part_sums(
     src: _Source,
     cv: Curves,
     asks: pl.DataFrame,
     parts: int = INTERVAL_PARTS,
+    carry: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Running sums at each ask's bid on each of ``parts`` equal parts of its window, in one
     pass over the window's points: ``tag, wid, part, seconds, cum_seconds, cum_price_seconds,
-    ups``. Parts split each provider's span (its first covered time to the window end);
-    a point holds until the next one or the window end, the point in effect at the span's
-    start is carried in, and a rise across the bid counts in the part it happens in.
-    ``asks``: ``tag, wid, at`` on ``cv``'s windows."""
+    ups`` (DuckDB reads the points, polars shifts them). Parts split each provider's span
+    (its first covered time to the window end); a point holds until the next one or the
+    window end, the point in effect at the span's start is carried in, and a rise across the
+    bid counts in the part it happens in. ``asks``: ``tag, wid, at`` on ``cv``'s windows.
+    ``carry`` (``provider, zone, spec, carry_price``: the point in effect at the window
+    start, as :func:`spotlab.prices.series_levels` gives it) saves a pass where the span
+    starts at the window start."""
     w = cv.windows.filter(pl.col("seconds").is_not_null())
-    span = w.group_by("provider").agg(a=pl.col("start").min(), b=pl.col("w_end").max())
+    span = w.group_by("provider").agg(
+        a=pl.col("start").min(), b=pl.col("w_end").max(), w0=pl.col("w_start").min()
+    )
     a = asks.filter(pl.col("at").is_not_null()).join(w.select("wid", *SERIES), on="wid")
     if a.height == 0 or span.height == 0:
-        return pl.DataFrame(
-            schema={
-                "tag": pl.String, "wid": pl.Int64, "part": pl.Int64, "seconds": pl.Float64,
-                "cum_seconds": pl.Float64, "cum_price_seconds": pl.Float64, "ups": pl.Int64,
-            }
-        )  # fmt: skip
+        return pl.DataFrame(schema=_PART_SCHEMA)
     # per-provider span bounds as parameters (a CASE on the provider, no join per row)
     params: dict[str, object] = {}
     a_case, b_case = "CASE s.provider", "CASE s.provider"
@@ -716,74 +724,138 @@ def part_sums(
         a_case += f" WHEN $p{i} THEN $a{i}::TIMESTAMPTZ"
         b_case += f" WHEN $p{i} THEN $b{i}::TIMESTAMPTZ"
     a_case, b_case = a_case + " END", b_case + " END"
-    with wrap_errors("computing the interval parts"):
-        carry = src.con.sql(
-            f"""
-            WITH src AS ({src.sql})
-            SELECT s.provider, s.zone, s.spec, hash(s.provider, s.zone, s.spec) AS h,
-                arg_max(s.price, s.ts) FILTER (WHERE s.ts <= {a_case}) AS price
-            FROM src s WHERE s.ts < {b_case} GROUP BY ALL
-            """,
-            params=params,
-        ).pl()
-        inside = src.con.sql(
-            f"""
-            WITH src AS ({src.sql})
-            SELECT hash(s.provider, s.zone, s.spec) AS h, epoch_us(s.ts) AS t,
-                s.price::DOUBLE AS price
-            FROM src s WHERE s.ts > {a_case} AND s.ts < {b_case}
-            """,
-            params=params,
-        ).pl()
+    series = w.select(*SERIES).unique()
+    name = f"_sl_ps_{uuid.uuid4().hex[:8]}"
+    src.con.register(name, series)
+    try:
+        with wrap_errors("computing the interval parts"):
+            keys = src.con.sql(f"SELECT *, hash(provider, zone, spec) AS h FROM {name}").pl()
+            at_start = span.filter(pl.col("a") == pl.col("w0"))["provider"].to_list()
+            if carry is not None and len(at_start) == span.height:
+                carried_price = carry.select(*SERIES, price=pl.col("carry_price"))
+            else:
+                carried_price = src.con.sql(
+                    f"""
+                    WITH src AS ({src.sql})
+                    SELECT s.provider, s.zone, s.spec,
+                        arg_max(s.price, s.ts) FILTER (WHERE s.ts <= {a_case}) AS price
+                    FROM src s WHERE s.ts < {b_case} GROUP BY ALL
+                    """,
+                    params=params,
+                ).pl()
+            inside = src.con.sql(
+                f"""
+                WITH src AS ({src.sql})
+                SELECT hash(s.provider, s.zone, s.spec) AS h, epoch_us(s.ts) AS t,
+                    s.price::DOUBLE AS price
+                FROM src s WHERE s.ts > {a_case} AND s.ts < {b_case}
+                """,
+                params=params,
+            ).pl()
+    finally:
+        src.con.unregister(name)
     us = span.select("provider", a=pl.col("a").dt.epoch("us"), b=pl.col("b").dt.epoch("us"))
-    keys = carry.join(us, on="provider").select("h", *SERIES, "a", "b", "price")
+    keys = (
+        keys.join(us, on="provider")
+        .join(carried_price, on=list(SERIES), how="left")
+        .select("h", *SERIES, "a", "b", carry=pl.col("price").cast(pl.Float64))
+    )
+    ask_h = a.join(keys.select("h", *SERIES), on=list(SERIES)).select("tag", "wid", "at", "h")
+    pairs = ask_h.select("h", "at").unique().sort("h", "at")
     ins = inside.select("h", "t", "price")
     if not _in_runs(ins["h"], ins["t"]):
         ins = ins.sort("h", "t")
-    h = pl.col("h")
+    # every series is scored once per distinct bid: rounds in which each series has one
+    pairs = pairs.with_columns(_round=pl.int_range(pl.len()).over("h"))
+    out = [
+        _part_round(ins, keys, pairs.filter(pl.col("_round") == k), parts)
+        for k in range(int(pairs["_round"].max() or 0) + 1)
+    ]
+    per = pl.concat(out)
+    long = ask_h.join(per, on=["h", "at"]).select(
+        "tag", pl.col("wid").cast(pl.Int64), "part", "seconds", "cum_seconds",
+        "cum_price_seconds", "ups",
+    )  # fmt: skip
+    return long.filter(pl.col("seconds") > 0)
+
+
+def _part_round(
+    ins: pl.DataFrame, keys: pl.DataFrame, pairs: pl.DataFrame, parts: int
+) -> pl.DataFrame:
+    """:func:`part_sums` for bids with one per series: ``h, at, part`` and the sums. Rows
+    come in runs per series; per-series values are gathered by run, never joined per row,
+    and the sums are grouped on one integer key (run × parts + part)."""
+    h = ins["h"]
     first = (h != h.shift(1)).fill_null(True)
     last = (h != h.shift(-1)).fill_null(True)
-    ends = keys.select("h", "a", "b", carry="price")
-    ins = ins.join(ends, on="h", how="left", maintain_order="left").with_columns(
-        t1=pl.when(last).then(pl.col("b")).otherwise(pl.col("t").shift(-1)),
-        prev=pl.when(first).then(pl.col("carry")).otherwise(pl.col("price").shift(1)),
+    run = first.cast(pl.Int64).cum_sum() - 1
+    runs = (
+        pl.DataFrame({"h": h.filter(first)})
+        .join(keys.select("h", "a", "b", "carry"), on="h", how="left", maintain_order="left")
+        .join(pairs.select("h", "at"), on="h", how="left", maintain_order="left")
+        .with_row_index("run")
+        .with_columns(pl.col("run").cast(pl.Int64))
     )
-    # the carried-in price holds from the span's start to the first point inside
-    heads = ins.filter(first).select("h", t1="t")
-    carried = (
-        ends.filter(pl.col("carry").is_not_null())
-        .join(heads, on="h", how="left")
-        .select(
-            "h", t="a", price="carry", a="a", b="b", t1=pl.coalesce("t1", "b"),
-            prev=pl.lit(None, pl.Float64),
-        )
-    )  # fmt: skip
-    seq = pl.concat(
-        [carried, ins.select("h", "t", "price", "a", "b", "t1", "prev")], how="vertical_relaxed"
+    g = {c: runs[c].gather(run) for c in ("a", "b", "carry", "at")}
+    t = ins["t"]
+    seg = pl.DataFrame(
+        {
+            "run": run,
+            "t": t,
+            "price": ins["price"],
+            "a": g["a"],
+            "b": g["b"],
+            "at": g["at"],
+            "t1": pl.select(pl.when(last).then(g["b"]).otherwise(t.shift(-1))).to_series(),
+            "prev": pl.select(
+                pl.when(first).then(g["carry"]).otherwise(ins["price"].shift(1))
+            ).to_series(),
+        }
+    ).filter(pl.col("at").is_not_null())
+    # the carried-in price holds from the span's start to the first point inside; a series
+    # without a point inside gets a run of its own holding the carry to the end
+    heads = runs.select("h", "run", t1=t.filter(first))
+    extra = keys.filter(pl.col("carry").is_not_null()).join(pairs.select("h", "at"), on="h")
+    alone = (
+        extra.join(heads, on="h", how="anti")
+        .with_row_index("run", offset=runs.height)
+        .with_columns(pl.col("run").cast(pl.Int64), t1=pl.col("b"))
     )
-    # the sums depend on (series, bid) only: score each distinct pair once
-    ask_h = a.join(keys.select("h", *SERIES), on=list(SERIES)).select("tag", "wid", "at", "h")
-    pairs = ask_h.select("h", "at").unique()
-    if pairs["h"].is_unique().all():
-        mapping = dict(zip(pairs["h"].to_list(), pairs["at"].to_list(), strict=True))
-        q = seq.filter(h.is_in(pairs["h"].implode())).with_columns(
-            at=h.replace_strict(mapping, return_dtype=pl.Float64)
-        )
-    else:
-        q = seq.join(pairs, on="h")
-    # a segment's part: most lie inside one part; the few crossing a boundary are split
-    width = (pl.col("b") - pl.col("a")).cast(pl.Float64) / parts
-    part_of = lambda t: ((t - pl.col("a")).cast(pl.Float64) / width).floor().clip(0, parts - 1)  # noqa: E731
+    cols = ["run", "t", "price", "a", "b", "at", "t1", "prev"]
+    carried = pl.concat(
+        [
+            extra.join(heads, on="h").select(
+                "run", t="a", price="carry", a="a", b="b", at="at", t1="t1",
+                prev=pl.lit(None, pl.Float64),
+            ),
+            alone.select(
+                "run", t="a", price="carry", a="a", b="b", at="at", t1="t1",
+                prev=pl.lit(None, pl.Float64),
+            ),
+        ],
+        how="vertical_relaxed",
+    ).select(cols)  # fmt: skip
+    names = pl.concat(
+        [runs.select("run", "h", "at"), alone.select("run", "h", "at")], how="vertical_relaxed"
+    )
+    q = pl.concat([carried, seg.select(carried.columns)], how="vertical_relaxed")
+    # a segment's part (integer arithmetic on microseconds): most segments lie inside one
+    # part; the few crossing a boundary are split
+    span = pl.col("b") - pl.col("a")
+
+    def part_of(x: pl.Expr) -> pl.Expr:
+        return ((x - pl.col("a")) * parts // span).clip(0, parts - 1)
+
     q = q.with_columns(
-        k0=part_of(pl.col("t")).cast(pl.Int64),
-        k1=part_of(pl.col("t1") - 1).cast(pl.Int64),
+        k0=part_of(pl.col("t")),
+        k1=part_of(pl.col("t1") - 1),
         held=pl.col("price") <= pl.col("at"),
         rise=(
             (pl.col("prev") <= pl.col("at")).fill_null(False) & (pl.col("price") > pl.col("at"))
         ).cast(pl.Int64),
     )
     inner = q.filter(pl.col("k0") == pl.col("k1")).select(
-        "h", "at", part="k0", dur=(pl.col("t1") - pl.col("t")).cast(pl.Float64) / 1e6,
+        "run", part="k0", dur=(pl.col("t1") - pl.col("t")).cast(pl.Float64) / 1e6,
         price="price", held="held", rise="rise",
     )  # fmt: skip
     cross = (
@@ -791,14 +863,14 @@ def part_sums(
         .with_columns(part=pl.int_ranges("k0", pl.col("k1") + 1))
         .explode("part")
     )
-    lo = pl.col("a") + (width * pl.col("part")).cast(pl.Int64)
+    lo = pl.col("a") + span * pl.col("part") // parts
     hi = (
         pl.when(pl.col("part") == parts - 1)
         .then(pl.col("b"))
-        .otherwise(pl.col("a") + (width * (pl.col("part") + 1)).cast(pl.Int64))
+        .otherwise(pl.col("a") + span * (pl.col("part") + 1) // parts)
     )
     cross = cross.select(
-        "h", "at", "part",
+        "run", "part",
         dur=(pl.min_horizontal("t1", hi) - pl.max_horizontal("t", lo)).clip(lower_bound=0)
         .cast(pl.Float64) / 1e6,
         price="price", held="held",
@@ -806,17 +878,31 @@ def part_sums(
     )  # fmt: skip
     segs = pl.concat([inner, cross], how="vertical_relaxed")
     held_s = pl.when("held").then("dur").otherwise(0.0)
-    per = segs.group_by("h", "at", "part").agg(
-        seconds=pl.col("dur").sum(),
-        cum_seconds=held_s.sum(),
-        cum_price_seconds=(held_s * pl.col("price")).sum(),
-        ups=pl.col("rise").sum().cast(pl.Int64),
+    per = (
+        segs.select(
+            key=pl.col("run") * parts + pl.col("part"),
+            dur="dur",
+            _hs=held_s,
+            _hp=held_s * pl.col("price"),
+            rise="rise",
+        )
+        .group_by("key")
+        .agg(
+            seconds=pl.col("dur").sum(),
+            cum_seconds=pl.col("_hs").sum(),
+            cum_price_seconds=pl.col("_hp").sum(),
+            ups=pl.col("rise").sum().cast(pl.Int64),
+        )
     )
-    long = ask_h.join(per, on=["h", "at"]).select(
-        "tag", pl.col("wid").cast(pl.Int64), "part", "seconds", "cum_seconds",
-        "cum_price_seconds", "ups",
-    )  # fmt: skip
-    return long.filter(pl.col("seconds") > 0)
+    out = per.select(
+        (pl.col("key") // parts).alias("run"),
+        (pl.col("key") % parts).alias("part"),
+        "seconds",
+        "cum_seconds",
+        "cum_price_seconds",
+        "ups",
+    )
+    return out.join(names, on="run").drop("run")
 
 
 _VARIANTS = {"": ("startup_s", "reclaim_rate"), "_plo": ("startup_lo", "reclaim_lo"),
