@@ -765,13 +765,23 @@ def part_sums(
     ins = inside.select("h", "t", "price")
     if not _in_runs(ins["h"], ins["t"]):
         ins = ins.sort("h", "t")
-    # every series is scored once per distinct bid: rounds in which each series has one
+    # every series is scored once per distinct bid: rounds in which each series has one;
+    # rows go through in chunks of whole series (memory stays bounded on long windows)
     pairs = pairs.with_columns(_round=pl.int_range(pl.len()).over("h"))
-    out = [
-        _part_round(ins, keys, pairs.filter(pl.col("_round") == k), parts)
-        for k in range(int(pairs["_round"].max() or 0) + 1)
-    ]
-    per = pl.concat(out)
+    out = []
+    for lo, hi in _series_chunks(ins["h"], PART_CHUNK_ROWS):
+        chunk = ins.slice(lo, hi - lo)
+        inside_h = chunk["h"].unique()
+        for k in range(int(pairs["_round"].max() or 0) + 1):
+            rnd = pairs.filter((pl.col("_round") == k) & pl.col("h").is_in(inside_h.implode()))
+            if rnd.height:
+                out.append(_part_round(chunk, keys, rnd, parts, with_alone=False))
+    # series without a point inside the span: the carried-in price throughout
+    alone = pairs.join(ins.select("h").unique(), on="h", how="anti")
+    for k in range(int(alone["_round"].max() or 0) + 1 if alone.height else 0):
+        rnd = alone.filter(pl.col("_round") == k)
+        out.append(_part_round(ins.clear(), keys, rnd, parts, with_alone=True))
+    per = pl.concat(out) if out else pl.DataFrame(schema={"h": pl.UInt64, "at": pl.Float64})
     long = ask_h.join(per, on=["h", "at"]).select(
         "tag", pl.col("wid").cast(pl.Int64), "part", "seconds", "cum_seconds",
         "cum_price_seconds", "ups",
@@ -779,8 +789,27 @@ def part_sums(
     return long.filter(pl.col("seconds") > 0)
 
 
+#: rows of points per chunk of the interval parts' pass
+PART_CHUNK_ROWS = 2_000_000
+
+
+def _series_chunks(h: pl.Series, size: int) -> list[tuple[int, int]]:
+    """Row ranges of at most about ``size`` rows that do not split a series' run."""
+    n = h.len()
+    if n == 0:
+        return []
+    starts = ((h != h.shift(1)).fill_null(True)).arg_true().to_list()
+    out, lo = [], 0
+    for s0 in starts[1:]:
+        if s0 - lo >= size:
+            out.append((lo, s0))
+            lo = s0
+    out.append((lo, n))
+    return out
+
+
 def _part_round(
-    ins: pl.DataFrame, keys: pl.DataFrame, pairs: pl.DataFrame, parts: int
+    ins: pl.DataFrame, keys: pl.DataFrame, pairs: pl.DataFrame, parts: int, with_alone: bool
 ) -> pl.DataFrame:
     """:func:`part_sums` for bids with one per series: ``h, at, part`` and the sums. Rows
     come in runs per series; per-series values are gathered by run, never joined per row,
@@ -818,6 +847,7 @@ def _part_round(
     extra = keys.filter(pl.col("carry").is_not_null()).join(pairs.select("h", "at"), on="h")
     alone = (
         extra.join(heads, on="h", how="anti")
+        .filter(pl.lit(with_alone))
         .with_row_index("run", offset=runs.height)
         .with_columns(pl.col("run").cast(pl.Int64), t1=pl.col("b"))
     )
