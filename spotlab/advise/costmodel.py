@@ -768,17 +768,18 @@ def part_sums(
     # every series is scored once per distinct bid: rounds in which each series has one;
     # rows go through in chunks of whole series (memory stays bounded on long windows)
     pairs = pairs.with_columns(_round=pl.int_range(pl.len()).over("h"))
+    rounds = pairs.group_by("_round").len().height
     out = []
     for lo, hi in _series_chunks(ins["h"], PART_CHUNK_ROWS):
         chunk = ins.slice(lo, hi - lo)
         inside_h = chunk["h"].unique()
-        for k in range(int(pairs["_round"].max() or 0) + 1):
+        for k in range(rounds):
             rnd = pairs.filter((pl.col("_round") == k) & pl.col("h").is_in(inside_h.implode()))
             if rnd.height:
                 out.append(_part_round(chunk, keys, rnd, parts, with_alone=False))
     # series without a point inside the span: the carried-in price throughout
     alone = pairs.join(ins.select("h").unique(), on="h", how="anti")
-    for k in range(int(alone["_round"].max() or 0) + 1 if alone.height else 0):
+    for k in range(alone.group_by("_round").len().height):
         rnd = alone.filter(pl.col("_round") == k)
         out.append(_part_round(ins.clear(), keys, rnd, parts, with_alone=True))
     per = pl.concat(out) if out else pl.DataFrame(schema={"h": pl.UInt64, "at": pl.Float64})
