@@ -6,7 +6,7 @@
 
 from spotlab import assumptions, notebook
 from spotlab.advise.allocation import Allocation, PoolEntry, allocate
-from spotlab.advise.backtest import BacktestResult, backtest_bids
+from spotlab.advise.backtest import BacktestResult, backtest_bids, compare_strategies
 from spotlab.advise.bids import BidAdvice, BidParams, bid_curve, recommend_bids
 from spotlab.advise.coldstart import (
     Bandwidths,
@@ -25,6 +25,7 @@ from spotlab.advise.coldstart import (
     replacement_timeline,
     seed_load_times,
 )
+from spotlab.advise.costmodel import CostParams, ListCost, ListEntry, evaluate_entries
 from spotlab.advise.interruptions import interruption_rates, interruption_report
 from spotlab.advise.ordering import Ordering, Requirements, recommend_ordering
 from spotlab.eas import (
@@ -76,6 +77,7 @@ __all__ = [
     "ColdstartSaving",
     "ConfigBundle",
     "ConfigError",
+    "CostParams",
     "CronScaleConfig",
     "EasSetting",
     "ExternalError",
@@ -88,6 +90,8 @@ __all__ = [
     "ImagePullModel",
     "IngestError",
     "IngestResult",
+    "ListCost",
+    "ListEntry",
     "LoadFit",
     "Ordering",
     "PoolEntry",
@@ -109,6 +113,8 @@ __all__ = [
     "build_report",
     "coldstart_report",
     "coldstart_saving",
+    "compare_strategies",
+    "evaluate_entries",
     "export_config",
     "fetch",
     "fit_load_times",

@@ -21,7 +21,7 @@ import polars as pl
 
 from spotlab import domain
 from spotlab import overview as ov
-from spotlab.advise import bids, coldstart
+from spotlab.advise import coldstart, costmodel
 from spotlab.errors import AnalysisError, did_you_mean
 from spotlab.fleet import evaluate, scaling
 
@@ -88,10 +88,20 @@ ASSUMPTIONS: tuple[Assumption, ...] = (
         f"{_OV}.DEFAULT_TARGET_AVAILABILITY",
     ),
     Assumption(
-        "bid.headroom", "bid headroom against price rises", bids.DEFAULT_HEADROOM,
-        "× on-demand", "chosen on the real GCP backtest, not on the data reported",
-        "every recommended bid", "--headroom (spotlab bids, backtest), headroom=",
-        "spotlab.advise.bids.DEFAULT_HEADROOM",
+        "bid.value_per_replica_hour", "value of an hour short of one replica (bids)",
+        "the fallback's on-demand price", "per replica-hour",
+        "spotlab default (what the lost hour would have cost on the fallback)",
+        "every recommended bid (downtime is valued at this price in the total cost)",
+        "--value-per-replica-hour (spotlab bids), value_per_replica_hour=",
+        "spotlab.advise.costmodel.CostParams.value_per_replica_hour",
+    ),
+    Assumption(
+        "bid.startup_seconds", "start-up of a replacement when no cold-start model is given",
+        costmodel.DEFAULT_STARTUP_SECONDS, "s",
+        "image pull 36 s + start 38 s (vendor, 1.34 GB image) + the seed's median 49 s load",
+        "the restart cost and downtime of every reclaim in bids and the ordering",
+        "--startup-seconds or --model-size-gb (spotlab bids, order), startup_seconds=",
+        "spotlab.advise.costmodel.DEFAULT_STARTUP_SECONDS",
     ),
     Assumption(
         "service.gpu_memory_gib", "GPU memory one replica needs",

@@ -473,7 +473,7 @@ def order_cmd(
     replicas: Annotated[int | None, typer.Option(help="Service size, for integer caps.")] = None,
     max_share: Annotated[float, typer.Option(help="Largest share of one spot spec.")] = 0.5,
     window: Annotated[str, typer.Option(help="Price window for the bids.")] = "30d",
-    target: Annotated[float, typer.Option(help="Target spot availability.")] = 0.99,
+    target: Annotated[float, typer.Option(help="Target service availability.")] = 0.99,
     startup_seconds: Annotated[float | None, typer.Option(help="Replacement start-up.")] = None,
     model_size: ModelSizeOpt = None,
     image_size: ImageSizeOpt = None,
@@ -516,10 +516,26 @@ def allocate_cmd(
 
 SpecOpt = Annotated[list[str] | None, typer.Option("--spec", help="Only this spec (repeatable).")]
 ZoneOpt = Annotated[list[str] | None, typer.Option("--zone", help="Only this zone (repeatable).")]
-TargetOpt = Annotated[float, typer.Option("--target", help="Target availability (0-1].")]
-HeadroomOpt = Annotated[
-    float, typer.Option("--headroom", help="Added to the target level, share of on-demand.")
+TargetOpt = Annotated[
+    float, typer.Option("--target", help="Target service availability, a share in (0, 1].")
 ]
+StartupSecondsOpt = Annotated[
+    float | None,
+    typer.Option("--startup-seconds", help="Seconds to a serving replacement (default 123)."),
+]
+ValueOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--value-per-replica-hour",
+        help="What an hour short of a replica costs you (default: the on-demand price).",
+    ),
+]
+
+
+def _terminal_width() -> int:
+    import shutil
+
+    return shutil.get_terminal_size((120, 24)).columns
 
 
 @app.command("bids")
@@ -528,32 +544,39 @@ def bids_cmd(
     zone: ZoneOpt = None,
     window: Annotated[str, typer.Option(help="Look-back: 48h, 7d, 30d, all.")] = "30d",
     target: TargetOpt = 0.99,
-    max_interruptions: Annotated[
-        float | None, typer.Option("--max-interruptions", help="Cap per day.")
+    max_price: Annotated[
+        float | None, typer.Option("--max-price", help="Budget cap on the bid, per hour.")
     ] = None,
-    headroom: HeadroomOpt = 0.1,
+    value_per_replica_hour: ValueOpt = None,
+    startup_seconds: StartupSecondsOpt = None,
+    provider: Annotated[str | None, typer.Option(help="Only this provider.")] = None,
     per_zone: Annotated[bool, typer.Option("--per-zone", help="One row per zone.")] = False,
+    wide: Annotated[bool, typer.Option("--wide", help="All columns, whatever the width.")] = False,
     model_size: ModelSizeOpt = None,
     image_size: ImageSizeOpt = None,
     setup: SetupOpt = "both",
     as_json: JsonOpt = False,
 ) -> None:
-    """Recommended spot_price_limit per spec (worst zone), vs the 20% rule, with reasons."""
-    from spotlab.advise.bids import recommend_bids
+    """spot_price_limit per spec (worst zone) from the cost model, vs the 20% rule, with
+    in- and out-of-sample figures and a reason."""
+    import textwrap
+
+    from spotlab.advise.bids import bid_table, recommend_bids
 
     with open_store(read_only=True) as store:
-        startup = _startup(store, None, model_size, image_size, setup)
-        advice = recommend_bids(store, spec, zone, window, target, max_interruptions,
-                                headroom=headroom, startup_seconds=startup)  # fmt: skip
-    rows = advice.zones if per_zone else advice.specs
+        startup = _startup(store, startup_seconds, model_size, image_size, setup)
+        advice = recommend_bids(store, spec, zone, window, provider=provider,
+                                target_availability=target, max_price=max_price,
+                                value_per_replica_hour=value_per_replica_hour,
+                                startup_seconds=startup)  # fmt: skip
     if as_json:
         emit(advice.as_dict(), True)
         return
-    keys = ["provider", "spec", "zone" if per_zone else "zones", "advice"]
-    cols = ["bid", "availability", "interruptions_per_day", "effective_cost", "saving",
-            "rule20_bid", "rule20_availability"]  # fmt: skip
-    emit(rows.select(*keys, pl.col(cols).round(3)), False)
-    typer.echo("\n".join(f"{r['spec']}: {r['reason']}" for r in rows.iter_rows(named=True)))
+    width = _terminal_width()
+    emit(bid_table(advice, per_zone, width, wide), False)
+    rows = advice.zones if per_zone else advice.specs
+    for r in rows.iter_rows(named=True):
+        typer.echo(textwrap.fill(f"{r['spec']}: {r['reason']}", width=max(40, width)))
 
 
 @app.command("backtest")
@@ -564,24 +587,30 @@ def backtest_cmd(
     horizon: Annotated[str, typer.Option(help="Test span after each origin.")] = "30d",
     step: Annotated[str | None, typer.Option(help="Origin spacing (default horizon).")] = None,
     target: TargetOpt = 0.99,
-    headroom: HeadroomOpt = 0.1,
+    startup_seconds: StartupSecondsOpt = None,
+    value_per_replica_hour: ValueOpt = None,
     provider: Annotated[str | None, typer.Option(help="Only this provider.")] = None,
     per_series: Annotated[bool, typer.Option("--per-series", help="Also per series.")] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Rolling-origin backtest: spotlab's bid vs the 20% rule vs the max-observed bid."""
-    from spotlab.advise.backtest import backtest_bids
+    """Rolling-origin backtest: spotlab's bid vs the 20% rule, max observed, a bid at
+    on-demand, the lowest level meeting the target and the previous heuristic."""
+    from spotlab.advise.backtest import backtest_bids, compare_strategies
 
     with open_store(read_only=True) as store:
-        result = backtest_bids(store, spec, zone, window, horizon, step, target,
-                               provider=provider, headroom=headroom)  # fmt: skip
+        result = backtest_bids(store, spec, zone, window, horizon, step, provider=provider,
+                               target_availability=target, startup_seconds=startup_seconds,
+                               value_per_replica_hour=value_per_replica_hour)  # fmt: skip
     if as_json:
         data = result.as_dict()
         emit(data if per_series else {k: v for k, v in data.items() if k != "series"}, True)
         return
     if per_series:
-        emit(result.series.with_columns(pl.selectors.float().round(3)), False)
-    emit(result.summary.with_columns(pl.selectors.float().round(3)), False)
+        emit(result.series.with_columns(pl.selectors.float().round(4)), False)
+    emit(result.summary.with_columns(pl.selectors.float().round(4)), False,
+         "Out of sample (each run advised from its look-back only):")  # fmt: skip
+    emit(compare_strategies(result.summary).with_columns(pl.selectors.float().round(4)), False,
+         "Against spotlab (cost ÷ on-demand change, service availability points):")  # fmt: skip
 
 
 # -- fleet: replay spot availability against policies; scaling plans from traffic ----------

@@ -280,6 +280,17 @@ class Overview:
                 f"{first.on_demand_price:.2f} on demand",
             )
         )
+        rows += _bid_rows(self.bids, first.spec, cur)
+        if self.ordering.evaluation is not None:
+            f = self.ordering.evaluation.figures
+            rows.append(
+                (
+                    "the ordered list (cost model, in sample)",
+                    f"{f['effective_cost']:.2f} {cur}/replica-hour (90%: "
+                    f"{f['effective_cost_low']:.2f}-{f['effective_cost_high']:.2f}), service "
+                    f"availability {f['availability']:.3%}",
+                )
+            )
         cs = self.coldstart
         rows.append(
             (
@@ -299,6 +310,36 @@ class Overview:
 
 def _first_spot(ordering: Any) -> Any | None:
     return next((e for e in ordering.entries if e.spot), None)
+
+
+def _bid_rows(bids: Any, spec: str, cur: str) -> list[tuple[str, str]]:
+    """The bid of ``spec`` in sample (the window it was chosen on) and out of sample (the
+    same rule applied to the window before, scored on this one), labelled."""
+    rows = bids.specs.filter(pl.col("spec") == spec)
+    if rows.height == 0 or rows["bid"][0] is None:
+        return []
+    r = rows.row(0, named=True)
+    out = [
+        (
+            f"bid for {spec} alone (regular fallback), in sample ({bids.label})",
+            f"{r['bid']} {cur}/h: service availability {r['availability']:.3%}, effective "
+            f"cost {r['cost_ratio']:.3f} × on-demand",
+        )
+    ]
+    if r["oos_availability"] is not None:
+        oos = f"{r['oos_bid']} {cur}/h" if r["oos_bid"] is not None else "regular"
+        out.append(
+            (
+                f"bid for {spec} alone, out of sample ({bids.oos_label})",
+                f"{oos}: service availability {r['oos_availability']:.3%}, effective cost "
+                f"{r['oos_cost_ratio']:.3f} × on-demand",
+            )
+        )
+    else:
+        out.append(
+            (f"bid for {spec} alone, out of sample", "no history before the window to check on")
+        )
+    return out
 
 
 def _entry_label(entry: Mapping[str, Any]) -> str:

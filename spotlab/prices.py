@@ -143,14 +143,21 @@ def price_summary(store: Store) -> pl.DataFrame:
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(m|min|h|d|w)\s*$", re.IGNORECASE)
 _UNIT_S = {"m": 60, "min": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+#: the longest window a length may ask for (100 years; "all" covers any history)
+MAX_WINDOW = timedelta(days=36_500)
 
 
 def parse_window(window: str | timedelta | None) -> timedelta | None:
-    """``"48h"``, ``"7d"``, ``"30d"``, ``"90m"``, ``"2w"`` or a timedelta; ``"all"`` or None
-    → None (the whole history)."""
+    """``"48h"``, ``"7d"``, ``"30d"``, ``"90m"``, ``"2w"`` or a timedelta (at most
+    :data:`MAX_WINDOW`); ``"all"`` or None → None (the whole history)."""
     if window is None or isinstance(window, timedelta):
         if isinstance(window, timedelta) and window <= timedelta(0):
             raise AnalysisError(f"the window must be positive, got {window}")
+        if isinstance(window, timedelta) and window > MAX_WINDOW:
+            raise AnalysisError(
+                f"the window {window} is longer than {MAX_WINDOW.days:,} days: use 'all' for "
+                "the whole history"
+            )
         return window
     text = str(window).strip().lower()
     if text in ("all", ""):
@@ -164,6 +171,11 @@ def parse_window(window: str | timedelta | None) -> timedelta | None:
     seconds = float(m.group(1)) * _UNIT_S[m.group(2).lower()]
     if seconds <= 0:
         raise AnalysisError(f"the window must be positive, got {window!r}")
+    if seconds > MAX_WINDOW.total_seconds():
+        raise AnalysisError(
+            f"the window {window!r} is longer than {MAX_WINDOW.days:,} days: use 'all' for "
+            "the whole history"
+        )
     return timedelta(seconds=seconds)
 
 

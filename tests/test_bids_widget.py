@@ -32,8 +32,10 @@ def test_controls_recompute(bundled: sl.Store) -> None:
     assert ex.advice is not None and ex.advice.params.target_availability == 0.9
     ex.window.value = "48h"
     assert ex.advice.window == "48h"
-    ex.headroom.value = 0.0
-    assert ex.row["bid"] == pytest.approx(ex.row["target_level"], abs=0.011)
+    assert ex.row["bid"] == 14.4  # the pay-as-you-go price: the market stays below it
+    ex.max_price.value = 3.0
+    assert ex.advice.params.max_price == 3.0 and ex.row["bid"] == 3.0
+    assert ex.row["optimal_bid"] == 14.4 and "Budget cap 3.00" in ex.row["reason"]
     ex.spec.value = "ml.gu7i.c8m30.1-gu30"
     assert ex.zone.value == ALL_ZONES and ex.row["spec"] == "ml.gu7i.c8m30.1-gu30"
 

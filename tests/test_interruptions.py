@@ -278,3 +278,64 @@ def test_report_on_parcae_and_advisor(store, fixtures) -> None:
 def test_report_needs_events(store) -> None:
     with pytest.raises(sl.AnalysisError, match="no instance events"):
         it.interruption_report(store)
+
+
+# -- intervals that cover drift (issue #13) -----------------------------------------------
+
+
+def test_split_half_of_the_parcae_log_by_hand(store, fixtures):
+    """The bundled Parcae log split at its time midpoint (5 h 41 min of 11 h 22 min):
+    first half 91 reclaims over 161.38 instance-hours = 0.5639/h, exact Poisson 90 %
+    0.4703-0.6712; second half 76 over 111.73 h = 0.6802/h: outside (issue #13's figures).
+    The drift interval: dispersion of the first half's 3 equal parts, widened for 2 degrees
+    of freedom, covers it."""
+    from spotlab.advise import interruptions as it
+
+    sl.ingest(store, sl.notebook.BUNDLED_DATA / "parcae_p3trace_lifecycle.csv")
+    pieces, events = it.log_pieces(it.lifecycles(store), ("provider", "spec"))
+    (r,) = it.split_half_check(pieces, events, ("provider", "spec")).to_dicts()
+    assert (r["first_k"], r["second_k"]) == (91, 76)
+    assert r["first_hours"] == pytest.approx(161.3833, abs=1e-3)
+    assert r["first_rate"] == pytest.approx(0.56387, abs=1e-5)
+    assert (r["poisson_low"], r["poisson_high"]) == pytest.approx((0.47030, 0.67123), abs=1e-5)
+    assert r["second_rate"] == pytest.approx(0.68019, abs=1e-5)
+    assert not r["covered_poisson"] and r["covered_drift"]
+    assert r["drift_low"] < r["poisson_low"] and r["drift_high"] > r["poisson_high"]
+
+
+def test_overdispersion_and_rate_intervals_by_hand():
+    from spotlab.advise import interruptions as it
+
+    # buckets of 10 h each with 2, 8 and 5 interruptions: rate 15/30 = 0.5, expected 5 each:
+    # X² = (9 + 9 + 0)/5 = 3.6 over 2 degrees of freedom → φ = 1.8
+    assert it.overdispersion([2, 8, 5], [10, 10, 10]) == pytest.approx(1.8)
+    assert it.overdispersion([5, 5, 5], [10, 10, 10]) == 1.0  # never below Poisson
+    assert it.overdispersion([3], [10]) == 1.0
+    # φ = 1, no horizon: the exact Poisson interval
+    (lo,), (hi,) = it.rate_intervals([15], [30.0])
+    assert (lo, hi) == pytest.approx(it.poisson_interval(15, 30.0))
+    # φ = 2 is the interval of 7.5 events over 15 h: the same centre, wider
+    (lo2,), (hi2,) = it.rate_intervals([15], [30.0], 2.0)
+    assert (lo2, hi2) == pytest.approx(it.poisson_interval(7.5, 15.0))
+    # a prediction over a period as long: the exposure halves (30 × 30 / 60 = 15 h)
+    (lo3,), (hi3,) = it.rate_intervals([15], [30.0], 1.0, horizon_hours=[30.0])
+    assert (lo3, hi3) == pytest.approx(it.poisson_interval(7.5, 15.0))
+    # the t-widening for an estimated dispersion: 3 buckets, 2 degrees of freedom:
+    # (t(0.95, 2) / z(0.95))² = (2.919986 / 1.644854)² = 3.151424
+    assert it.effective_dispersion(1.0, 3) == pytest.approx(3.151424, abs=1e-6)
+
+
+def test_rates_carry_the_drift_interval(store):
+    sl.ingest(store, sl.notebook.BUNDLED_DATA / "parcae_p3trace_lifecycle.csv")
+    r = sl.interruption_rates(store, by=("provider", "spec", "is_spot")).row(0, named=True)
+    assert r["rate_low_drift"] < r["rate_low"] < r["rate_per_hour"] < r["rate_high"]
+    assert r["rate_high"] < r["rate_high_drift"] and r["dispersion"] > 1
+
+
+def test_unknown_cell_columns_fail_with_a_hint(store):
+    from spotlab.advise.interruptions import check_by
+
+    with pytest.raises(sl.SpotlabError, match="Did you mean 'spec'"):
+        check_by(["provider", "spce"])
+    with pytest.raises(sl.SpotlabError, match="give the cell columns"):
+        check_by([])

@@ -34,6 +34,8 @@ def test_rate_band_and_profile_charts(store, fixtures) -> None:
     (row,) = _values(charts.rates_chart(rates))
     assert row["cell"] == "aws · p3.2xlarge · ? · spot"
     assert row["per_month_low"] < row["per_month"] < row["per_month_high"]
+    assert row["drift_low_per_month"] < row["per_month_low"]
+    assert row["drift_high_per_month"] > row["per_month_high"]
     bands = _values(charts.bands_chart(it.bands_beside_logs(store)))
     assert sum(r["is_logs"] for r in bands) == 1 and len(bands) == 3
     prof = _values(charts.hour_of_day_chart(it.hour_of_day(it.lifecycles(store))))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import subprocess
 import sys
@@ -86,8 +87,9 @@ def test_hand_worked_ordering() -> None:
     o = recommend_ordering(
         {"gpu_memory_gib": 24}, catalog=CAT, spot=SPOT, reclaims=RECLAIMS, replicas=10
     )
-    # B1: 2.2 + (0.11 - 0.24/24) x 0.5 restart = 2.25; A2 repeats A1's family and B1 costs
-    # 2.25/2.1 - 1 = 7.1% more (within 10%), so B1 goes second; regular: A1 at 10.0
+    # the figures given are the cost model's (reclaims already priced in); A2 repeats A1's
+    # family and B1 costs 2.2/2.1 - 1 = 4.8% more (within 10%), so B1 goes second;
+    # regular: A1 at 10.0
     assert [(e.spec, e.spot) for e in o.entries] == [
         ("A1", True),
         ("B1", True),
@@ -95,9 +97,10 @@ def test_hand_worked_ordering() -> None:
         ("A1", False),
     ]
     costs = [e.cost_per_replica_hour for e in o.entries]
-    assert costs == pytest.approx([2.0, 2.25, 2.1, 10.0])
-    assert "for diversity; costs 7.1% more" in o.entries[1].reason
-    assert "+0.050 for reclaims beyond the bid crossings" in o.entries[1].reason
+    assert costs == pytest.approx([2.0, 2.2, 2.1, 10.0])
+    assert "for diversity; costs 4.8% more" in o.entries[1].reason
+    assert "reclaims at any bid: logs: 11 reclaims" in o.entries[1].reason
+    assert o.evaluation is None  # no store: the list is not scored over a window
     assert [e.capacity for e in o.entries] == [5, 5, 5, None]
     assert o.to_instances() == [
         {"type": "A1", "spot_price_limit": 3.0, "capacity": 5},
@@ -254,6 +257,18 @@ def test_bundled_data_ordering(bundled_db: Path) -> None:
     # the cheapest eligible on-demand spec of the bundled catalog (8.0 CNY, estimated)
     assert o.entries[-1].spec == "ml.gu7i.c8m30.1-gu30"
     assert "estimated catalog price" in o.entries[-1].reason
+    # each spot entry's bid is decided against the next entry: the last one's against the
+    # regular 8.00, the others' against the next spot entry's expected cost
+    assert spot_entries[-1].spot_price_limit <= 8.0 + 0.01
+    for e, nxt in itertools.pairwise(spot_entries):
+        if e.bid_basis != "below the fallback price":
+            assert e.spot_price_limit + 1e-9 >= nxt.total_cost * e.throughput
+    # the whole list scored by the cost model, with intervals
+    f = o.evaluation.figures
+    assert f["effective_cost_low"] <= f["effective_cost"] <= f["effective_cost_high"]
+    assert 0.99 <= f["availability"] <= 1.0
+    assert f["effective_cost"] < o.entries[-1].cost_per_replica_hour
+    assert any("the list as a whole" in n for n in o.notes)
 
 
 def test_cli_order_json(bundled_db: Path) -> None:

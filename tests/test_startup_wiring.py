@@ -40,11 +40,14 @@ def test_bids_cli_prices_restart_with_the_prediction(db: str) -> None:
               "--json"],
     )  # fmt: skip
     assert base.exit_code == 0 and big.exit_code == 0, base.output + big.output
-    od = json.loads(base.output)["specs"][0]["on_demand"]
-    cost = json.loads(big.output)["specs"][0]["restart_cost"]
-    assert json.loads(base.output)["specs"][0]["restart_cost"] == pytest.approx(
-        DEFAULT_STARTUP_SECONDS * od / 3600
-    )
+    # a price reclaim bills the start-up twice: down to the fallback (on-demand) and back
+    # to spot (at the mean price paid)
+    row = json.loads(base.output)["specs"][0]
+    big_row = json.loads(big.output)["specs"][0]
+    od, paid = row["on_demand"], row["mean_paid"]
+    assert row["startup_seconds"] == DEFAULT_STARTUP_SECONDS
+    assert row["restart_cost"] == pytest.approx(DEFAULT_STARTUP_SECONDS * (od + paid) / 3600)
     with sl.Store(db, read_only=True) as store:
         seconds = startup_seconds_for_store(store, 30.0, 1.34, "plain")[spec]
-    assert cost == pytest.approx(seconds * od / 3600)
+    assert big_row["startup_seconds"] == pytest.approx(seconds)
+    assert big_row["restart_cost"] == pytest.approx(seconds * (od + big_row["mean_paid"]) / 3600)

@@ -1,42 +1,45 @@
-"""What a spot bid does, and which bid to set (``spot_price_limit``).
+"""Which bid to set (``spot_price_limit``): a decision in the cost model.
 
-You pay the market price, not the bid; the instance is kept while market ≤ bid. On a
-change-point price series, over a window (see :mod:`spotlab.prices` for the convention):
+You pay the market price, not the bid; the instance is kept while market ≤ bid, and when it
+is reclaimed EAS moves the replica to the next entry of the list (a regular instance of the
+same spec unless ``fallback_price`` says otherwise). The model
+(:mod:`spotlab.advise.costmodel`) prices that over a window of the history: the time on spot
+and on the fallback, the restarts and the downtime they cause.
 
-- ``availability(b)``: share of time with market ≤ b;
-- ``interruptions_per_day(b)``: up-crossings of b (market goes from ≤ b to > b) per day;
-- ``mean_paid(b)``: time-weighted mean market price while held;
-- ``effective_cost(b)`` per hour = availability × mean_paid + (1 − availability) × fallback
-  price + interruptions per hour × restart cost, where the fallback price defaults to the
-  on-demand price (a regular instance takes over) and the restart cost = replacement
-  start-up seconds × on-demand price / 3600 (paying for an instance that does not serve
-  yet).
+**The cost-optimal bid.** While the market is below the fallback's price, staying on spot is
+cheaper than moving (moving costs that price plus a restart), so the bid is never below it.
+Above it, a higher bid saves restarts and downtime (valued at ``value_per_replica_hour``,
+default the fallback price) and costs the excess over the fallback while the market is
+there: the bid is the candidate (the fallback price, or a price level above it) with the
+lowest total cost whose **service availability** meets ``target_availability``. When the
+market never rose above the fallback's price, that is the **pay-as-you-go price** itself:
+on ECS the ``SpotAsPriceGo`` strategy, on EAS ``spot_price_limit`` = the pay-as-you-go price
+(EAS's ``cloud.computing.instances`` has no other bid field; domain.md §2-3).
 
-Candidate bids are the distinct price levels of the series (availability, up-crossings and
-mean paid only change at levels), so every level is evaluated at once from running sums.
+The bid is rounded **up** to the price tick (:func:`spotlab.domain.round_bid_up`), so it is
+never below the level its reason names; the reason and the table show the same number. A
+``max_price`` (budget cap per hour) lowers the bid to the cap, with its cost and
+availability beside the cost-optimal ones. The seed's 20 % rule is scored beside it.
 
-**Which bid.** When the fallback is on-demand, raising the bid never raises the expected
-cost (a held hour costs the market price, below on-demand), so in the window the cheapest
-bid is the highest level seen. A bid is also the most you can be charged per hour, and the
-past only bounds the future loosely. So spotlab takes the *lowest* level that meets the
-availability target (and the interruption cap) whose effective cost is within
-``cost_tolerance`` × on-demand of the cheapest such level (``target_level``), adds
-``headroom`` × on-demand against price rises, rounds up to the price tick and never goes
-above on-demand. When no bid up to on-demand meets the target, the answer is a regular
-instance. The default headroom (10% of on-demand) comes from the rolling-origin backtest on
-the real GCP GPU history (README, "Bids"): without it, 43% of series met a 99% target out
-of sample, as with the max-observed bid; with it, 99%, at a lower mean effective cost.
+**"Use a regular instance"** only when the model says spot with its fallback costs more
+than regular at the target service availability: no bid meets the target (reclaims ×
+start-up beyond the warning leave the service short too often), or the expected total cost
+is not below the fallback's price (the market stayed above it).
 
 **Across zones.** EAS deploys a service in one region and picks the zone, so the per-spec
-row (one per provider, region, spec) must hold in every zone: each candidate bid is scored
-by its *worst* zone (lowest availability, most interruptions, highest mean paid and
-effective cost), and the recommended spec bid is chosen on that worst-zone curve. If any
-zone cannot meet the target at on-demand, the spec gets "regular".
+row (one per provider, region, spec) must hold in every zone: each candidate is scored by
+its worst zone.
+
+**In and out of sample.** The figures of a bid are measured on the window it was chosen
+on (in sample). Each row also carries an out-of-sample check on the store's own history:
+the same rule applied to the window before (as long; for ``"all"``, the first half of the
+history) and scored on this window (``oos_*`` columns), for headlines to show beside the
+in-sample figures.
 """
 
 from __future__ import annotations
 
-import math
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -44,345 +47,498 @@ from typing import Any
 
 import polars as pl
 
-from spotlab.domain import PRICE_TICK, RULE_FRACTION, SMALL_PRICE_TICK, round_bid_up_expr
-from spotlab.errors import AnalysisError, NoDataError
+from spotlab.advise import costmodel as cm
+from spotlab.advise.costmodel import DEFAULT_STARTUP_SECONDS, CostParams, PerKey, Range
+from spotlab.domain import RULE_FRACTION, round_bid_up_expr
+from spotlab.errors import AnalysisError, NoDataError, did_you_mean
 from spotlab.prices import (
+    _EPOCH,
+    SERIES,
     Levels,
     PriceSource,
     _as_list,
+    _Source,
     catalog_on_demand,
     check_selection,
-    cumulative,
     flags_expr,
     open_source,
+    parse_window,
     series_levels,
-    value_at,
+    to_utc,
     window_label,
 )
 
-#: Seconds from a reclaim to a serving replacement, when no cold-start model supplies
-#: one: image pull 36 s + application start 38 s (the vendor's figures for a 1.34 GB image
-#: without ACR acceleration) + 49 s model load (median of the seed's nine OSS-mounted
-#: Stable Diffusion checkpoints, 16-90 s). Scheduling and warm-up are not included.
-DEFAULT_STARTUP_SECONDS = 36.0 + 38.0 + 49.0
-#: the recommended bid may cost this share of on-demand per hour more than the cheapest
-#: bid meeting the target, in exchange for a lower cap on the price paid
-DEFAULT_COST_TOLERANCE = 0.01
-#: share of on-demand added to the target level before rounding (never above on-demand);
-#: chosen from the GCP backtest (see the module docstring)
-DEFAULT_HEADROOM = 0.1
+__all__ = ["DEFAULT_STARTUP_SECONDS", "BidAdvice", "BidParams", "bid_curve", "recommend_bids"]
 
 _EPS = 1e-9
-STRATEGIES = ("bid", "rule20", "optimal")
 
 
 @dataclass(frozen=True)
 class BidParams:
-    """Everything that decides a bid besides the data.
+    """Everything that decides a bid besides the data (the cost model's assumptions).
 
-    - ``target_availability``: the share of time the spot instance must be held (0-1].
-    - ``max_interruptions_per_day``: optional cap on up-crossings per day.
-    - ``startup_seconds``: seconds to a serving replacement, one number or per spec
-      (:data:`DEFAULT_STARTUP_SECONDS` for specs not given).
-    - ``fallback_price``: price per hour while not on spot, one number or per spec
-      (default: the spec's on-demand price).
+    - ``target_availability``: the **service** availability to meet, in (0, 1] (the
+      service runs on the fallback while spot is lost).
+    - ``max_price``: optional budget cap per hour, one number or per spec.
+    - ``startup_seconds`` / ``startup_range``, ``lead_seconds``, ``fallback_price``,
+      ``value_per_replica_hour``, ``reclaims_per_hour`` / ``reclaims_range``: see
+      :class:`~spotlab.advise.costmodel.CostParams`.
     - ``price_tick``: bid rounding step, one number or per currency (default
-      :data:`PRICE_TICK`, :data:`SMALL_PRICE_TICK` under 1).
-    - ``cost_tolerance``: see the module docstring (share of on-demand per hour).
-    - ``rule_fraction``: the seed's rule of thumb (20% of on-demand).
+      :data:`spotlab.domain.PRICE_TICK`, :data:`~spotlab.domain.SMALL_PRICE_TICK` under 1).
+    - ``holdout``: compute the out-of-sample check (``oos_*`` columns); ``intervals``:
+      compute the intervals (``*_low/_high``). Each costs about one more pass over the
+      window's points.
     """
 
     target_availability: float = 0.99
-    max_interruptions_per_day: float | None = None
-    startup_seconds: float | Mapping[str, float] | None = None
-    fallback_price: float | Mapping[str, float] | None = None
+    max_price: PerKey = None
+    startup_seconds: PerKey = None
+    startup_range: Range = None
+    lead_seconds: PerKey = None
+    fallback_price: PerKey = None
+    value_per_replica_hour: PerKey = None
+    reclaims_per_hour: PerKey = None
+    reclaims_range: Range = None
     price_tick: float | Mapping[str, float] | None = None
-    cost_tolerance: float = DEFAULT_COST_TOLERANCE
-    headroom: float = DEFAULT_HEADROOM
-    rule_fraction: float = RULE_FRACTION
+    holdout: bool = True
+    intervals: bool = True
 
     def __post_init__(self) -> None:
         t = self.target_availability
         if not (isinstance(t, int | float) and 0 < t <= 1):
             raise AnalysisError(
-                f"target_availability must be in (0, 1], got {t!r} (0.99 means 99% of time)"
+                f"target_availability must be in (0, 1], got {t!r} (0.99 means the service "
+                "is up 99% of the time)"
             )
-        m = self.max_interruptions_per_day
-        if m is not None and (not math.isfinite(m) or m < 0):
-            raise AnalysisError(f"max_interruptions_per_day must be >= 0, got {m!r}")
-        if not 0 <= self.headroom <= 1:
-            raise AnalysisError(f"headroom must be in [0, 1], got {self.headroom!r}")
-        if self.cost_tolerance < 0:
-            raise AnalysisError(f"cost_tolerance must be >= 0, got {self.cost_tolerance!r}")
-        if not 0 < self.rule_fraction <= 1:
-            raise AnalysisError(f"rule_fraction must be in (0, 1], got {self.rule_fraction!r}")
-        for name in ("startup_seconds", "fallback_price", "price_tick"):
-            value = getattr(self, name)
-            values = value.values() if isinstance(value, Mapping) else [value]
-            for v in values:
-                if v is not None and (not math.isfinite(float(v)) or float(v) < 0):
-                    raise AnalysisError(f"{name} must be >= 0, got {v!r}")
+        for v in cm._values(self.max_price):
+            cm._check_number("max_price", v)
         tick = self.price_tick
-        ticks = tick.values() if isinstance(tick, Mapping) else [tick]
-        if any(v is not None and float(v) == 0 for v in ticks):
-            raise AnalysisError("price_tick must be positive")
+        ticks = list(tick.values()) if isinstance(tick, Mapping) else [tick]
+        for step in ticks:
+            if step is not None and not (cm._check_number("price_tick", float(step)) > 0):
+                raise AnalysisError("price_tick must be positive")
+        self.cost()  # checks the model's assumptions
 
-
-def _per_key(value: float | Mapping[str, float] | None, col: str, default: pl.Expr) -> pl.Expr:
-    if value is None:
-        return default
-    if isinstance(value, Mapping):
-        mapping = {str(k): float(v) for k, v in value.items()}
-        return (
-            pl.col(col)
-            .replace_strict(mapping, default=None, return_dtype=pl.Float64)
-            .fill_null(default)
+    def cost(self) -> CostParams:
+        """The cost model's part of these parameters."""
+        return CostParams(
+            startup_seconds=self.startup_seconds,
+            startup_range=self.startup_range,
+            lead_seconds=self.lead_seconds,
+            fallback_price=self.fallback_price,
+            value_per_replica_hour=self.value_per_replica_hour,
+            reclaims_per_hour=self.reclaims_per_hour,
+            reclaims_range=self.reclaims_range,
         )
-    return pl.lit(float(value), dtype=pl.Float64)
+
+    @classmethod
+    def build(cls, params: BidParams | None, options: Mapping[str, Any]) -> BidParams:
+        """``params`` with ``options`` (field names) replaced; unknown names fail with a hint."""
+        names = [f.name for f in dataclasses.fields(cls)]
+        for k in options:
+            if k not in names:
+                raise AnalysisError(
+                    f"unknown bid parameter {k!r}.{did_you_mean(k, names)} "
+                    f"Known: {', '.join(names)}"
+                )
+        given = {k: v for k, v in options.items() if v is not None or k == "max_price"}
+        return dataclasses.replace(params or cls(), **given)
 
 
-def with_costs(windows: pl.DataFrame, params: BidParams) -> pl.DataFrame:
-    """Add ``startup_seconds, fallback, restart_cost, tick`` to windows (which carry
-    ``spec, currency, on_demand``)."""
-    od = pl.col("on_demand")
-    return windows.with_columns(
-        startup_seconds=_per_key(
-            params.startup_seconds, "spec", pl.lit(DEFAULT_STARTUP_SECONDS, dtype=pl.Float64)
-        ),
-        fallback=_per_key(params.fallback_price, "spec", od),
+# -- groups: one series, or a spec across its zones ------------------------------------------
+
+
+def _zone_groups(win: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    w = win.filter(pl.col("seconds").is_not_null())
+    members = w.select(pl.col("wid").alias("gid"), "wid")
+    info = w.select(pl.col("wid").alias("gid"), "spec", "fallback", "on_demand", "max", "tick")
+    return members, info
+
+
+def _spec_groups(win: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    keys = ["provider", "region", "spec"]
+    w = win.filter(pl.col("seconds").is_not_null())
+    groups = w.select(*keys).unique().sort(keys).with_row_index("gid")
+    groups = groups.with_columns(pl.col("gid").cast(pl.Int64))
+    w = w.join(groups, on=keys)
+    members = w.select("gid", "wid")
+    info = w.group_by("gid").agg(
+        spec=pl.col("spec").first(),
+        fallback=pl.col("fallback").min(),
+        on_demand=pl.col("on_demand").min(),
+        max=pl.col("max").max(),
+        tick=pl.col("tick").min(),
+    )
+    return members, info, groups
+
+
+_ASKED = ("bid", "optimal", "rule20", "fallback")
+
+
+def _advise_groups(
+    cv: cm.Curves, members: pl.DataFrame, info: pl.DataFrame, p: BidParams
+) -> pl.DataFrame:
+    """Per group: the decision, the recommended, cost-optimal, 20 % and fallback-price bids
+    and each one's worst-zone figures (prefixed but the recommended one's)."""
+    choice = cm.decide_bids(cv, members, info, p.target_availability)
+    g = info.join(choice, on="gid", how="left")
+    regular = pl.col("level").is_null() | (
+        pl.col("fallback").is_not_null() & (pl.col("total_cost") >= pl.col("fallback") - _EPS)
+    )
+    optimal = round_bid_up_expr(pl.col("level"), pl.col("tick"))
+    cap = cm.per_key(p.max_price, "spec", pl.lit(None, pl.Float64))
+    g = g.with_columns(
+        advice=pl.when(regular).then(pl.lit("regular")).otherwise(pl.lit("spot")),
+        optimal=pl.when(~regular).then(optimal),
+        cap=cap,
     ).with_columns(
-        restart_cost=pl.col("startup_seconds") * od / 3600.0,
-        tick=_per_key(
-            params.price_tick,
-            "currency",
-            pl.when(od.fill_null(pl.col("max")) < 1)
-            .then(pl.lit(SMALL_PRICE_TICK))
-            .otherwise(pl.lit(PRICE_TICK)),
-        ),
+        bid=pl.when(pl.col("cap").is_not_null() & (pl.col("cap") < pl.col("optimal")))
+        .then("cap")
+        .otherwise("optimal"),
+        capped=pl.col("cap").is_not_null() & (pl.col("cap") < pl.col("optimal")),
+        rule20=(RULE_FRACTION * pl.col("on_demand")).round(9),
     )
-
-
-def metrics(frame: pl.DataFrame) -> pl.DataFrame:
-    """Bid metrics from running sums: needs ``cum_seconds, cum_price_seconds, ups`` (at the
-    bid; null = below every level) and the window's ``seconds, on_demand, fallback,
-    restart_cost``."""
-    held = pl.col("cum_seconds").fill_null(0.0)
-    ups = pl.col("ups").fill_null(0).cast(pl.Float64)
-    a = held / pl.col("seconds")
-    mean_paid = pl.when(held > 0).then(pl.col("cum_price_seconds") / held)
-    ipd = ups / (pl.col("seconds") / 86400.0)
-    cost = (
-        a * mean_paid.fill_null(0.0)
-        + (1.0 - a) * pl.col("fallback")
-        + ups / (pl.col("seconds") / 3600.0) * pl.col("restart_cost")
-    )
-    return frame.with_columns(
-        availability=a,
-        interruptions_per_day=ipd,
-        mean_paid=mean_paid,
-        effective_cost=cost,
-        saving=1.0 - cost / pl.col("on_demand"),
-    )
-
-
-_METRICS = ("availability", "interruptions_per_day", "mean_paid", "effective_cost", "saving")
-_WORST = {
-    "availability": pl.col("availability").min(),
-    "interruptions_per_day": pl.col("interruptions_per_day").max(),
-    "mean_paid": pl.col("mean_paid").max(),
-    "effective_cost": pl.col("effective_cost").max(),
-    "saving": pl.col("saving").min(),
-}
-_CUM = ("cum_seconds", "cum_price_seconds", "ups")
-_WIN = ("seconds", "on_demand", "fallback", "restart_cost")
-
-
-def evaluate(
-    cum: pl.DataFrame, windows: pl.DataFrame, bids: pl.DataFrame, key: str = "wid"
-) -> pl.DataFrame:
-    """Metrics of arbitrary bids: ``bids`` has ``wid`` and ``at`` (the bid) plus any other
-    columns, which are kept. ``cum`` is :func:`spotlab.prices.cumulative` output."""
-    at = value_at(cum, bids.select(key, "at"), list(_CUM), key=key).drop(key, "at")
-    out = pl.concat([bids, at], how="horizontal").join(
-        windows.select(key, *_WIN), on=key, how="left"
-    )
-    return metrics(out)
-
-
-@dataclass
-class _Curves:
-    windows: pl.DataFrame  # per wid, with costs
-    cum: pl.DataFrame  # per (wid, level): running sums
-    curve: pl.DataFrame  # per (wid, level): metrics
-
-
-def _curves(lv: Levels, params: BidParams) -> _Curves:
-    win = with_costs(lv.windows, params)
-    cum = cumulative(lv.levels)
-    curve = metrics(cum.join(win.select("wid", *_WIN), on="wid", how="left"))
-    return _Curves(windows=win, cum=cum, curve=curve)
-
-
-def _select(curve: pl.DataFrame, info: pl.DataFrame, params: BidParams) -> pl.DataFrame:
-    """Per group (``gid``): ``rec_level`` (lowest feasible level within the cost tolerance
-    of the cheapest feasible one) and ``opt_level`` (the cheapest feasible level, lowest
-    on ties). ``curve`` has gid, level and the metrics; ``info`` gid and on_demand."""
-    c = curve.join(info.select("gid", "on_demand"), on="gid", how="left")
-    ok = (pl.col("on_demand").is_null() | (pl.col("level") <= pl.col("on_demand") + _EPS)) & (
-        pl.col("availability") >= params.target_availability - _EPS
-    )
-    if params.max_interruptions_per_day is not None:
-        ok = ok & (pl.col("interruptions_per_day") <= params.max_interruptions_per_day + _EPS)
-    feasible = c.filter(ok)
-    best = feasible.group_by("gid").agg(
-        min_cost=pl.col("effective_cost").min(),
-        opt_level=pl.col("level").sort_by("effective_cost", "level").first(),
-    )
-    tol = pl.col("min_cost") + params.cost_tolerance * pl.col("on_demand") + _EPS
-    rec = (
-        feasible.join(best, on="gid")
-        .filter(pl.col("min_cost").is_null() | (pl.col("effective_cost") <= tol))
-        .group_by("gid")
-        .agg(rec_level=pl.col("level").min())
-    )
-    return (
-        best.join(rec, on="gid", how="left")
-        .with_columns(opt_level=pl.when(pl.col("min_cost").is_not_null()).then("opt_level"))
-        .drop("min_cost")
-    )
-
-
-def _advise(
-    cv: _Curves, members: pl.DataFrame, info: pl.DataFrame, params: BidParams
-) -> pl.DataFrame:
-    """Bids and their metrics per group. ``members``: gid, wid (the zones of a group);
-    ``info``: gid, on_demand, tick, max (market max). Metrics are worst over members."""
-    single = members.group_by("gid").len()["len"].max() == 1
-    if single:
-        curve = cv.curve.join(members, on="wid").drop("wid")
-    else:
-        # availability is monotone in the bid: only levels at or above every member's
-        # lowest level meeting the target can be feasible on the worst-zone curve
-        floor = (
-            cv.curve.filter(pl.col("availability") >= params.target_availability - _EPS)
-            .group_by("wid")
-            .agg(floor=pl.col("level").min())
-        )
-        floors = (
-            members.join(floor, on="wid", how="left")
-            .group_by("gid")
-            .agg(floor=pl.when(pl.col("floor").is_not_null().all()).then(pl.col("floor").max()))
-        )
-        cands = (
-            cv.cum.select("wid", "level")
-            .join(members, on="wid")
-            .join(floors, on="gid")
-            .filter(pl.col("level") >= pl.col("floor"))
-            .select("gid", pl.col("level").alias("at"))
-            .unique()
-        )
-        per_zone = evaluate(cv.cum, cv.windows, cands.join(members, on="gid"))
-        curve = per_zone.group_by("gid", pl.col("at").alias("level")).agg(**_WORST)
-    choice = _select(curve, info, params)
-    g = info.join(choice, on="gid", how="left").with_columns(
-        bid=pl.when(pl.col("rec_level").is_not_null()).then(
-            pl.min_horizontal(
-                round_bid_up_expr(
-                    pl.col("rec_level") + params.headroom * pl.col("on_demand").fill_null(0.0),
-                    pl.col("tick"),
-                ),
-                "on_demand",
-            )
-        ),
-        rule20=(params.rule_fraction * pl.col("on_demand")).round(9),
-        optimal=pl.col("opt_level"),
-        ceiling=pl.coalesce("on_demand", "max"),
-    )
-    names = ("bid", "rule20", "optimal", "ceiling")
-    asks = pl.concat(
-        [g.select("gid", pl.lit(n).alias("strategy"), pl.col(n).alias("at")) for n in names]
-    ).join(members, on="gid")
-    scored = (
-        evaluate(cv.cum, cv.windows, asks)
-        .group_by("gid", "strategy")
-        .agg(**_WORST, _has_bid=pl.col("at").is_not_null().all())
-        .with_columns([pl.when("_has_bid").then(pl.col(m)).alias(m) for m in _METRICS])
-    )
-    wide = g.select("gid", *names, target_level="rec_level")
-    for n in names:
+    asks = pl.concat([g.select("gid", strategy=pl.lit(n), at=pl.col(n)) for n in _ASKED])
+    scored = cm.score_groups(cv, members, asks)
+    wide = g.select(
+        "gid", "advice", "level", "basis", "capped", "bid", "best_level", "best_availability",
+        optimal_bid="optimal", rule20_bid="rule20",
+        verdict_total=pl.col("total_cost"),
+    )  # fmt: skip
+    for n in _ASKED:
         part = scored.filter(pl.col("strategy") == n).select(
-            "gid", *[pl.col(m).alias(m if n == "bid" else f"{n}_{m}") for m in _METRICS]
+            "gid", *[pl.col(m).alias(m if n == "bid" else f"{n}_{m}") for m in cm.FIGURES]
         )
         wide = wide.join(part, on="gid", how="left")
-    return wide.rename({"rule20": "rule20_bid", "optimal": "optimal_bid"})
+    return wide
 
 
-# -- reasons -------------------------------------------------------------------------------
+def _interval_asks(
+    zone_adv: pl.DataFrame, spec_adv: pl.DataFrame, spec_members: pl.DataFrame
+) -> pl.DataFrame:
+    z = zone_adv.select(tag=pl.lit("zone"), wid="gid", at="bid")
+    s = spec_adv.select("gid", "bid").join(spec_members, on="gid")
+    s = s.select(tag=pl.lit("spec"), wid="wid", at="bid")
+    return pl.concat([z, s]).filter(pl.col("at").is_not_null())
+
+
+_LOW_HIGH = [f"{m}_{e}" for m in cm.INTERVAL_FIGURES for e in ("low", "high")]
+#: how a spec's interval ends follow from its zones' (the figure is the worst zone's)
+_WORST_BOUND = {
+    "spot_share": "min",
+    "availability": "min",
+    "crossings_per_day": "max",
+    "effective_cost": "max",
+}
+
+
+def _spec_intervals(iv: pl.DataFrame, spec_members: pl.DataFrame) -> pl.DataFrame:
+    s = iv.filter(pl.col("tag") == "spec").join(spec_members, on="wid")
+    aggs = []
+    for m, how in _WORST_BOUND.items():
+        for e in ("low", "high"):
+            c = pl.col(f"{m}_{e}")
+            aggs.append((c.min() if how == "min" else c.max()).alias(f"{m}_{e}"))
+    return s.group_by("gid").agg(*aggs)
+
+
+# -- the out-of-sample check -------------------------------------------------------------------
+
+
+def _spotlab_bids(
+    cv: cm.Curves, members: pl.DataFrame, info: pl.DataFrame, p: BidParams
+) -> pl.DataFrame:
+    """Per group: ``bid`` (null: regular) from the decision on ``cv``."""
+    choice = cm.decide_bids(cv, members, info, p.target_availability)
+    g = info.join(choice, on="gid", how="left")
+    regular = pl.col("level").is_null() | (
+        pl.col("fallback").is_not_null() & (pl.col("total_cost") >= pl.col("fallback") - _EPS)
+    )
+    bid = round_bid_up_expr(pl.col("level"), pl.col("tick"))
+    cap = cm.per_key(p.max_price, "spec", pl.lit(None, pl.Float64))
+    return g.select("gid", bid=pl.when(~regular).then(pl.min_horizontal(bid, cap.fill_null(bid))))
+
+
+def _holdout(
+    source: PriceSource,
+    specs: Sequence[str] | None,
+    zones: Sequence[str] | None,
+    cv: cm.Curves,
+    groups: Mapping[str, tuple[pl.DataFrame, pl.DataFrame]],
+    length: timedelta | None,
+    p: BidParams,
+) -> dict[str, pl.DataFrame]:
+    """Per kind of group ("zone", "spec"): ``gid`` and ``oos_bid, oos_advice,
+    oos_availability, oos_spot_share, oos_effective_cost, oos_cost_ratio, oos_start,
+    oos_origin``: the rule applied to the window before this one (as long; for ``"all"``,
+    the first half of each provider's history), scored on this one (the second half)."""
+    w = cv.windows.filter(pl.col("seconds").is_not_null())
+    span = w.group_by("provider").agg(
+        first=pl.col("start").min(), w_start=pl.col("w_start").min(), w_end=pl.col("w_end").max()
+    )
+    if length is not None:
+        train = span.select(
+            "provider", w_start=pl.col("w_start") - pl.lit(length), w_end="w_start", tag=pl.lit(0)
+        )
+        test_bounds = None
+    else:
+        mid = pl.col("first") + (pl.col("w_end") - pl.col("first")) / 2
+        train = span.select(
+            "provider", w_start=pl.lit(_EPOCH).cast(pl.Datetime("us", "UTC")), w_end=mid,
+            tag=pl.lit(0),
+        )  # fmt: skip
+        test_bounds = span.select("provider", w_start=mid, w_end="w_end", tag=pl.lit(1))
+    tlv, tkeys = cm.levels_between(source, specs, zones, train)
+    empty = {k: pl.DataFrame(schema={"gid": pl.Int64}) for k in groups}
+    if tlv.levels.height == 0:
+        return empty
+    tcv = cm.curves(tlv, p.cost(), p.price_tick)
+    if test_bounds is None:
+        test_cv, test_map = cv, w.select("wid", *SERIES).with_columns(test_wid=pl.col("wid"))
+    else:
+        elv, ekeys = cm.levels_between(source, specs, zones, test_bounds)
+        if elv.levels.height == 0:
+            return empty
+        test_cv = cm.curves(elv, p.cost(), p.price_tick)
+        test_map = ekeys.select(pl.col("wid").alias("test_wid"), *SERIES).join(
+            w.select("wid", *SERIES), on=list(SERIES)
+        )
+    train_map = tkeys.select(pl.col("wid").alias("train_wid"), *SERIES).join(
+        w.select("wid", *SERIES), on=list(SERIES)
+    )
+    tw = tcv.windows.filter(pl.col("seconds").is_not_null()).select("wid")
+    origin = span.select("provider", oos_start=train["w_start"], oos_origin=train["w_end"])
+    out = {}
+    for kind, (members, _info) in groups.items():
+        m_tr = members.join(train_map, on="wid").join(tw, left_on="train_wid", right_on="wid")
+        m_te = members.join(test_map.select("wid", "test_wid"), on="wid")
+        # a group is checked when every zone has data in both windows
+        n = members.group_by("gid").agg(n=pl.len())
+        ok = (
+            m_tr.group_by("gid").agg(a=pl.len())
+            .join(m_te.group_by("gid").agg(b=pl.len()), on="gid")
+            .join(n, on="gid")
+            .filter((pl.col("a") == pl.col("n")) & (pl.col("b") == pl.col("n")))
+            .select("gid")
+        )  # fmt: skip
+        tr_members = m_tr.join(ok, on="gid").select("gid", wid="train_wid")
+        te_members = m_te.join(ok, on="gid").select("gid", wid="test_wid")
+        if tr_members.height == 0:
+            out[kind] = pl.DataFrame(schema={"gid": pl.Int64})
+            continue
+        info = (
+            tr_members.join(tcv.windows, on="wid")
+            .group_by("gid")
+            .agg(
+                spec=pl.col("spec").first(),
+                provider=pl.col("provider").first(),
+                fallback=pl.col("fallback").min(),
+                on_demand=pl.col("on_demand").min(),
+                max=pl.col("max").max(),
+                tick=pl.col("tick").min(),
+            )
+        )
+        bids = _spotlab_bids(tcv, tr_members, info, p)
+        scored = cm.score_groups(
+            test_cv, te_members, bids.select("gid", strategy=pl.lit("spotlab"), at="bid")
+        )
+        fb = (
+            te_members.join(test_cv.windows.select("wid", "fallback"), on="wid")
+            .group_by("gid")
+            .agg(fb=pl.col("fallback").min())
+        )
+        regular = pl.col("bid").is_null()
+        out[kind] = (
+            bids.join(scored, on="gid", how="left")
+            .join(fb, on="gid", how="left")
+            .join(info.select("gid", "provider"), on="gid")
+            .join(origin, on="provider", how="left")
+            .select(
+                "gid",
+                oos_bid="bid",
+                oos_advice=pl.when(regular).then(pl.lit("regular")).otherwise(pl.lit("spot")),
+                oos_availability=pl.when(regular).then(1.0).otherwise("availability"),
+                oos_spot_share=pl.when(regular).then(0.0).otherwise("spot_share"),
+                oos_effective_cost=pl.when(regular).then("fb").otherwise("effective_cost"),
+                oos_cost_ratio=pl.when(regular)
+                .then(pl.col("fb") / pl.col("on_demand"))
+                .otherwise(pl.col("effective_cost") / pl.col("on_demand")),
+                oos_start="oos_start",
+                oos_origin="oos_origin",
+            )
+        )
+    return out
+
+
+# -- reasons ------------------------------------------------------------------------------------
 
 
 def _money(x: float | None, tick: float | None = None) -> str:
     if x is None:
         return "n/a"
     decimals = 3 if (tick is not None and tick < 0.01) or abs(x) < 1 else 2
+    if tick is not None and tick < 0.001:
+        decimals = max(decimals, len(f"{tick:.10f}".rstrip("0").split(".")[1]))
     return f"{x:.{decimals}f}"
 
 
 def _pct(x: float | None) -> str:
     if x is None:
         return "n/a"
-    return f"{100 * x:.1f}%" if x < 0.9995 or x >= 1 else f"{100 * x:.2f}%"
+    if x >= 1 - 1e-12:
+        return "100%"
+    if x >= 0.9995:
+        return f"{100 * x:.3f}%"
+    return f"{100 * x:.1f}%" if x < 0.995 else f"{100 * x:.2f}%"
 
 
-def _reason(r: dict[str, Any], params: BidParams, label: str) -> str:
-    tick = r.get("tick")
-    od = r.get("on_demand")
-    where = f"in the worst of zones {r['zones']}, " if r.get("zones") and "," in r["zones"] else ""
-    if r["advice"] == "no data":
-        return "no price point in the window: widen the window or ingest newer data"
-    if r["advice"] == "regular":
-        cap = "on-demand" if od is not None else "the highest price seen"
-        text = (
-            f"{where}even a bid at {cap} {_money(r['ceiling'], tick)} keeps only "
-            f"{_pct(r['ceiling_availability'])} availability over the last {label}"
-        )
-        if (r["ceiling_availability"] or 0) >= params.target_availability - _EPS:
-            text = (
-                f"{where}a bid at {cap} {_money(r['ceiling'], tick)} keeps "
-                f"{_pct(r['ceiling_availability'])} availability but "
-                f"{r['ceiling_interruptions_per_day']:.2f} interruptions/day over the last "
-                f"{label} (cap {params.max_interruptions_per_day:g})"
-            )
+def _where(r: Mapping[str, Any]) -> str:
+    region = r.get("region") or "?"
+    zones = r.get("zones")
+    zone = r.get("zone")
+    head = f"{r.get('provider')} {region}"
+    if zones and "," in zones:
+        return f"{head} (worst of zones {zones})"
+    if zone and zone != region:
+        return f"{head} zone {zone}"
+    if zones and zones != region:
+        return f"{head} zone {zones}"
+    return head
+
+
+def _payg_note(provider: str | None, bid: str) -> str:
+    """How a bid at the pay-as-you-go price is expressed (domain.md §2-4)."""
+    if provider == "alibaba":
+        return f"ECS: the SpotAsPriceGo strategy; EAS: spot_price_limit = {bid}"
+    if provider == "aws":
+        return "AWS: no max price set, which defaults to on-demand (AWS advises not to set one)"
+    if provider == "gcp":
+        return "GCP takes no bids: read as the price at which to move to a regular instance"
+    return f"a maximum price of {bid}"
+
+
+def _bid_sentence(r: Mapping[str, Any], tick: float | None, label: str) -> str:
+    od, fb = r["on_demand"], r["fallback_price"]
+    m = lambda x: _money(x, tick)  # noqa: E731
+    basis = r["bid_basis"]
+    level = m(r["decision_level"])
+    rounded = ""
+    if r["optimal_bid"] is not None and abs(r["optimal_bid"] - r["decision_level"]) > 1e-12:
+        level = f"{r['decision_level']:.6g}"
+        rounded = f" rounded up to the {tick:g} tick"
+    if basis == "fallback price" and od is not None and fb is not None and abs(fb - od) < _EPS:
         return (
-            text + f" (target {_pct(params.target_availability)}): "
-            "use a regular instance for this spec"
+            f"bid {m(r['optimal_bid'])} = the pay-as-you-go price {level}{rounded} "
+            f"({_payg_note(r.get('provider'), m(r['optimal_bid']))}): below it spot is "
+            "always cheaper than the regular fallback, and the market never rose above it in "
+            f"the last {label} (highest {m(r['max'])})"
         )
-    bid = _money(r["bid"], tick)
-    held = (
-        f"{bid} keeps {_pct(r['availability'])} availability with "
-        f"{r['interruptions_per_day']:.2f} interruptions/day"
-    )
-    if r["bid"] is not None and r["target_level"] is not None and r["bid"] > r["target_level"]:
-        held = (
-            f"{_money(r['target_level'], tick)} met the {_pct(params.target_availability)} "
-            f"target and {bid} (with headroom) " + held.split(" ", 1)[1]
-        )
-    if od is None:
+    if basis == "fallback price":
         return (
-            f"{where}no on-demand price known: {held} over the last {label} "
-            "(load a specs catalog to weigh costs)"
+            f"bid {m(r['optimal_bid'])} = the next entry's price {level}{rounded}: below it "
+            "staying on spot is cheaper than moving down the list"
         )
-    rule = _money(r["rule20_bid"], tick)
-    above = 1.0 - (r["rule20_availability"] or 0.0)
-    delta = (r["effective_cost"] or 0.0) - (r["rule20_effective_cost"] or 0.0)
+    if basis == "above the fallback price":
+        return (
+            f"bid {m(r['optimal_bid'])} (level {level}{rounded}), above the fallback's "
+            f"{m(fb)}: over the last {label} the market rose above {m(fb)} only in short "
+            "spells, and paying the excess there cost less than the restarts and downtime "
+            f"a bid at {m(fb)} causes ({m(r['fallback_effective_cost'])}/h effective, "
+            f"availability {_pct(r['fallback_availability'])})"
+        )
+    if basis == "below the fallback price":
+        why = (
+            f"reclaims that come at any bid ({r['reclaims_day']:.2f} a day on spot, each "
+            f"{r['downtime_per_reclaim_s']:.0f} s short of a replica) make more time on spot "
+            "cost more than it saves, or miss the availability target"
+            if (r.get("reclaims_day") or 0) > 0
+            else f"the market hovered around {m(fb)}, and leaving spot below it saves the "
+            f"repeated reclaims a bid at {m(fb)} causes "
+            f"({r['fallback_crossings_per_day']:.2f} a day)"
+        )
+        return (
+            f"bid {m(r['optimal_bid'])} (level {level}{rounded}), below the fallback's "
+            f"{m(fb)}: {why}; at this bid the service moves to the fallback while the market "
+            "is above it"
+        )
     return (
-        f"{where}market exceeded {rule} (the 20% rule) for {_pct(above)} of the last "
-        f"{label}; {held} at an effective {_money(r['effective_cost'], tick)}/h "
-        f"({_pct(r['saving'])} below on-demand {_money(od, tick)}), "
-        f"{delta:+.{3 if abs(delta) < 0.01 else 2}f}/h vs the 20% bid"
+        f"no on-demand price known: bid {m(r['optimal_bid'])} = the highest price of the "
+        f"last {label}{rounded} (load a specs catalog to weigh the regular fallback)"
     )
 
 
-# -- public API ----------------------------------------------------------------------------
+def _reason(r: Mapping[str, Any], p: BidParams, label: str, oos_label: str) -> str:
+    tick = r.get("tick")
+    m = lambda x: _money(x, tick)  # noqa: E731
+    cur = r.get("currency") or ""
+    where = _where(r)
+    stale = ""
+    if "stale" in (r.get("flag_codes") or ""):
+        age = (r["w_end"] - r["newest_ts"]).total_seconds() / 86400
+        stale = (
+            f"stale: the newest price point is {age:.0f} days old (change points: the price "
+            "may simply not have changed); the figures assume it still holds; "
+        )
+    if r["advice"] == "no data":
+        return f"{where}: no price point in the window: widen the window or ingest newer data"
+    if r["advice"] == "regular":
+        if r["decision_level"] is None:
+            why = (
+                f"no bid meets the {_pct(p.target_availability)} service availability target: "
+                f"the most available one ({m(r['best_level'])}) gives "
+                f"{_pct(r['best_availability'])} ({r['reclaims_day']:.2f} capacity reclaims "
+                f"and its price reclaims a day, each short of a replica for "
+                f"{r['downtime_per_reclaim_s']:.0f} s: {r['startup_seconds']:.0f} s start-up "
+                f"beyond the {r['lead_seconds']:.0f} s warning)"
+            )
+        else:
+            why = (
+                f"spot with its fallback would cost {m(r['verdict_total'])} {cur}/h (incl. "
+                f"downtime valued at {m(r['value_per_replica_hour'])}/h) over the last {label}, "
+                f"not below the regular {m(r['fallback_price'])} {cur}/h (spot held "
+                f"{_pct(r['fallback_spot_share'])} at a bid of {m(r['fallback_price'])})"
+            )
+        return f"{where}: {stale}{why}: use a regular instance for this spec"
+    text = f"{where}: {stale}" + _bid_sentence(r, tick, label)
+    iv = ""
+    lo, hi = r.get("availability_low"), r.get("availability_high")
+    if lo is not None and not (_pct(lo) == _pct(hi) == _pct(r["availability"])):
+        iv = f" (90%: {_pct(lo)}-{_pct(hi)})"
+    text += (
+        f". Service availability {_pct(r['availability'])}{iv}, spot held "
+        f"{_pct(r['spot_share'])}, {r['crossings_per_day']:.2f} price reclaims/day, effective "
+        f"{m(r['effective_cost'])} {cur}/h"
+    )
+    if r.get("effective_cost_low") is not None:
+        text += f" (90%: {m(r['effective_cost_low'])}-{m(r['effective_cost_high'])})"
+    if r["on_demand"] is not None:
+        text += f", {_pct(r['saving'])} below on-demand {m(r['on_demand'])}"
+    text += f", in sample (last {label})"
+    if r.get("capped"):
+        text += (
+            f". Budget cap {m(r['bid'])}: availability {_pct(r['availability'])} and "
+            f"{m(r['effective_cost'])}/h vs {_pct(r['optimal_availability'])} and "
+            f"{m(r['optimal_effective_cost'])}/h at the cost-optimal {m(r['optimal_bid'])}"
+        )
+    if r["rule20_bid"] is not None:
+        text += (
+            f". The 20% rule ({m(r['rule20_bid'])}) held spot {_pct(r['rule20_spot_share'])} "
+            f"at {m(r['rule20_effective_cost'])}/h"
+        )
+    if r.get("oos_availability") is not None:
+        ratio = r.get("oos_cost_ratio")
+        cost = f"{ratio:.3f} × on-demand" if ratio is not None else m(r["oos_effective_cost"])
+        oos_bid = m(r["oos_bid"]) if r.get("oos_bid") is not None else "regular"
+        text += (
+            f". Out of sample ({oos_label}): bid {oos_bid}, service availability "
+            f"{_pct(r['oos_availability'])} at {cost}"
+        )
+    elif p.holdout:
+        text += ". Out of sample: no history before the window to check on"
+    return text
+
+
+# -- public API ---------------------------------------------------------------------------------
 
 
 @dataclass
@@ -393,143 +549,164 @@ class BidAdvice:
     - ``specs``: one row per (provider, region, spec) across its zones (worst zone).
 
     Columns (both): the series keys, ``currency, start, end, hours, points, on_demand,
-    market_mean, market_max, advice`` ("spot", "regular" or "no data"), then for the
-    recommended ``bid``, the seed's ``rule20_bid`` and the cost-``optimal_bid``: each bid
-    and its ``availability, interruptions_per_day, mean_paid, effective_cost, saving``
-    (vs on-demand; un-prefixed for the recommended bid), ``max_availability`` (bidding
-    on-demand), ``restart_cost``, ``flags`` and a one-sentence ``reason``.
+    on_demand_estimated, fallback_price, market_mean, market_max, advice`` ("spot",
+    "regular" or "no data"), ``bid`` (recommended, rounded up; the cap when one binds),
+    ``bid_basis``, ``decision_level`` (before rounding), ``optimal_bid`` and, at the
+    recommended bid, :data:`~spotlab.advise.costmodel.FIGURES` (``availability`` is the
+    **service** availability), ``interruptions_per_day`` (price + capacity reclaims),
+    ``saving`` and ``cost_ratio`` vs on-demand, each interval ``*_low/_high``; the same
+    figures prefixed ``optimal_`` (the cost-optimal bid), ``rule20_`` (the seed's 20 %
+    rule, with ``rule20_bid``) and ``fallback_`` (a bid at the fallback price); the
+    out-of-sample check ``oos_bid, oos_advice, oos_availability, oos_spot_share,
+    oos_effective_cost, oos_cost_ratio, oos_start, oos_origin``; the assumptions
+    ``startup_seconds, lead_seconds, downtime_per_reclaim_s, value_per_replica_hour,
+    reclaims_per_hour, restart_cost``; ``flags`` (text), ``flag_codes`` (``short``,
+    ``stale``, ``no-od``, ``od-est``, ``no-data``) and a ``reason`` naming the region.
     """
 
     zones: pl.DataFrame
     specs: pl.DataFrame
     params: BidParams = field(default_factory=BidParams)
     window: str = "30d"
+    label: str = "30 days"
+    oos_label: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "window": self.window,
             "target_availability": self.params.target_availability,
+            "out_of_sample": self.oos_label,
             "specs": self.specs.to_dicts(),
             "zones": self.zones.to_dicts(),
         }
 
 
+_FIG = [m for m in cm.FIGURES]
 _OUT = (
-    "bid",
-    "availability",
-    "interruptions_per_day",
-    "mean_paid",
-    "effective_cost",
-    "saving",
-    *[f"{n}_{m}" for n in ("rule20", "optimal") for m in ("bid", *_METRICS)],
-)
+    "advice", "bid", "bid_basis", "capped", "decision_level", "optimal_bid",
+    *_FIG, "interruptions_per_day", "saving", "cost_ratio", *_LOW_HIGH,
+    *[f"optimal_{m}" for m in _FIG], "rule20_bid", *[f"rule20_{m}" for m in _FIG],
+    *[f"fallback_{m}" for m in _FIG],
+    "oos_bid", "oos_advice", "oos_availability", "oos_spot_share", "oos_effective_cost",
+    "oos_cost_ratio", "oos_start", "oos_origin",
+    "startup_seconds", "lead_seconds", "downtime_per_reclaim_s", "value_per_replica_hour",
+    "reclaims_per_hour", "restart_cost", "verdict_total", "best_level", "best_availability",
+)  # fmt: skip
+_HIDDEN = ("verdict_total", "best_level", "best_availability", "capped")
+
+
+def _flag_codes() -> pl.Expr:
+    f = pl.col("flags").fill_null("")
+    parts = [
+        pl.when(f.str.contains("no price point")).then(pl.lit("no-data")),
+        pl.when(f.str.contains("short history")).then(pl.lit("short")),
+        pl.when(f.str.contains("stale")).then(pl.lit("stale")),
+        pl.when(f.str.contains("no on-demand")).then(pl.lit("no-od")),
+        pl.when(pl.col("on_demand_estimated").fill_null(False)).then(pl.lit("od-est")),
+    ]
+    text = pl.concat_str(parts, separator=",", ignore_nulls=True)
+    return pl.when(text != "").then(text).alias("flag_codes")
 
 
 def _finish(
-    frame: pl.DataFrame, keys: Sequence[str], params: BidParams, label: str
+    frame: pl.DataFrame, keys: Sequence[str], p: BidParams, label: str, oos_label: str
 ) -> pl.DataFrame:
-    advice = (
-        pl.when(pl.col("seconds").is_null())
+    f = frame.with_columns(
+        advice=pl.when(pl.col("seconds").is_null())
         .then(pl.lit("no data"))
-        .when(pl.col("bid").is_null())
-        .then(pl.lit("regular"))
-        .otherwise(pl.lit("spot"))
+        .otherwise(pl.col("advice")),
+        # without an on-demand price the highest price of the window stands in for the
+        # fallback (costmodel.with_costs)
+        bid_basis=pl.when(pl.col("on_demand").is_null() & (pl.col("basis") == "fallback price"))
+        .then(pl.lit("highest price seen"))
+        .otherwise(pl.col("basis")),
+        decision_level=pl.col("level"),
+        interruptions_per_day=pl.col("crossings_per_day") + pl.col("reclaims_per_day"),
+        saving=1.0 - pl.col("effective_cost") / pl.col("on_demand"),
+        cost_ratio=pl.col("effective_cost") / pl.col("on_demand"),
+        startup_seconds=pl.col("startup_s"),
+        lead_seconds=pl.col("lead_s"),
+        downtime_per_reclaim_s=(pl.col("startup_s") - pl.col("lead_s")).clip(lower_bound=0.0),
+        value_per_replica_hour=pl.col("value"),
+        reclaims_per_hour=pl.col("reclaim_rate"),
+        reclaims_day=pl.col("reclaim_rate") * 24.0,
+        restart_cost=pl.col("startup_s")
+        / 3600.0
+        * (pl.col("fallback") + pl.col("mean_paid").fill_null(pl.col("fallback"))),
+        fallback_price=pl.col("fallback"),
     )
-    f = frame.with_columns(advice=advice)
-    reasons = [_reason(r, params, label) for r in f.to_dicts()]
+    f = (
+        f.with_columns(flags_expr())
+        .with_columns(
+            flags=pl.concat_str(
+                [
+                    pl.col("flags"),
+                    pl.when(pl.col("on_demand_estimated").fill_null(False)).then(
+                        pl.lit("on-demand price is a catalog estimate")
+                    ),
+                ],
+                separator="; ",
+                ignore_nulls=True,
+            )
+        )
+        .with_columns(
+            flags=pl.when(pl.col("flags") != "").then("flags"),
+        )
+        .with_columns(_flag_codes())
+    )
+    for c in _OUT:
+        if c not in f.columns:
+            f = f.with_columns(pl.lit(None).alias(c))
+    rows = f.to_dicts()
+    reasons = [_reason(r, p, label, oos_label) for r in rows]
     return f.with_columns(reason=pl.Series(reasons, dtype=pl.String)).select(
         *keys,
         "currency",
         "start",
-        "end",
+        pl.col("w_end").alias("end"),
         "hours",
         "points",
         "on_demand",
+        pl.col("on_demand_estimated").fill_null(False),
+        "fallback_price",
         pl.col("mean").alias("market_mean"),
         pl.col("max").alias("market_max"),
-        "advice",
-        "target_level",
-        *_OUT,
-        pl.col("ceiling_availability").alias("max_availability"),
-        "restart_cost",
+        *[c for c in _OUT if c not in _HIDDEN],
+        "tick",
         "flags",
+        "flag_codes",
         "reason",
     )
 
 
-def _zone_rows(cv: _Curves, params: BidParams, label: str) -> pl.DataFrame:
-    win = cv.windows.with_columns(flags_expr())
-    members = win.select(pl.col("wid").alias("gid"), "wid")
-    info = win.select(pl.col("wid").alias("gid"), "on_demand", "tick", "max")
-    adv = _advise(cv, members, info, params)
-    out = win.join(adv, left_on="wid", right_on="gid", how="left").with_columns(
-        end=pl.col("w_end"),
-        hours=(pl.col("w_end") - pl.col("start")).dt.total_seconds() / 3600,
-        zones=pl.col("zone"),
-    )
-    return _finish(out, ("provider", "region", "zone", "spec"), params, label).sort(
-        "provider", "spec", "zone"
-    )
-
-
-def _spec_rows(cv: _Curves, params: BidParams, label: str) -> pl.DataFrame:
-    win = cv.windows.with_columns(flags_expr()).filter(pl.col("seconds").is_not_null())
-    keys = ["provider", "region", "spec"]
-    groups = win.select(*keys).unique().sort(keys).with_row_index("gid")
-    groups = groups.with_columns(pl.col("gid").cast(pl.Int64))
-    w = win.join(groups, on=keys)
-    members = w.select("gid", "wid")
-    info = w.group_by("gid").agg(
-        *keys,
-        zones=pl.col("zone").sort().str.join(", "),
-        currency=pl.col("currency").drop_nulls().first(),
-        on_demand=pl.col("on_demand").min(),
-        tick=pl.col("tick").min(),
-        max=pl.col("max").max(),
-        mean=pl.col("mean").max(),
-        seconds=pl.col("seconds").min(),
-        start=pl.col("start").max(),
-        end=pl.col("w_end").max(),
-        points=pl.col("points").sum(),
-        restart_cost=pl.col("restart_cost").max(),
-        flags=pl.concat_str(pl.col("zone"), pl.lit(": "), pl.col("flags"))
-        .drop_nulls()
-        .str.join("; "),
-    )
-    for k in keys:
-        info = info.with_columns(pl.col(k).list.first())
-    info = info.with_columns(
-        hours=(pl.col("end") - pl.col("start")).dt.total_seconds() / 3600,
-        flags=pl.when(pl.col("flags") != "").then("flags"),
-    )
-    adv = _advise(cv, members, info.select("gid", "on_demand", "tick", "max"), params)
-    out = info.join(adv, on="gid", how="left")
-    return _finish(out, (*keys, "zones"), params, label).sort("provider", "spec", "region")
-
-
-def _load(
-    source: PriceSource,
-    specs: str | Sequence[str] | None,
-    zones: str | Sequence[str] | None,
-    window: str | timedelta | None,
-    start: datetime | str | None,
-    end: datetime | str | None,
-    provider: str | None,
-    params: BidParams,
-) -> _Curves:
-    specs_l, zones_l = _as_list(specs), _as_list(zones)
-    with open_source(source, specs_l, zones_l, provider) as src:
-        index, lv = series_levels(src, window, start, end)
-        check_selection(src, index, specs_l, zones_l)
-        lv = Levels(windows=catalog_on_demand(src, lv.windows), levels=lv.levels)
-    if lv.levels.height == 0:
-        w = lv.windows
-        lo, hi = str(w["w_start"].min()), str(w["w_end"].max())
-        raise NoDataError(
-            f"no price point in the window {lo} .. {hi} for "
-            "the selected series: widen the window (e.g. window='all') or pick another end"
+def _estimates(src: _Source, windows: pl.DataFrame, from_points: pl.DataFrame) -> pl.DataFrame:
+    """``on_demand_estimated``: the on-demand price came from a catalog row marked as an
+    estimate (``specs.price_is_estimate``)."""
+    if not src.catalog:
+        return windows.with_columns(on_demand_estimated=pl.lit(False))
+    est = src.con.sql(
+        "SELECT provider, region, spec, bool_or(coalesce(price_is_estimate, false)) AS _est "
+        "FROM specs WHERE on_demand_price IS NOT NULL GROUP BY ALL"
+    ).pl()
+    return (
+        windows.join(from_points, on="wid", how="left")
+        .join(est, on=["provider", "region", "spec"], how="left")
+        .with_columns(
+            on_demand_estimated=pl.col("on_demand").is_not_null()
+            & ~pl.col("_own_od").fill_null(False)
+            & pl.col("_est").fill_null(False)
         )
-    return _curves(lv, params)
+        .drop("_own_od", "_est")
+    )
+
+
+def _window_length(
+    window: str | timedelta | None, start: datetime | str | None, end: datetime | str | None
+) -> timedelta | None:
+    if start is not None:
+        s, e = to_utc(start), to_utc(end)
+        return (e - s) if (s is not None and e is not None) else None
+    return parse_window(window)
 
 
 def recommend_bids(
@@ -537,46 +714,131 @@ def recommend_bids(
     specs: str | Sequence[str] | None = None,
     zones: str | Sequence[str] | None = None,
     window: str | timedelta | None = "30d",
-    target_availability: float = 0.99,
-    max_interruptions_per_day: float | None = None,
     *,
     start: datetime | str | None = None,
     end: datetime | str | None = None,
     provider: str | None = None,
-    startup_seconds: float | Mapping[str, float] | None = None,
-    fallback_price: float | Mapping[str, float] | None = None,
-    price_tick: float | Mapping[str, float] | None = None,
-    cost_tolerance: float = DEFAULT_COST_TOLERANCE,
-    headroom: float = DEFAULT_HEADROOM,
     params: BidParams | None = None,
+    **options: Any,
 ) -> BidAdvice:
     """Recommend ``spot_price_limit`` per (spec, zone) and per spec across its zones.
 
     ``source`` is a :class:`~spotlab.store.Store` or a frame of price points; ``window``
     is ``"48h"``, ``"7d"``, ``"30d"``, ``"all"`` or a timedelta ending at ``end`` (default:
-    the provider's newest point). ``params`` (a :class:`BidParams`) overrides the keyword
-    arguments. See the module docstring for the model and :class:`BidAdvice` for columns.
+    the provider's newest point). ``params`` (a :class:`BidParams`) and/or its fields as
+    keywords (``target_availability=0.995``, ``max_price=5.0``, ``startup_seconds=...``)
+    set the model. See the module docstring and :class:`BidAdvice` for the columns.
 
     >>> advice = recommend_bids(store, specs="ecs.gn8is.2xlarge")  # doctest: +SKIP
-    >>> advice.specs.select("spec", "bid", "availability", "reason")  # doctest: +SKIP
+    >>> advice.specs.select("spec", "bid", "availability", "oos_availability")  # doctest: +SKIP
     """
-    p = params or BidParams(
-        target_availability=target_availability,
-        max_interruptions_per_day=max_interruptions_per_day,
-        startup_seconds=startup_seconds,
-        fallback_price=fallback_price,
-        price_tick=price_tick,
-        cost_tolerance=cost_tolerance,
-        headroom=headroom,
-    )
-    cv = _load(source, specs, zones, window, start, end, provider, p)
+    p = BidParams.build(params, options)
+    specs_l, zones_l = _as_list(specs), _as_list(zones)
     label = window_label(window) if start is None else "window"
+    length = _window_length(window, start, end)
+    with open_source(source, specs_l, zones_l, provider) as src:
+        index, lv = series_levels(src, window, start, end)
+        check_selection(src, index, specs_l, zones_l)
+        own = lv.windows.select("wid", _own_od=pl.col("on_demand").is_not_null())
+        win = _estimates(src, catalog_on_demand(src, lv.windows), own)
+        if lv.levels.height == 0:
+            lo, hi = str(win["w_start"].min()), str(win["w_end"].max())
+            raise AnalysisError(
+                f"no price point in the window {lo} .. {hi} for the selected series: widen "
+                "the window (e.g. window='all') or pick another end"
+            )
+        cv = cm.curves(Levels(windows=win, levels=lv.levels), p.cost(), p.price_tick)
+        zm, zi = _zone_groups(cv.windows)
+        sm, si, sgroups = _spec_groups(cv.windows)
+        zone_adv = _advise_groups(cv, zm, zi, p)
+        spec_adv = _advise_groups(cv, sm, si, p)
+        asks = _interval_asks(zone_adv, spec_adv, sm)
+        carry = index.select("provider", "zone", "spec", "carry_price")
+        sums = cm.part_sums(src, cv, asks, carry=carry) if p.intervals else None
+    if sums is not None:
+        iv = cm.interval_figures(cv, asks, sums)
+    else:
+        iv = pl.DataFrame(
+            schema={"tag": pl.String, "wid": pl.Int64, **dict.fromkeys(_LOW_HIGH, pl.Float64)}
+        )
+    if p.holdout:
+        oos = _holdout(
+            source, specs_l, zones_l, cv, {"zone": (zm, zi), "spec": (sm, si)}, length, p
+        )
+    else:
+        oos = {k: pl.DataFrame(schema={"gid": pl.Int64}) for k in ("zone", "spec")}
+    oos_zone = oos["zone"].rename({"gid": "wid"})
+    oos_spec = oos["spec"]
+    oos_label = (
+        f"the rule applied to the {label} before, scored on the last {label}"
+        if length is not None
+        else "the rule applied to the first half of the history, scored on the second"
+    )
+    zone_iv = iv.filter(pl.col("tag") == "zone").drop("tag")
+    zrows = (
+        cv.windows.join(zone_adv, left_on="wid", right_on="gid", how="left")
+        .join(zone_iv, on="wid", how="left")
+        .join(oos_zone, on="wid", how="left")
+        .with_columns(
+            hours=(pl.col("w_end") - pl.col("start")).dt.total_seconds() / 3600,
+            zones=pl.col("zone"),
+        )
+    )
+    zone_rows = _finish(zrows, ("provider", "region", "zone", "spec"), p, label, oos_label).sort(
+        "provider", "spec", "zone"
+    )
+    spec_rows = _spec_rows(
+        cv.windows, sgroups, spec_adv, _spec_intervals(iv, sm), oos_spec, p, label, oos_label
+    )
     return BidAdvice(
-        zones=_zone_rows(cv, p, label),
-        specs=_spec_rows(cv, p, label),
+        zones=zone_rows,
+        specs=spec_rows,
         params=p,
         window=str(window) if start is None else f"{start} .. {end or 'now'}",
+        label=label,
+        oos_label=oos_label if p.holdout else "",
     )
+
+
+def _spec_rows(
+    win: pl.DataFrame,
+    groups: pl.DataFrame,
+    adv: pl.DataFrame,
+    intervals: pl.DataFrame,
+    oos: pl.DataFrame,
+    p: BidParams,
+    label: str,
+    oos_label: str,
+) -> pl.DataFrame:
+    keys = ["provider", "region", "spec"]
+    w = win.filter(pl.col("seconds").is_not_null()).join(groups, on=keys)
+    info = w.group_by("gid").agg(
+        *[pl.col(k).first() for k in keys],
+        zones=pl.col("zone").sort().str.join(", "),
+        currency=pl.col("currency").drop_nulls().first(),
+        on_demand=pl.col("on_demand").min(),
+        on_demand_estimated=pl.col("on_demand_estimated").any(),
+        fallback=pl.col("fallback").min(),
+        tick=pl.col("tick").min(),
+        max=pl.col("max").max(),
+        mean=pl.col("mean").max(),
+        seconds=pl.col("seconds").min(),
+        start=pl.col("start").max(),
+        w_end=pl.col("w_end").max(),
+        newest_ts=pl.col("newest_ts").min(),
+        points=pl.col("points").sum(),
+        startup_s=pl.col("startup_s").max(),
+        lead_s=pl.col("lead_s").min(),
+        value=pl.col("value").max(),
+        reclaim_rate=pl.col("reclaim_rate").max(),
+    )
+    out = (
+        info.join(adv, on="gid", how="left")
+        .join(intervals, on="gid", how="left")
+        .join(oos, on="gid", how="left")
+        .with_columns(hours=(pl.col("w_end") - pl.col("start")).dt.total_seconds() / 3600)
+    )
+    return _finish(out, (*keys, "zones"), p, label, oos_label).sort("provider", "spec", "region")
 
 
 def bid_curve(
@@ -589,13 +851,21 @@ def bid_curve(
     end: datetime | str | None = None,
     provider: str | None = None,
     params: BidParams | None = None,
+    **options: Any,
 ) -> pl.DataFrame:
-    """Every candidate bid (distinct price level) of each series with its
-    ``availability, interruptions_per_day, mean_paid, effective_cost, saving``: the
-    trade-off curve behind :func:`recommend_bids`, for charts and checks."""
-    p = params or BidParams()
-    cv = _load(source, specs, zones, window, start, end, provider, p)
-    keys = cv.windows.select("wid", "provider", "zone", "spec", "currency", "on_demand")
+    """Every candidate bid (distinct price level) of each series with its figures
+    (:data:`~spotlab.advise.costmodel.FIGURES`, ``saving``, ``cost_ratio``): the trade-off
+    behind :func:`recommend_bids`, for charts and checks."""
+    p = BidParams.build(params, options)
+    specs_l, zones_l = _as_list(specs), _as_list(zones)
+    with open_source(source, specs_l, zones_l, provider) as src:
+        index, lv = series_levels(src, window, start, end)
+        check_selection(src, index, specs_l, zones_l)
+        lv = Levels(windows=catalog_on_demand(src, lv.windows), levels=lv.levels)
+    if lv.levels.height == 0:
+        raise NoDataError("no price point in the window: widen the window")
+    cv = cm.curves(lv, p.cost(), p.price_tick)
+    keys = cv.windows.select("wid", "provider", "zone", "spec", "currency", "on_demand", "fallback")
     return (
         cv.curve.join(keys, on="wid")
         .select(
@@ -604,8 +874,75 @@ def bid_curve(
             "spec",
             "currency",
             pl.col("level").alias("bid"),
-            *_METRICS,
+            *cm.FIGURES,
+            "saving",
+            "cost_ratio",
             "on_demand",
+            "fallback",
         )
         .sort("provider", "spec", "zone", "bid")
     )
+
+
+# -- the table people read ----------------------------------------------------------------------
+
+#: (column, header, priority): the lower the priority, the longer a column stays when the
+#: table must fit a narrow terminal (priority 0 never goes)
+TABLE_COLUMNS: tuple[tuple[str, str, int], ...] = (
+    ("spec", "spec", 0),
+    ("region", "region", 1),
+    ("zones", "zones", 7),
+    ("currency", "cur", 0),
+    ("advice", "advice", 0),
+    ("bid", "bid", 0),
+    ("effective_cost", "cost/h (in)", 3),
+    ("availability", "avail (in)", 2),
+    ("oos_availability", "avail (OOS)", 2),
+    ("oos_cost_ratio", "cost÷OD (OOS)", 4),
+    ("saving", "saving", 6),
+    ("rule20_bid", "20% rule", 5),
+    ("flag_codes", "flags", 0),
+    ("provider", "provider", 8),
+)
+
+
+def bid_table(
+    advice: BidAdvice, per_zone: bool = False, width: int | None = None, wide: bool = False
+) -> pl.DataFrame:
+    """The rows of ``advice`` as text columns for a terminal: money in the row's tick
+    (the bid exactly as the reason names it), shares as percentages, the in-sample and
+    out-of-sample figures labelled. With ``width`` (characters) columns are dropped, least
+    important first, until the table fits; ``wide`` keeps them all."""
+    rows = advice.zones if per_zone else advice.specs
+    cols = [(c if not (per_zone and c == "zones") else "zone", h, pr) for c, h, pr in TABLE_COLUMNS]
+    if not per_zone and rows.height and (rows["zones"] == rows["region"]).all():
+        cols = [x for x in cols if x[0] != "zones"]  # one zone per region (GCP): no news
+    text: dict[str, list[str]] = {}
+    recs = rows.to_dicts()
+    for c, h, _ in cols:
+        vals = []
+        for r in recs:
+            v = r.get(c)
+            if c in ("bid", "effective_cost", "rule20_bid"):
+                vals.append("–" if v is None else _money(v, r.get("tick")))
+            elif c in ("availability", "oos_availability", "saving"):
+                vals.append("–" if v is None else _pct(v))
+            elif c == "oos_cost_ratio":
+                vals.append("–" if v is None else f"{v:.3f}")
+            else:
+                vals.append("" if v is None else str(v))
+        text[h] = vals
+    frame = pl.DataFrame(text, schema={h: pl.String for _, h, _ in cols})
+    if wide or width is None:
+        return frame
+    order = sorted(((pr, i) for i, (_, _, pr) in enumerate(cols)), reverse=True)
+
+    def fits(f: pl.DataFrame) -> bool:
+        widths = [max([len(c), *[len(v) for v in f[c].to_list()]]) + 3 for c in f.columns]
+        return sum(widths) + 1 <= (width or 0)
+
+    for pr, i in order:
+        if fits(frame) or pr == 0:
+            break
+        frame = frame.drop(cols[i][1])
+    return frame

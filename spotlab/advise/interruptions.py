@@ -44,11 +44,34 @@ from spotlab.domain import (
     WARNING_LEAD_SECONDS,
     family_of_spec_expr,
 )
-from spotlab.errors import AnalysisError
+from spotlab.errors import AnalysisError, did_you_mean
 from spotlab.store import Store
 
 #: the default cell of a rate
 BY: tuple[str, ...] = ("provider", "spec", "zone", "is_spot")
+#: the columns a cell may be keyed by
+CELL_COLUMNS: tuple[str, ...] = ("provider", "region", "zone", "spec", "service", "is_spot")
+
+
+def check_by(by: Sequence[str]) -> list[str]:
+    """The cell columns, checked: each one of :data:`CELL_COLUMNS` (did-you-mean), at least
+    one, no repeats."""
+    cols = [str(c).strip() for c in by]
+    if not cols or any(not c for c in cols):
+        raise AnalysisError(
+            f"give the cell columns, comma-separated, from: {', '.join(CELL_COLUMNS)}"
+        )
+    for c in cols:
+        if c not in CELL_COLUMNS:
+            raise AnalysisError(
+                f"unknown cell column {c!r}.{did_you_mean(c, CELL_COLUMNS)} "
+                f"Use some of: {', '.join(CELL_COLUMNS)}"
+            )
+    if len(set(cols)) != len(cols):
+        raise AnalysisError(f"a cell column is repeated in {', '.join(cols)}")
+    return cols
+
+
 START_EVENTS = ("launched", "ready", "rebuilt")
 
 #: (low %, high %, label) per instance-month: AWS Spot Advisor's bands and Alibaba's
@@ -305,7 +328,7 @@ def exposure(
     (``exposure_source`` says which). Interruptions count every interrupted instance,
     with or without a start event.
     """
-    by = list(by)
+    by = check_by(by)
     cells = lives.group_by(by).agg(
         pl.len().alias("instances"),
         pl.col("hours").sum().alias("_life_hours"),
@@ -373,6 +396,329 @@ def poisson_intervals(k: Any, exposure_hours: Any, confidence: float = 0.90) -> 
         lo = np.where(k > 0, chi2.ppf(alpha / 2, 2 * np.maximum(k, 1)), 0.0) / (2 * safe_t)
         hi = chi2.ppf(1 - alpha / 2, 2 * k + 2) / (2 * safe_t)
     return np.where(ok, lo, np.nan), np.where(ok, hi, np.nan)
+
+
+# -- intervals that cover drift -------------------------------------------------------------
+
+#: clock bucket for :func:`buckets_of` (the unit of a rate)
+DRIFT_BUCKET = "1h"
+#: equal parts of a log whose counts give the dispersion behind the drift interval.
+#: Chosen on the SkyPilot availability traces only (20 zone cells; candidates 1-hour
+#: buckets and 2, 3, 4, 6, 8, 16, 32 parts; the rule: split-half coverage closest to 90 %,
+#: the narrowest on ties): 3 parts covered 80 %. Reported on the other logs in README
+#: ("Interruptions"); ``tools/interruption_coverage.py`` redoes both.
+DRIFT_PARTS = 3
+
+
+def overdispersion(counts: Any, exposure_hours: Any) -> float:
+    """Pearson dispersion of interruption counts over time buckets (quasi-Poisson):
+    φ = Σ (k_b − r·t_b)² / (r·t_b) / (B − 1) over the B buckets with exposure, r = Σk / Σt;
+    at least 1 (a rate is never known better than Poisson says); 1 without two buckets or
+    without an interruption."""
+    import numpy as np
+
+    k = np.asarray(counts, dtype=float)
+    t = np.asarray(exposure_hours, dtype=float)
+    ok = t > 0
+    k, t = k[ok], t[ok]
+    if k.size < 2 or k.sum() <= 0:
+        return 1.0
+    rate = k.sum() / t.sum()
+    expected = rate * t
+    x2 = float(((k - expected) ** 2 / expected).sum())
+    return max(1.0, x2 / (k.size - 1))
+
+
+def effective_dispersion(dispersion: float, buckets: int, confidence: float = 0.90) -> float:
+    """The dispersion widened for being estimated from ``buckets`` buckets: φ × (t / z)²,
+    with t the Student quantile on ``buckets - 1`` degrees of freedom and z the normal one
+    (a quasi-Poisson interval with an estimated scale); φ itself with fewer than 2."""
+    from scipy.stats import norm, t
+
+    if buckets < 2:
+        return max(1.0, dispersion)
+    q = (1.0 + confidence) / 2.0
+    return max(1.0, dispersion) * (float(t.ppf(q, buckets - 1)) / float(norm.ppf(q))) ** 2
+
+
+def rate_intervals(
+    k: Any,
+    exposure_hours: Any,
+    dispersion: Any = 1.0,
+    confidence: float = 0.90,
+    horizon_hours: Any = None,
+) -> tuple[Any, Any]:
+    """Overdispersion-aware interval of a rate over arrays (NaN where exposure ≤ 0).
+
+    Quasi-Poisson: the exact (Garwood) interval of ``k/φ`` events over ``T/φ`` hours, so the
+    variance of the rate is φ times Poisson's. With ``horizon_hours`` H it is a prediction
+    interval for the rate realised over H more hours: the exposure becomes T·H/(T + H)
+    (variance φ·r·(1/T + 1/H): the rate's uncertainty plus the new period's own noise).
+    ``dispersion`` 1 and no horizon give :func:`poisson_intervals`.
+    """
+    import numpy as np
+
+    k = np.asarray(k, dtype=float)
+    t = np.asarray(exposure_hours, dtype=float)
+    phi = np.maximum(1.0, np.nan_to_num(np.asarray(dispersion, dtype=float), nan=1.0))
+    safe_t = np.where(t > 0, t, 1.0)
+    if horizon_hours is None:
+        t_eff = safe_t
+    else:
+        h = np.asarray(horizon_hours, dtype=float)
+        t_eff = safe_t * h / (safe_t + h)
+    k_eff = k * t_eff / safe_t
+    lo, hi = poisson_intervals(k_eff / phi, t_eff / phi, confidence)
+    bad = ~(t > 0)
+    return np.where(bad, np.nan, lo), np.where(bad, np.nan, hi)
+
+
+def log_pieces(lives: pl.DataFrame, by: Sequence[str] = BY) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """An instance log as exposure pieces and interruption events: ``(by..., a, b, w)``
+    (each instance's [start, end), weight 1) and ``(by..., t, n)`` (an interruption at its
+    ``interrupted_at``)."""
+    by = check_by(by)
+    pieces = lives.filter(pl.col("start").is_not_null() & (pl.col("end") > pl.col("start")))
+    pieces = pieces.select(*by, a="start", b="end", w=pl.lit(1.0))
+    events = lives.filter(pl.col("interrupted") & pl.col("interrupted_at").is_not_null())
+    return pieces, events.select(*by, t="interrupted_at", n=pl.lit(1, dtype=pl.Int64))
+
+
+def trace_pieces(availability: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """An availability trace (``spot_availability``: ``provider, zone, spec, ts,
+    available``) as exposure pieces (instances up × time until the next sample) and events
+    (each instance lost from one sample to the next: a drop of the count), per (provider,
+    spec, zone)."""
+    keys = ["provider", "spec", "zone"]
+    t = availability.sort([*keys, "ts"]).with_columns(
+        nxt=pl.col("ts").shift(-1).over(keys),
+        drop=(pl.col("available").shift(1).over(keys) - pl.col("available")).clip(lower_bound=0),
+    )
+    pieces = t.filter(pl.col("nxt").is_not_null() & (pl.col("available") > 0)).select(
+        *keys, a="ts", b="nxt", w=pl.col("available").cast(pl.Float64)
+    )
+    events = t.filter(pl.col("drop").fill_null(0) > 0).select(
+        *keys, t="ts", n=pl.col("drop").cast(pl.Int64)
+    )
+    return pieces, events
+
+
+def buckets_of(
+    pieces: pl.DataFrame,
+    events: pl.DataFrame,
+    by: Sequence[str],
+    bucket: str = DRIFT_BUCKET,
+    until: pl.DataFrame | None = None,
+) -> pl.DataFrame:
+    """Exposure hours and interruptions per cell and time bucket, buckets counted from each
+    cell's first exposure (``bucket`` = the index): ``by..., bucket, exposure_hours,
+    interruptions``. ``until`` (``by..., cut``) drops everything at or after ``cut``."""
+    by = list(by)
+    step = _bucket_us(bucket)
+    origin = pieces.group_by(by).agg(o=pl.col("a").min())
+    p = pieces.join(origin, on=by, how="inner", nulls_equal=True)
+    e = events.join(origin, on=by, how="inner", nulls_equal=True)
+    if until is not None:
+        p = (
+            p.join(until, on=by, how="left", nulls_equal=True)
+            .with_columns(b=pl.min_horizontal("b", pl.coalesce("cut", "b")))
+            .filter(pl.col("b") > pl.col("a"))
+        )
+        e = e.join(until, on=by, how="left", nulls_equal=True).filter(
+            pl.col("cut").is_null() | (pl.col("t") < pl.col("cut"))
+        )
+    rel = lambda c: (pl.col(c) - pl.col("o")).dt.total_microseconds()  # noqa: E731
+    p = p.with_columns(k=pl.int_ranges(rel("a") // step, (rel("b") - 1) // step + 1)).explode("k")
+    p = p.with_columns(
+        x=(
+            pl.min_horizontal(rel("b"), (pl.col("k") + 1) * step)
+            - pl.max_horizontal(rel("a"), pl.col("k") * step)
+        ).clip(lower_bound=0)
+        / 3.6e9
+        * pl.col("w")
+    )
+    expo = p.group_by(*by, pl.col("k").alias("bucket")).agg(exposure_hours=pl.col("x").sum())
+    hits = e.group_by(*by, (rel("t") // step).alias("bucket")).agg(
+        interruptions=pl.col("n").sum().cast(pl.Int64)
+    )
+    return (
+        expo.join(hits, on=[*by, "bucket"], how="full", coalesce=True, nulls_equal=True)
+        .with_columns(pl.col("exposure_hours").fill_null(0.0), pl.col("interruptions").fill_null(0))
+        .sort([*by, "bucket"], nulls_last=True)
+    )
+
+
+def _bucket_us(bucket: str) -> int:
+    from spotlab.prices import parse_window
+
+    length = parse_window(bucket)
+    if length is None:
+        raise AnalysisError(f"a bucket must be a length such as '1h', got {bucket!r}")
+    return int(length.total_seconds() * 1e6)
+
+
+def exposure_buckets(
+    lives: pl.DataFrame, by: Sequence[str] = BY, bucket: str = DRIFT_BUCKET
+) -> pl.DataFrame:
+    """:func:`buckets_of` an instance log (:func:`lifecycles` output)."""
+    pieces, events = log_pieces(lives, by)
+    return buckets_of(pieces, events, check_by(by), bucket)
+
+
+def dispersion_by_cell(
+    buckets: pl.DataFrame, by: Sequence[str], confidence: float | None = None
+) -> pl.DataFrame:
+    """:func:`overdispersion` per cell of :func:`buckets_of` output, vectorised: ``by...,
+    dispersion, buckets`` (buckets with exposure). With ``confidence`` the dispersion is
+    widened for being estimated (:func:`effective_dispersion`)."""
+    import numpy as np
+    from scipy.stats import norm, t
+
+    by = list(by)
+    b = buckets.filter(pl.col("exposure_hours") > 0)
+    rate = pl.col("interruptions").sum().over(by) / pl.col("exposure_hours").sum().over(by)
+    expected = rate * pl.col("exposure_hours")
+    cells = (
+        b.with_columns(_x2=(pl.col("interruptions") - expected) ** 2 / expected)
+        .group_by(by)
+        .agg(
+            _x2=pl.col("_x2").sum(),
+            _k=pl.col("interruptions").sum(),
+            buckets=pl.len().cast(pl.Int64),
+        )
+        .with_columns(
+            dispersion=pl.when((pl.col("buckets") >= 2) & (pl.col("_k") > 0))
+            .then(pl.max_horizontal(pl.lit(1.0), pl.col("_x2") / (pl.col("buckets") - 1)))
+            .otherwise(1.0)
+        )
+    )
+    if confidence is not None:
+        q = (1.0 + confidence) / 2.0
+        n = cells["buckets"].to_numpy()
+        dof = np.maximum(n - 1, 1)
+        factor = np.where(n >= 2, (t.ppf(q, dof) / norm.ppf(q)) ** 2, 1.0)
+        cells = cells.with_columns(pl.col("dispersion") * pl.Series(factor, dtype=pl.Float64))
+    return cells.select(*by, "dispersion", "buckets")
+
+
+def parts_buckets(
+    pieces: pl.DataFrame,
+    events: pl.DataFrame,
+    by: Sequence[str],
+    parts: int,
+    until: pl.DataFrame | None = None,
+) -> pl.DataFrame:
+    """:func:`buckets_of` with each cell's span (its first exposure to its last, or to
+    ``until``) cut into ``parts`` equal buckets instead of clock hours."""
+    by = list(by)
+    span = pieces.group_by(by).agg(o=pl.col("a").min(), z=pl.col("b").max())
+    if until is not None:
+        span = span.join(until, on=by, how="left", nulls_equal=True).with_columns(
+            z=pl.min_horizontal("z", pl.coalesce("cut", "z"))
+        )
+    width_us = (pl.col("z") - pl.col("o")).dt.total_microseconds() / parts
+    edges = span.join(pl.DataFrame({"bucket": list(range(parts))}), how="cross").select(
+        *by,
+        "bucket",
+        lo=pl.col("o") + pl.duration(microseconds=(width_us * pl.col("bucket")).cast(pl.Int64)),
+        hi=pl.when(pl.col("bucket") == parts - 1)
+        .then(pl.col("z"))
+        .otherwise(
+            pl.col("o")
+            + pl.duration(microseconds=(width_us * (pl.col("bucket") + 1)).cast(pl.Int64))
+        ),
+    )
+    p = pieces.join(edges, on=by, nulls_equal=True).with_columns(
+        x=(
+            (pl.min_horizontal("b", "hi") - pl.max_horizontal("a", "lo")).dt.total_microseconds()
+            / 3.6e9
+        ).clip(lower_bound=0.0)
+        * pl.col("w")
+    )
+    expo = p.group_by(*by, "bucket").agg(exposure_hours=pl.col("x").sum())
+    e = events.join(edges, on=by, nulls_equal=True).filter(
+        (pl.col("t") >= pl.col("lo")) & (pl.col("t") < pl.col("hi"))
+    )
+    hits = e.group_by(*by, "bucket").agg(interruptions=pl.col("n").sum().cast(pl.Int64))
+    return (
+        expo.join(hits, on=[*by, "bucket"], how="left", nulls_equal=True)
+        .with_columns(pl.col("interruptions").fill_null(0))
+        .sort([*by, "bucket"], nulls_last=True)
+    )
+
+
+def split_half_check(
+    pieces: pl.DataFrame,
+    events: pl.DataFrame,
+    by: Sequence[str],
+    confidence: float = 0.90,
+    bucket: str = DRIFT_BUCKET,
+    parts: int | None = DRIFT_PARTS,
+) -> pl.DataFrame:
+    """Does an interval from the first half of a log cover the rate of its second half?
+
+    Per cell of :func:`log_pieces` (or :func:`trace_pieces`) output, split at the time
+    midpoint of its span (first exposure to last): ``first_k, first_hours, first_rate``;
+    the exact Poisson interval (``poisson_low/high``, what the rates table's ``rate_low/
+    high`` give), its prediction form for a period as long as the first half
+    (``poisson_pi_low/high``) and the overdispersion-aware prediction interval
+    (``drift_low/high``, with the ``dispersion`` of ``parts`` equal parts of the first
+    half, or of its ``bucket``-long buckets when ``parts`` is None, widened for being
+    estimated:
+    :func:`effective_dispersion`); ``second_k, second_hours, second_rate`` and
+    ``covered_*`` per interval."""
+    by = list(by)
+    span = pieces.group_by(by).agg(o=pl.col("a").min(), z=pl.col("b").max())
+    span = span.with_columns(cut=pl.col("o") + (pl.col("z") - pl.col("o")) / 2)
+    cut = span.select(*by, "cut")
+    first = (
+        buckets_of(pieces, events, by, bucket, until=cut)
+        if parts is None
+        else parts_buckets(pieces, events, by, parts, until=cut)
+    )
+    after = (
+        pieces.join(span, on=by, nulls_equal=True)
+        .with_columns(a=pl.max_horizontal("a", "cut"))
+        .filter(pl.col("b") > pl.col("a"))
+    )
+    second_h = after.group_by(by).agg(
+        h2=((pl.col("b") - pl.col("a")).dt.total_microseconds() / 3.6e9 * pl.col("w")).sum()
+    )
+    second_k = (
+        events.join(span, on=by, nulls_equal=True)
+        .filter(pl.col("t") >= pl.col("cut"))
+        .group_by(by)
+        .agg(k2=pl.col("n").sum())
+    )
+    rows = []
+    for key, g in first.group_by(by, maintain_order=True):
+        cell = dict(zip(by, key, strict=True))
+        k1, h1 = float(g["interruptions"].sum()), float(g["exposure_hours"].sum())
+        sel = pl.all_horizontal([pl.col(c) == v for c, v in cell.items()]) if by else pl.lit(True)
+        h2 = float(second_h.filter(sel)["h2"].sum())
+        k2 = float(second_k.filter(sel)["k2"].sum())
+        if h1 <= 0 or h2 <= 0:
+            continue
+        phi = overdispersion(g["interruptions"].to_numpy(), g["exposure_hours"].to_numpy())
+        phi = effective_dispersion(phi, int((g["exposure_hours"] > 0).sum()), confidence)
+        pl_lo, pl_hi = poisson_interval(k1, h1, confidence)
+        (pp_lo,), (pp_hi,) = rate_intervals([k1], [h1], 1.0, confidence, [h1])
+        (dr_lo,), (dr_hi,) = rate_intervals([k1], [h1], phi, confidence, [h1])
+        r2 = k2 / h2
+        rows.append(
+            {
+                **cell,
+                "first_k": k1, "first_hours": h1, "first_rate": k1 / h1,
+                "poisson_low": pl_lo, "poisson_high": pl_hi,
+                "poisson_pi_low": float(pp_lo), "poisson_pi_high": float(pp_hi),
+                "dispersion": phi, "drift_low": float(dr_lo), "drift_high": float(dr_hi),
+                "second_k": k2, "second_hours": h2, "second_rate": r2,
+                "covered_poisson": pl_lo <= r2 <= pl_hi,
+                "covered_poisson_pi": float(pp_lo) <= r2 <= float(pp_hi),
+                "covered_drift": float(dr_lo) <= r2 <= float(dr_hi),
+            }
+        )  # fmt: skip
+    return pl.DataFrame(rows)
 
 
 def monthly_pct(rate_per_hour: pl.Expr) -> pl.Expr:
@@ -471,7 +817,31 @@ def interruption_rates(
         _band_expr("monthly_pct", AWS_BANDS).alias("aws_band"),
         _band_expr("monthly_pct", ALIBABA_BANDS).alias("alibaba_band"),
     )
+    out = _with_drift(out, lives, list(by), confidence)
     return _shrink(out, features, settings)
+
+
+def _with_drift(
+    rates: pl.DataFrame, lives: pl.DataFrame, by: list[str], confidence: float
+) -> pl.DataFrame:
+    """Add ``dispersion`` (of the counts in :data:`DRIFT_PARTS` equal parts of each cell's
+    log, widened for being estimated: :func:`effective_dispersion`; null for a cell whose
+    exposure comes from the exposure table only) and ``rate_low_drift, rate_high_drift``:
+    the overdispersion-aware prediction interval for the rate of a future period with as
+    much exposure (:func:`rate_intervals`)."""
+    pieces, events = log_pieces(lives, by)
+    disp = dispersion_by_cell(parts_buckets(pieces, events, by, DRIFT_PARTS), by, confidence)
+    disp = disp.drop("buckets")
+    out = rates.join(disp, on=by, how="left", nulls_equal=True)
+    t = out["exposure_hours"].fill_null(0.0).to_numpy()
+    lo, hi = rate_intervals(
+        out["interruptions"].to_numpy(), t, out["dispersion"].fill_null(1.0).to_numpy(),
+        confidence, t,
+    )  # fmt: skip
+    return out.with_columns(
+        pl.Series("rate_low_drift", lo, dtype=pl.Float64).fill_nan(None),
+        pl.Series("rate_high_drift", hi, dtype=pl.Float64).fill_nan(None),
+    )
 
 
 _SUFFIXES = (("_per_hour", ""), ("_low", "_low"), ("_high", "_high"))
@@ -491,6 +861,8 @@ def _empty_rates(by: Sequence[str]) -> pl.DataFrame:
         schema[c] = pl.Float64
     schema["aws_band"] = pl.String
     schema["alibaba_band"] = pl.String
+    for c in ("dispersion", "rate_low_drift", "rate_high_drift"):
+        schema[c] = pl.Float64
     for c in ("rate_model", "rate_modelled", "rate_used"):
         schema[c] = pl.Float64
     schema["used"] = pl.String
@@ -887,7 +1259,8 @@ class InterruptionReport:
 
     RATE_COLUMNS = (
         "provider", "spec", "zone", "is_spot", "instances", "exposure_hours", "interruptions",
-        "rate_per_hour", "rate_low", "rate_high", "per_month", "monthly_pct", "aws_band",
+        "rate_per_hour", "rate_low", "rate_high", "dispersion", "rate_low_drift",
+        "rate_high_drift", "per_month", "monthly_pct", "aws_band",
         "alibaba_band", "mtti_hours", "rate_used", "used",
     )  # fmt: skip
 
@@ -901,7 +1274,8 @@ class InterruptionReport:
              self.unattributed),
             ("Instances: interrupted, censored (still running at the log's end)",
              self.instances),
-            ("Interruption rates per instance-hour, 90% exact Poisson interval", rates),
+            ("Interruption rates per instance-hour, 90% intervals: exact Poisson "
+             "(rate_low/high) and drift (rate_low/high_drift)", rates),
             ("Warning lead time (seconds)", self.lead_times),
             ("Logs beside the providers' feeds (% of instances interrupted per month)",
              self.bands),
@@ -924,6 +1298,7 @@ def interruption_report(
     store: Store, by: Sequence[str] = BY, confidence: float = 0.90
 ) -> InterruptionReport:
     """The interruption analytics of a store in one object (see :class:`InterruptionReport`)."""
+    by = check_by(by)
     events = attribute_events(load_events(store), load_inventory(store))
     if (
         events.height == 0

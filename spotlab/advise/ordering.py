@@ -31,6 +31,7 @@ Each entry carries its reason with the figures. :meth:`Ordering.to_instances` gi
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -39,6 +40,7 @@ from typing import Any
 import polars as pl
 
 from spotlab.advise.allocation import PoolEntry
+from spotlab.advise.costmodel import ListCost, ListEntry, evaluate_entries
 from spotlab.domain import HOURS_PER_MONTH
 from spotlab.errors import AnalysisError, NoDataError, did_you_mean
 from spotlab.requirements import Requirements
@@ -73,6 +75,12 @@ class OrderingEntry:
     reclaims_per_hour: float | None
     reclaim_source: str | None
     reason: str
+    #: share of the window the spot entry was held (its market at or below the bid)
+    spot_share: float | None = None
+    #: expected cost per replica-hour with downtime valued (what the order ranks by)
+    total_cost: float | None = None
+    #: why the bid is what it is (spotlab.advise.costmodel.decide_bids)
+    bid_basis: str | None = None
 
     def instance(self) -> dict[str, Any]:
         """This entry as one item of ``cloud.computing.instances``."""
@@ -95,6 +103,8 @@ class Ordering:
     provider: str
     region: str
     notes: list[str] = field(default_factory=list)
+    #: the whole list scored by the cost model over the window (None without a store)
+    evaluation: ListCost | None = None
 
     def frame(self) -> pl.DataFrame:
         """One row per entry, in order."""
@@ -124,6 +134,7 @@ class Ordering:
             "entries": [asdict(e) for e in self.entries],
             "excluded": self.excluded.to_dicts(),
             "notes": self.notes,
+            "evaluation": self.evaluation.as_dict() if self.evaluation is not None else None,
         }
 
 
@@ -144,6 +155,9 @@ _ENTRY_SCHEMA: dict[str, Any] = {
     "reclaims_per_hour": pl.Float64,
     "reclaim_source": pl.String,
     "reason": pl.String,
+    "spot_share": pl.Float64,
+    "total_cost": pl.Float64,
+    "bid_basis": pl.String,
 }
 
 
@@ -157,13 +171,18 @@ def spot_figures(
     window: str,
     target_availability: float,
     startup_seconds: float | Mapping[str, float] | None,
+    reclaims: pl.DataFrame | None = None,
+    fallback_price: Mapping[str, float] | None = None,
+    value_per_replica_hour: Mapping[str, float] | None = None,
 ) -> pl.DataFrame:
     """The bid advisor's per-spec figures (one row per provider, region, spec).
 
-    The one link to :mod:`spotlab.advise.bids`: columns ``provider, region, spec, advice,
-    bid, availability, interruptions_per_day, mean_paid, effective_cost, restart_cost,
-    reason`` (the advisor's sentence, as ``bid_reason``). Specs without price points are
-    left out.
+    The one link to :mod:`spotlab.advise.bids`: columns ``provider, region, spec, zones,
+    advice, bid, availability`` (service), ``spot_share, interruptions_per_day, mean_paid,
+    effective_cost, total_cost, restart_cost, bid_basis`` and the advisor's sentence
+    (``bid_reason``). ``reclaims`` (:func:`reclaim_rates`) feed the cost model as reclaims
+    at any bid; ``fallback_price`` (per spec) is the next entry's price (default: the
+    spec's on-demand price). Specs without price points are left out.
     """
     from spotlab.advise.bids import recommend_bids
 
@@ -174,13 +193,30 @@ def spot_figures(
     )["spec"].to_list()
     if not priced:
         return pl.DataFrame(schema=_SPOT_SCHEMA)
+    rates: dict[str, float] = {}
+    ranges: dict[str, tuple[float, float]] = {}
+    for r in (reclaims if reclaims is not None else pl.DataFrame()).iter_rows(named=True):
+        if r["spec"] in priced and r["reclaims_per_hour"] is not None:
+            rates[r["spec"]] = float(r["reclaims_per_hour"])
+            lo = r.get("reclaims_low")
+            hi = r.get("reclaims_high")
+            ranges[r["spec"]] = (
+                float(lo if lo is not None else r["reclaims_per_hour"]),
+                float(hi if hi is not None else r["reclaims_per_hour"]),
+            )
     advice = recommend_bids(
         store,
         specs=sorted(priced),
         window=window,
-        target_availability=target_availability,
         provider=provider,
+        target_availability=target_availability,
         startup_seconds=startup_seconds,
+        reclaims_per_hour=rates or None,
+        reclaims_range=ranges or None,
+        fallback_price=dict(fallback_price) if fallback_price else None,
+        value_per_replica_hour=dict(value_per_replica_hour) if value_per_replica_hour else None,
+        holdout=False,
+        intervals=False,
     )
     return advice.specs.select(
         *[pl.col(c).cast(t) for c, t in _SPOT_SCHEMA.items() if c != "bid_reason"],
@@ -192,14 +228,27 @@ _SPOT_SCHEMA: dict[str, Any] = {
     "provider": pl.String,
     "region": pl.String,
     "spec": pl.String,
+    "zones": pl.String,
     "advice": pl.String,
     "bid": pl.Float64,
     "availability": pl.Float64,
+    "spot_share": pl.Float64,
     "interruptions_per_day": pl.Float64,
     "mean_paid": pl.Float64,
     "effective_cost": pl.Float64,
+    "total_cost": pl.Float64,
     "restart_cost": pl.Float64,
+    "bid_basis": pl.String,
     "bid_reason": pl.String,
+}
+
+
+_RECLAIM_SCHEMA: dict[str, Any] = {
+    "spec": pl.String,
+    "reclaims_per_hour": pl.Float64,
+    "reclaims_low": pl.Float64,
+    "reclaims_high": pl.Float64,
+    "reclaim_source": pl.String,
 }
 
 
@@ -207,7 +256,9 @@ def reclaim_rates(store: Store, provider: str, region: str | None) -> pl.DataFra
     """Reclaims per instance-hour per spec: from the instance logs when they cover the spec,
     else from the providers' feeds (worst zone of the newest observation).
 
-    Columns ``spec, reclaims_per_hour, reclaim_source`` (a short description with counts).
+    Columns ``spec, reclaims_per_hour, reclaims_low, reclaims_high`` (the logs' drift
+    interval, or the feed's band bounds) and ``reclaim_source`` (a short description). The
+    cost model takes them as reclaims that happen at any bid.
     """
     out = []
     if store.query("SELECT count(*) AS n FROM instance_events")["n"][0]:
@@ -222,6 +273,12 @@ def reclaim_rates(store: Store, provider: str, region: str | None) -> pl.DataFra
         ).select(
             "spec",
             pl.col("rate_used").alias("reclaims_per_hour"),
+            pl.min_horizontal("rate_used", pl.coalesce("rate_low_drift", "rate_low")).alias(
+                "reclaims_low"
+            ),
+            pl.max_horizontal("rate_used", pl.coalesce("rate_high_drift", "rate_high")).alias(
+                "reclaims_high"
+            ),
             pl.format(
                 "logs: {} reclaims over {} instance-hours ({} rate)",
                 "interruptions",
@@ -257,6 +314,14 @@ def reclaim_rates(store: Store, provider: str, region: str | None) -> pl.DataFra
                 (-(1.0 - pl.col("_pct") / 100.0).log() / HOURS_PER_MONTH).alias(
                     "reclaims_per_hour"
                 ),
+                (
+                    -(1.0 - pl.coalesce("band_low_pct", "_pct").clip(0.0, 99.9) / 100.0).log()
+                    / HOURS_PER_MONTH
+                ).alias("reclaims_low"),
+                (
+                    -(1.0 - pl.coalesce("band_high_pct", "_pct").clip(0.0, 99.9) / 100.0).log()
+                    / HOURS_PER_MONTH
+                ).alias("reclaims_high"),
                 pl.format(
                     "feed: {}% of instances a month ({} {}, worst of its zones, {} {})",
                     pl.col("_pct").round(1),
@@ -269,9 +334,7 @@ def reclaim_rates(store: Store, provider: str, region: str | None) -> pl.DataFra
         )
         out.append(feed)
     if not out:
-        return pl.DataFrame(
-            schema={"spec": pl.String, "reclaims_per_hour": pl.Float64, "reclaim_source": pl.String}
-        )
+        return pl.DataFrame(schema=_RECLAIM_SCHEMA)
     # logs first: a spec the logs cover ignores the feed
     return pl.concat(out).unique("spec", keep="first", maintain_order=True)
 
@@ -380,13 +443,149 @@ def recommend_ordering(
     entries, left_out = _choose(
         table, req, max_spot, max_share, replicas, diversity_tolerance, window
     )
+    evaluation = None
+    if store is not None and any(e.spot for e in entries):
+        entries, dropped = _bids_down_the_list(
+            store, entries, table, provider, window, target_availability, startup_seconds,
+            reclaims, max_share,
+        )  # fmt: skip
+        left_out = pl.concat([left_out, dropped])
+        evaluation = _evaluate(store, entries, table, provider, window, replicas, startup_seconds)
+        notes.append(_evaluation_note(evaluation, window))
     excluded = pl.concat(
         [
             cat.filter(~pl.col("eligible")).select("spec", pl.col("why_not").alias("reason")),
             left_out,
         ]
     ).sort("spec")
-    return Ordering(req, entries, excluded, provider, region, notes)
+    return Ordering(req, entries, excluded, provider, region, notes, evaluation)
+
+
+def _bids_down_the_list(
+    store: Store,
+    entries: list[OrderingEntry],
+    table: pl.DataFrame,
+    provider: str,
+    window: str,
+    target_availability: float,
+    startup_seconds: float | Mapping[str, float] | None,
+    reclaims: pl.DataFrame,
+    max_share: float | None,
+) -> tuple[list[OrderingEntry], pl.DataFrame]:
+    """Each spot entry's bid decided against the next entry (issue #13): from the last spot
+    entry up, the fallback is the next entry's expected cost per replica-hour (the regular
+    entry's price for the last one) × the spec's throughput, and a lost replica-hour is
+    valued at the regular price. An entry never cheaper than the next one is dropped."""
+    regular = entries[-1]
+    value = regular.cost_per_replica_hour
+    next_cost = value
+    rows = {r["spec"]: r for r in table.to_dicts()}
+    out: list[OrderingEntry] = [regular]
+    dropped: list[tuple[str, str]] = []
+    for e in reversed(entries[:-1]):
+        thr = e.throughput
+        fig = spot_figures(
+            store, [e.spec], provider, window, target_availability, startup_seconds, reclaims,
+            fallback_price={e.spec: next_cost * thr}, value_per_replica_hour={e.spec: value * thr},
+        )  # fmt: skip
+        r = fig.row(0, named=True) if fig.height else None
+        if r is None or r["advice"] != "spot":
+            dropped.append(
+                (e.spec, f"not listed: never cheaper than the next entry's {_money(next_cost)} "
+                 f"per replica-hour ({r['bid_reason'] if r else 'no prices'})")
+            )  # fmt: skip
+            continue
+        c = {**rows[e.spec], **r}
+        c["spot_cost"] = r["effective_cost"] / thr
+        c["rank_cost"] = r["total_cost"] / thr
+        why = e.reason.split("); ", 1)[1] if "); " in e.reason else ""
+        why = why.split("; capacity ")[0]
+        out.append(_spot_entry(e.position, c, why, e.capacity, max_share, window))
+        next_cost = c["rank_cost"]
+    spot = list(reversed(out[1:]))
+    renum = [dataclasses.replace(x, position=i + 1) for i, x in enumerate(spot)]
+    renum = [_renumber(x) for x in renum]
+    final = [
+        *renum,
+        dataclasses.replace(_renumber(dataclasses.replace(regular, position=len(renum) + 1))),
+    ]
+    excluded = pl.DataFrame(
+        {"spec": [a for a, _ in dropped], "reason": [b for _, b in dropped]},
+        schema={"spec": pl.String, "reason": pl.String},
+    )
+    return final, excluded
+
+
+def _renumber(e: OrderingEntry) -> OrderingEntry:
+    """The reason's "#n" follows the entry's position."""
+    head, _, rest = e.reason.partition(" ")
+    return dataclasses.replace(
+        e, reason=f"#{e.position} {rest}" if head.startswith("#") else e.reason
+    )
+
+
+def _evaluate(
+    store: Store,
+    entries: list[OrderingEntry],
+    table: pl.DataFrame,
+    provider: str,
+    window: str,
+    replicas: int | None,
+    startup_seconds: float | Mapping[str, float] | None,
+) -> ListCost:
+    """The ordered list scored by the cost model over the window."""
+    zones = {r["spec"]: r["zones"] for r in table.to_dicts()}
+    rates = {r["spec"]: r for r in table.to_dicts()}
+    items = []
+    for e in entries:
+        share = _cap_share(e.capacity, replicas)
+        startup = (
+            startup_seconds.get(e.spec) if isinstance(startup_seconds, Mapping) else startup_seconds
+        )
+        r = rates.get(e.spec, {})
+        rate = float(r.get("reclaims_per_hour") or 0.0) if e.spot else 0.0
+        lo, hi = r.get("reclaims_low"), r.get("reclaims_high")
+        items.append(
+            ListEntry(
+                spec=e.spec,
+                spot=e.spot,
+                bid=e.spot_price_limit if e.spot else None,
+                zones=tuple(z.strip() for z in zones[e.spec].split(","))
+                if e.spot and zones.get(e.spec)
+                else None,
+                capacity_share=share,
+                price=e.on_demand_price if not e.spot else None,
+                startup_seconds=float(startup) if startup is not None else None,
+                reclaims_per_hour=rate,
+                reclaims_range=(float(lo), float(hi))
+                if e.spot and lo is not None and hi is not None
+                else None,
+                throughput=e.throughput,
+            )
+        )
+    return evaluate_entries(store, items, window, provider=provider)
+
+
+def _cap_share(capacity: int | str | None, replicas: int | None) -> float | None:
+    if capacity is None:
+        return None
+    if isinstance(capacity, str) and capacity.endswith("%"):
+        return float(capacity[:-1]) / 100.0
+    if replicas:
+        return min(1.0, float(capacity) / replicas)
+    return None
+
+
+def _evaluation_note(ev: ListCost, window: str) -> str:
+    f = ev.figures
+    cur = ev.currency or ""
+    return (
+        f"the list as a whole over the last {window} (cost model, in sample): "
+        f"{_money(f['effective_cost'])} {cur} per replica-hour (90%: "
+        f"{_money(f['effective_cost_low'])}-{_money(f['effective_cost_high'])}), service "
+        f"availability {f['availability']:.3%} (90%: {f['availability_low']:.3%}-"
+        f"{f['availability_high']:.3%}), {f['spot_share']:.1%} of replica-time on spot"
+    )
 
 
 def _describe(req: Requirements) -> str:
@@ -443,6 +642,15 @@ def _score(
     region: str,
 ) -> pl.DataFrame:
     thr = dict(req.throughput or {})
+    # a caller's own figures may lack the newer columns: the billed cost stands in for the
+    # total, the service availability for the time held
+    for c, dtype in _SPOT_SCHEMA.items():
+        if c not in spot.columns:
+            spot = spot.with_columns(pl.lit(None, dtype).alias(c))
+    spot = spot.with_columns(
+        total_cost=pl.coalesce("total_cost", "effective_cost"),
+        spot_share=pl.coalesce("spot_share", "availability"),
+    )
     s = spot.filter((pl.col("provider") == provider) & (pl.col("region") == region)).drop(
         "provider", "region"
     )
@@ -454,14 +662,16 @@ def _score(
         pl.col("price_is_estimate").fill_null(False),
         pl.col("spec").replace_strict(thr, default=1.0, return_dtype=pl.Float64).alias("thr"),
     )
-    t = t.join(s, on="spec", how="left").join(reclaims, on="spec", how="left")
-    price_rate = pl.col("interruptions_per_day") / 24.0
-    excess = (pl.col("reclaims_per_hour").fill_null(0.0) - price_rate).clip(lower_bound=0.0)
+    t = t.join(s, on="spec", how="left").join(
+        reclaims.select(*[c for c in _RECLAIM_SCHEMA if c in reclaims.columns]),
+        on="spec",
+        how="left",
+    )
+    # the cost model already prices reclaims at any bid (capacity) and at the bid (price):
+    # effective cost = billed per instance-hour; total = + downtime valued
     return t.with_columns(
-        (pl.col("effective_cost") + excess * pl.col("restart_cost")).alias("spot_instance_cost"),
-        (excess * pl.col("restart_cost")).alias("reclaim_cost"),
-    ).with_columns(
-        (pl.col("spot_instance_cost") / pl.col("thr")).alias("spot_cost"),
+        (pl.col("effective_cost") / pl.col("thr")).alias("spot_cost"),
+        (pl.col("total_cost") / pl.col("thr")).alias("rank_cost"),
         (pl.col("on_demand_price") / pl.col("thr")).alias("regular_cost"),
     )
 
@@ -482,15 +692,15 @@ def _choose(
     window: str,
 ) -> tuple[list[OrderingEntry], pl.DataFrame]:
     regular = table.sort("regular_cost", "spec").row(0, named=True)
-    viable = table.filter((pl.col("advice") == "spot") & pl.col("spot_cost").is_not_null())
-    cands = viable.sort("spot_cost", "spec").to_dicts()
+    viable = table.filter((pl.col("advice") == "spot") & pl.col("rank_cost").is_not_null())
+    cands = viable.sort("rank_cost", "spec").to_dicts()
     left: list[tuple[str, str]] = []
     for r in table.filter(~pl.col("spec").is_in(viable["spec"].implode())).to_dicts():
         if r["advice"] == "regular":
             left.append((r["spec"], "spot not advised: " + str(r["bid_reason"])))
         else:
             left.append((r["spec"], f"no spot price history in the {window} window"))
-    cheaper = [c for c in cands if c["spot_cost"] < regular["regular_cost"]]
+    cheaper = [c for c in cands if c["rank_cost"] < regular["regular_cost"]]
     want = min(max_spot, max(len(cheaper), min(2, len(cands))))
     chosen: list[tuple[dict[str, Any], str]] = []
     pool = list(cands)
@@ -498,28 +708,29 @@ def _choose(
         best = pool[0]
         why = "cheapest remaining" if chosen else "cheapest eligible spot spec"
         if chosen and best["family"] is not None and best["family"] == chosen[-1][0]["family"]:
-            limit = best["spot_cost"] * (1.0 + tolerance)
+            limit = best["rank_cost"] * (1.0 + tolerance)
             alt = next(
-                (c for c in pool if c["family"] != best["family"] and c["spot_cost"] <= limit),
+                (c for c in pool if c["family"] != best["family"] and c["rank_cost"] <= limit),
                 None,
             )
             if alt is not None:
-                more = alt["spot_cost"] / best["spot_cost"] - 1.0
+                more = alt["rank_cost"] / best["rank_cost"] - 1.0
                 why = (
                     f"placed before {best['spec']} (same family {best['family']} as the "
                     f"previous entry) for diversity; costs {more:.1%} more"
                 )
                 best = alt
-        if best["spot_cost"] >= regular["regular_cost"]:
+        if best["rank_cost"] >= regular["regular_cost"]:
             why += "; kept for a second spot option although not cheaper than the fallback"
         pool.remove(best)
         chosen.append((best, why))
     for c in pool:
         reason = (
             f"not listed: at most {max_spot} spot entries"
-            if c["spot_cost"] < regular["regular_cost"]
-            else f"not listed: expected {_money(c['spot_cost'])} per replica-hour on spot is "
-            f"not below the regular fallback's {_money(regular['regular_cost'])}"
+            if c["rank_cost"] < regular["regular_cost"]
+            else f"not listed: expected {_money(c['rank_cost'])} per replica-hour on spot "
+            "(downtime valued at the fallback's price) is not below the regular fallback's "
+            f"{_money(regular['regular_cost'])}"
         )
         left.append((c["spec"], reason))
     cap: int | str | None = None
@@ -551,21 +762,22 @@ def _spot_entry(
     cur = c["currency"] or ""
     per = "replica-hour" if c["thr"] == 1 else f"replica-hour ({c['thr']:g} replicas/instance)"
     src = c["reclaim_source"] or "no reclaim log or feed for this spec"
-    extra = (
-        f", +{_money(c['reclaim_cost'])} for reclaims beyond the bid crossings"
-        if c["reclaim_cost"] and c["reclaim_cost"] > 0
-        else ""
-    )
     cap_s = (
         ""
         if cap is None
         else f"; capacity {cap} so it carries at most {max_share:.0%} of the service"
     )
+    basis = {
+        "fallback price": "the next entry's price",
+        "above the fallback price": "above the next entry's price (short spikes)",
+        "below the fallback price": "below the next entry's price, see spotlab bids",
+    }.get(c.get("bid_basis") or "", c.get("bid_basis") or "")
     reason = (
-        f"#{pos} spot {c['spec']}: expected {_money(c['spot_cost'])} {cur} per {per}{extra} "
-        f"(bid {_money(c['bid'])}: held {c['availability']:.1%} of the last {window}, "
-        f"{c['interruptions_per_day']:.2f} price interruptions/day, mean paid "
-        f"{_money(c['mean_paid'])}; reclaims: {src}); {why}{cap_s}"
+        f"#{pos} spot {c['spec']}: expected {_money(c['spot_cost'])} {cur} per {per} "
+        f"(bid {_money(c['bid'])}, {basis}: spot held {c['spot_share']:.1%} of the last "
+        f"{window}, {c['interruptions_per_day']:.2f} reclaims/day, service availability "
+        f"{c['availability']:.3%}, mean paid {_money(c['mean_paid'])}; reclaims at any bid: "
+        f"{src}); {why}{cap_s}"
     )
     return OrderingEntry(
         position=pos,
@@ -584,6 +796,9 @@ def _spot_entry(
         reclaims_per_hour=c["reclaims_per_hour"],
         reclaim_source=c["reclaim_source"],
         reason=reason,
+        spot_share=c["spot_share"],
+        total_cost=c["rank_cost"],
+        bid_basis=c.get("bid_basis"),
     )
 
 

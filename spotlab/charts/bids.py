@@ -96,29 +96,38 @@ def bid_chart(
 def bid_curve_chart(
     curve: pl.DataFrame, advice: Mapping[str, Any] | None = None
 ) -> alt.HConcatChart:
-    """Availability and effective cost against the bid for one series (the trade-off the
-    recommendation is read from), with a rule at the recommended bid.
+    """Time on spot, service availability and effective cost against the bid for one series
+    (the trade-off the recommendation is read from), with a rule at the recommended bid.
 
     ``curve``: :func:`~spotlab.advise.bids.bid_curve` rows of one (zone, spec).
     """
-    data = curve.select("bid", "availability", "effective_cost", "interruptions_per_day")
+    data = curve.select(
+        "bid", "spot_share", "availability", "effective_cost", "crossings_per_day"
+    ).unpivot(index=["bid", "effective_cost", "crossings_per_day"], variable_name="share_of")
+    data = data.with_columns(
+        pl.col("share_of").replace(
+            {"spot_share": "time on spot", "availability": "service availability"}
+        )
+    )
     x = alt.X("bid:Q", title="bid per hour")
-    avail = (
+    shares = (
         alt.Chart(data)
         .mark_line(interpolate="step-after")
         .encode(
             x=x,
-            y=alt.Y("availability:Q", title="availability", scale=alt.Scale(zero=False)),
+            y=alt.Y("value:Q", title="share of time", scale=alt.Scale(zero=False)),
+            color=alt.Color("share_of:N", title=None),
             tooltip=[
                 alt.Tooltip("bid:Q"),
-                alt.Tooltip("availability:Q"),
-                alt.Tooltip("interruptions_per_day:Q"),
+                alt.Tooltip("share_of:N"),
+                alt.Tooltip("value:Q", format=".4%"),
+                alt.Tooltip("crossings_per_day:Q", format=".2f"),
             ],
         )
-        .properties(width=300, height=220, title="availability vs bid")
+        .properties(width=300, height=220, title="time on spot and service availability")
     )
     cost = (
-        alt.Chart(data)
+        alt.Chart(data.filter(pl.col("share_of") == "time on spot"))
         .mark_line(interpolate="step-after", color="#2ca02c")
         .encode(
             x=x,
@@ -130,13 +139,14 @@ def bid_curve_chart(
     if advice and advice.get("bid") is not None:
         rule_data = pl.DataFrame({"bid": [float(advice["bid"])]})
         rule = alt.Chart(rule_data).mark_rule(color="#d62728", strokeDash=[6, 3]).encode(x="bid:Q")
-        return alt.hconcat(avail + rule, cost + rule)
-    return alt.hconcat(avail, cost)
+        return alt.hconcat(shares + rule, cost + rule)
+    return alt.hconcat(shares, cost)
 
 
 def backtest_chart(summary: pl.DataFrame, title: str = "out of sample") -> alt.HConcatChart:
-    """Share of series that met the target, and mean effective cost ÷ on-demand, per
-    strategy (:class:`~spotlab.advise.backtest.BacktestResult` ``.summary``)."""
+    """Share of series that met the service availability target, and mean effective cost
+    ÷ on-demand, per strategy (:class:`~spotlab.advise.backtest.BacktestResult`
+    ``.summary``)."""
     data = summary.select("strategy", "share_series_met", "mean_cost_ratio")
     order = data["strategy"].to_list()
     y = alt.Y("strategy:N", sort=order, title=None)
@@ -146,7 +156,7 @@ def backtest_chart(summary: pl.DataFrame, title: str = "out of sample") -> alt.H
         .encode(
             x=alt.X(
                 "share_series_met:Q",
-                title="share of series meeting the target",
+                title="share of series meeting the availability target",
                 scale=alt.Scale(domain=[0, 1]),
             ),
             y=y,

@@ -33,25 +33,34 @@ def _cell_label(rates: pl.DataFrame) -> pl.Expr:
 
 
 def rates_chart(rates: pl.DataFrame) -> alt.LayerChart:
-    """Interruptions per instance-month per cell: the point estimate and its 90% interval,
-    with the modelled rate the advice may use as an open diamond.
+    """Interruptions per instance-month per cell: the point estimate, its exact 90%
+    interval (dark) and the wider drift interval (light: overdispersion-aware, for a period
+    as long as the log), with the modelled rate the advice may use as a red diamond.
 
     ``rates``: :func:`~spotlab.advise.interruptions.interruption_rates`.
     """
     data = rates.filter(pl.col("exposure_hours") > 0).with_columns(
         _cell_label(rates),
         (pl.col("rate_used") * HOURS_PER_MONTH).alias("used_per_month"),
+        (pl.col("rate_low_drift") * HOURS_PER_MONTH).alias("drift_low_per_month"),
+        (pl.col("rate_high_drift") * HOURS_PER_MONTH).alias("drift_high_per_month"),
     ).select(
         "cell", "interruptions", "exposure_hours", "per_month", "per_month_low",
-        "per_month_high", "used_per_month", "used",
+        "per_month_high", "drift_low_per_month", "drift_high_per_month", "used_per_month",
+        "used",
     )  # fmt: skip
     y = alt.Y("cell:N", title=None, sort=None, axis=alt.Axis(labelLimit=360))
     tip = [
         "cell:N", "interruptions:Q", alt.Tooltip("exposure_hours:Q", format=",.1f"),
         alt.Tooltip("per_month:Q", format=".3g"), alt.Tooltip("per_month_low:Q", format=".3g"),
-        alt.Tooltip("per_month_high:Q", format=".3g"), "used:N",
+        alt.Tooltip("per_month_high:Q", format=".3g"),
+        alt.Tooltip("drift_low_per_month:Q", format=".3g"),
+        alt.Tooltip("drift_high_per_month:Q", format=".3g"), "used:N",
     ]  # fmt: skip
     base = alt.Chart(data)
+    drift = base.mark_rule(strokeWidth=6, opacity=0.25).encode(
+        x="drift_low_per_month:Q", x2="drift_high_per_month:Q", y=y, tooltip=tip
+    )
     interval = base.mark_rule(strokeWidth=2).encode(
         x=alt.X("per_month_low:Q", title="interruptions per instance-month (90% interval)"),
         x2="per_month_high:Q",
@@ -62,8 +71,9 @@ def rates_chart(rates: pl.DataFrame) -> alt.LayerChart:
     used = base.mark_point(shape="diamond", size=90, color="#d62728").encode(
         x="used_per_month:Q", y=y, tooltip=tip
     )
-    return (interval + point + used).properties(
-        title="Interruption rate with its exact 90% interval (red diamond: rate the advice uses)",
+    return (drift + interval + point + used).properties(
+        title="Interruption rate, exact 90% interval (dark) and drift interval (light); red "
+        "diamond: rate the advice uses",
         width=520,
     )
 

@@ -35,6 +35,7 @@ _MODULES = (
     "aws_spot",
     "aws_spot_export",
     "gcp_changepoints",
+    "spot_comparison_daily",
     "event_targets",
     "alibaba_events",
     "aws_events",

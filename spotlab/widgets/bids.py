@@ -1,5 +1,6 @@
-"""A bid explorer: spec, zone, window and target availability in; the recommendation, its
-reason and the market chart out, recomputed by :func:`~spotlab.advise.bids.recommend_bids`.
+"""A bid explorer: spec, zone, window, target service availability and an optional budget
+cap in; the recommendation, its reason and the market chart out, recomputed by
+:func:`~spotlab.advise.bids.recommend_bids`.
 
 >>> from spotlab.widgets.bids import BidExplorer
 >>> BidExplorer(store).widget  # doctest: +SKIP
@@ -15,7 +16,7 @@ import polars as pl
 import polars.selectors as cs
 from IPython.display import display
 
-from spotlab.advise.bids import DEFAULT_HEADROOM, BidAdvice, recommend_bids
+from spotlab.advise.bids import BidAdvice, recommend_bids
 from spotlab.charts.bids import bid_chart
 from spotlab.errors import SpotlabError
 from spotlab.notebook import show
@@ -25,8 +26,9 @@ from spotlab.store import Store
 ALL_ZONES = "(all zones: the spec's bid)"
 WINDOWS = ("48h", "7d", "30d", "all")
 _SHOWN = (
-    "advice", "bid", "availability", "interruptions_per_day", "mean_paid", "effective_cost",
-    "saving", "rule20_bid", "rule20_availability", "optimal_bid",
+    "advice", "bid", "availability", "oos_availability", "spot_share", "crossings_per_day",
+    "effective_cost", "oos_cost_ratio", "saving", "optimal_bid", "rule20_bid",
+    "rule20_spot_share", "rule20_effective_cost",
 )  # fmt: skip
 
 
@@ -68,11 +70,11 @@ class BidExplorer:
         self.window = w.ToggleButtons(options=list(WINDOWS), value=window, description="window",
                                       style=style)  # fmt: skip
         self.target = w.FloatSlider(value=target, min=0.80, max=0.999, step=0.001,
-                                    readout_format=".3f", description="target availability",
+                                    readout_format=".3f", description="target service avail.",
                                     style=style, layout=layout)  # fmt: skip
-        self.headroom = w.FloatSlider(value=DEFAULT_HEADROOM, min=0.0, max=0.5, step=0.01,
-                                      description="headroom × OD", style=style,
-                                      layout=layout)  # fmt: skip
+        self.max_price = w.BoundedFloatText(value=0.0, min=0.0, max=1e6, step=0.1,
+                                            description="budget cap (0: none)", style=style,
+                                            layout=layout)  # fmt: skip
         self.reason = w.HTML()
         self.table = w.Output()
         self.chart = w.Output()
@@ -80,9 +82,9 @@ class BidExplorer:
         self.row: dict[str, Any] | None = None
         self._set_zones()
         self.spec.observe(self._spec_changed, names="value")
-        for control in (self.zone, self.window, self.target, self.headroom):
+        for control in (self.zone, self.window, self.target, self.max_price):
             control.observe(self._changed, names="value")
-        inputs = w.VBox([self.spec, self.zone, self.window, self.target, self.headroom])
+        inputs = w.VBox([self.spec, self.zone, self.window, self.target, self.max_price])
         self.widget = w.VBox([inputs, self.reason, self.table, self.chart])
         self.update()
 
@@ -99,7 +101,7 @@ class BidExplorer:
         self.update()
 
     def _steps(self, spec: str, zone: str, window: str) -> pl.DataFrame:
-        """The market steps of the chart: they do not depend on the target or headroom."""
+        """The market steps of the chart: they do not depend on the target or the cap."""
         key = (spec, zone, window)
         if key not in self._step_cache:
             self._step_cache[key] = price_steps(
@@ -112,10 +114,10 @@ class BidExplorer:
         """Recompute the recommendation for the current inputs and redraw."""
         spec, zone = self.spec.value, self.zone.value
         try:
+            cap = float(self.max_price.value) or None
             self.advice = recommend_bids(
-                self.store, specs=spec, window=self.window.value,
-                target_availability=self.target.value, headroom=self.headroom.value,
-                provider=self.provider,
+                self.store, specs=spec, window=self.window.value, provider=self.provider,
+                target_availability=self.target.value, max_price=cap,
             )  # fmt: skip
             steps = self._steps(spec, zone, self.window.value)
         except SpotlabError as exc:
@@ -131,7 +133,7 @@ class BidExplorer:
         self.reason.value = f"<b>{html.escape(spec)}</b>: {html.escape(self.row['reason'])}{flags}"
         self.table.clear_output(wait=True)
         with self.table:
-            display(rows.select(_SHOWN).with_columns(cs.float().round(3)))
+            display(rows.select(_SHOWN).with_columns(cs.float().round(4)))
         self.chart.clear_output(wait=True)
         with self.chart:
             show(bid_chart(steps, self.row))
