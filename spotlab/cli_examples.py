@@ -19,6 +19,7 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "formats": ("spotlab formats",),
     "sources": ("spotlab sources",),
     "rejects": ("spotlab rejects 3 --limit 20",),
+    "forget": ("spotlab forget 3", "spotlab ingest prices.csv --reload"),
     "prices": ("spotlab prices ecs.gn8is.2xlarge --zone cn-hangzhou-h --since 2026-11-20",),
     "lint": ("spotlab lint deploy/service.json --gpu-memory-gib 24",),
     "export": (

@@ -70,6 +70,15 @@ def price_tick(value: float) -> float:
     return SMALL_PRICE_TICK if value < 1 else PRICE_TICK
 
 
+def bid_text(value: float) -> str:
+    """A bid as people read it: the digits of its tick (``8.00``, ``0.043``).
+
+    >>> bid_text(8.0), bid_text(0.043)
+    ('8.00', '0.043')
+    """
+    return f"{value:.3f}" if value < 1 else f"{value:.2f}"
+
+
 #: tolerance of the rounding: a value within a 10^-7 tick of a step stays on it
 _ROUND_SLACK = 1e-7
 

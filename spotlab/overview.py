@@ -17,7 +17,7 @@ from typing import Any
 
 import polars as pl
 
-from spotlab.domain import DAYS_PER_MONTH, HOURS_PER_MONTH
+from spotlab.domain import DAYS_PER_MONTH, HOURS_PER_MONTH, bid_text
 from spotlab.errors import SpotlabError
 from spotlab.store import Store
 
@@ -301,7 +301,7 @@ class Overview:
         )
         rows.append(
             (
-                f"cold-start saving ({cs.reclaims_per_month:g} reclaims/month)",
+                f"cold-start saving ({cs.reclaims_per_month:.1f} reclaims/month)",
                 f"{cs.monthly_saving[cs.best_setup]:.2f} {cs.currency}/month per replica",
             )
         )
@@ -322,12 +322,12 @@ def _bid_rows(bids: Any, spec: str, cur: str) -> list[tuple[str, str]]:
     out = [
         (
             f"bid for {spec} alone (regular fallback), in sample ({bids.label})",
-            f"{r['bid']} {cur}/h: service availability {r['availability']:.3%}, effective "
-            f"cost {r['cost_ratio']:.3f} × on-demand",
+            f"{bid_text(r['bid'])} {cur}/h: service availability {r['availability']:.3%}, "
+            f"effective cost {r['cost_ratio']:.3f} × on-demand",
         )
     ]
     if r["oos_availability"] is not None:
-        oos = f"{r['oos_bid']} {cur}/h" if r["oos_bid"] is not None else "regular"
+        oos = f"{bid_text(r['oos_bid'])} {cur}/h" if r["oos_bid"] is not None else "regular"
         out.append(
             (
                 f"bid for {spec} alone, out of sample ({bids.oos_label})",
@@ -344,7 +344,7 @@ def _bid_rows(bids: Any, spec: str, cur: str) -> list[tuple[str, str]]:
 
 def _entry_label(entry: Mapping[str, Any]) -> str:
     if "spot_price_limit" in entry:
-        return f"{entry['type']} (spot ≤ {entry['spot_price_limit']})"
+        return f"{entry['type']} (spot ≤ {bid_text(entry['spot_price_limit'])})"
     return f"{entry['type']} (regular)"
 
 

@@ -121,13 +121,15 @@ def test_a_report_reads_one_snapshot(
     real_export = overview.export_overview_config
     seen: dict[str, object] = {}
 
-    def export_after_an_ingest(store: sl.Store, out: Path, **kw: object) -> list[Path]:
+    def export_after_an_ingest(
+        ov: object, store: sl.Store, out: Path, *a: object, **kw: object
+    ) -> list[Path]:
         with sl.Store(db) as writer:  # the original file is free: the report holds a copy
             (r,) = sl.ingest(writer, _prices(tmp_path / "b.csv", range(72, 96), "ecs.other"))
             seen["ingested"] = r.rows_loaded
         seen["report_db"] = store.path
         seen["series_seen"] = store.query("SELECT count(DISTINCT spec) AS n FROM spot_prices")
-        return real_export(store, out, **kw)
+        return real_export(ov, store, out, *a, **kw)  # type: ignore[arg-type]
 
     def render(out: Path, db_path: str, *a: object, **k: object) -> list[object]:
         with sl.Store(db_path, read_only=True) as s:
