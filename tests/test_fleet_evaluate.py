@@ -22,6 +22,7 @@ from spotlab.charts.fleet import (
 from spotlab.cli import main
 from spotlab.fleet.evaluate import (
     BAMBOO_G4DN,
+    BEST_SPOT,
     RECOMMENDED,
     RESULTS_FILE,
     SHARED_TRACE_SETS,
@@ -32,6 +33,7 @@ from spotlab.fleet.evaluate import (
     results_frames,
     summary_line,
 )
+from spotlab.fleet.startup import fleet_startup
 from spotlab.ingest import ingest
 from tests.conftest import run_cli
 
@@ -54,7 +56,9 @@ def test_bamboo_replay(bamboo_store: sl.Store) -> None:
     replay = replay_store(bamboo_store, startup_seconds=292.0, **BAMBOO_G4DN)
     table = replay.table()
     # 5 reference policies, SpotHedge k = 0..4 (the largest spare count), the recommendation
-    assert table.height == 11 and set(table["demand"]) == {4}
+    # and, since it runs nothing on spot, the best spot-using setting beside it
+    assert table.height == 12 and set(table["demand"]) == {4}
+    assert replay.startup.describe() == "start-up 292 s (given)"
     by = {r["policy"]: r for r in table.iter_rows(named=True)}
     reg = by["all regular"]
     assert reg["cost_ratio"] == pytest.approx(1.0) and reg["availability"] == 1.0
@@ -70,6 +74,13 @@ def test_bamboo_replay(bamboo_store: sl.Store) -> None:
     c = replay.choice
     assert c.setting.dedicated == 4 and c.train["availability"] == 1.0
     assert by[RECOMMENDED]["cost_ratio"] == pytest.approx(0.63)
+    # beside it the cheapest spot-using setting, replayed held out too (it costs 1.0 x on
+    # the training window: no stock there, every replica on regular until spot comes)
+    alt = c.spot_alternative
+    assert alt is not None and alt.setting.uses_spot(4) and BEST_SPOT in by
+    assert by[BEST_SPOT]["eas_expressible"] and "runs nothing on spot" in by[BEST_SPOT]["note"]
+    assert any("This runs nothing on spot" in r for r in c.reasons)
+    assert any("an assumption" in r and "--dedicated-share" in r for r in c.reasons)
     g = replay.goal(table)
     assert g["meets_target"] and g["not_dominated"] and g["spothedge_best_k"] in range(5)
     assert "0.630 x" in g["note"]
@@ -242,9 +253,9 @@ def test_committed_results_file_is_labelled_and_consistent() -> None:
 
 def test_shared_gcp_a100_trace(shared_data: Path) -> None:
     ts = next(t for t in SHARED_TRACE_SETS if "GCP1" in t.path)
-    result = evaluate_trace_set(ts, shared_data, startup_seconds=292.0, hindsight=False)
+    result = evaluate_trace_set(ts, shared_data, startup=fleet_startup(292.0), hindsight=False)
     table = result.table
-    assert table.height == 11 and set(table["zones"]) == {6}
+    assert table.height in (11, 12) and set(table["zones"]) == {6}
     by = {r["policy"]: r for r in table.iter_rows(named=True)}
     assert by["all regular"]["cost_ratio"] == pytest.approx(1.0)
     # SpotHedge keeps the service up nearly all the time at under half the regular cost

@@ -30,8 +30,9 @@ replayed (availability traces carry no prices; see :data:`BID_RULE`).
    of the blocks, each scored by a choice that never saw it, estimates what the procedure
    delivers on time it was not chosen on. The first margin whose pooled availability meets
    the target is kept; when none does, the one with the highest pooled availability (the
-   smallest among equals: a margin that changes nothing out of sample is not paid for). ``validation="last"`` is the first round's rule
-   (only the last block validated, the first two as the fit part): one split, so one hard
+   smallest among equals: a margin that changes nothing out of sample is not paid for).
+   ``validation="last"`` is the first round's rule (only the last block validated, the
+   first two as the fit part): one split, so one hard
    stretch at the end of the window sets the margin alone (and when no margin validates,
    the largest is used).
 4. The recommendation is the cheapest candidate reaching target + that margin on the
@@ -345,6 +346,7 @@ class FleetChoice:
     cv: list[dict[str, Any]] = field(default_factory=list)
     min_spare: int = 0
     spot_alternative: SpotAlternative | None = None
+    regular_price: float | None = None
 
     @property
     def uses_spot(self) -> bool:
@@ -645,27 +647,27 @@ class FleetSearch:
         cv: list[dict[str, Any]] = []
         for m in margins if folds else ():
             need = min(1.0, target + m)
-            per_fold = []
+            per_fold: list[dict[str, Any]] = []
+            scores: list[tuple[float, int]] = []  # (availability, ticks) per validated block
             for i in folds:
                 pick = eng.best(order(f"fit:{i}"), f"fit:{i}", need)
                 a, b = self.blocks[i]
-                got = None if pick is None else eng.figures(pick)[f"b{i}"]
-                per_fold.append({
-                    "block": i, "hours": (b - a) * self.step_h,
-                    "setting": None if pick is None else pick.describe(d),
-                    "fit_cost_ratio": None if pick is None else eng.figures(pick)[f"fit:{i}"][
-                        "cost_ratio"],
-                    "availability": None if got is None else got["availability"],
-                    "cost_ratio": None if got is None else got["cost_ratio"],
-                })  # fmt: skip
-            if any(f["availability"] is None for f in per_fold):
-                pooled = None
-            elif len(per_fold) == 1:
-                pooled = per_fold[0]["availability"]
-            else:
-                ticks = [self.blocks[f["block"]][1] - self.blocks[f["block"]][0] for f in per_fold]
-                pooled = sum(f["availability"] * n for f, n in zip(per_fold, ticks, strict=True))
-                pooled /= sum(ticks)
+                row: dict[str, Any] = {"block": i, "hours": (b - a) * self.step_h,
+                                       "setting": None, "fit_cost_ratio": None,
+                                       "availability": None, "cost_ratio": None}  # fmt: skip
+                if pick is not None:
+                    f = eng.figures(pick)
+                    row.update(setting=pick.describe(d),
+                               fit_cost_ratio=f[f"fit:{i}"]["cost_ratio"],
+                               availability=f[f"b{i}"]["availability"],
+                               cost_ratio=f[f"b{i}"]["cost_ratio"])  # fmt: skip
+                    scores.append((f[f"b{i}"]["availability"], b - a))
+                per_fold.append(row)
+            pooled: float | None = None
+            if len(scores) == len(folds) == 1:
+                pooled = scores[0][0]
+            elif len(scores) == len(folds):
+                pooled = sum(av * n for av, n in scores) / sum(n for _, n in scores)
             cv.append({"margin": m, "pooled_availability": pooled, "folds": per_fold})
             if pooled is not None and pooled >= target:
                 margin, validated = m, True
@@ -673,10 +675,11 @@ class FleetSearch:
         if folds and not validated and rule == "blocked":
             # no margin met the target: the one that did best (the smallest among equals);
             # a margin that changes nothing out of sample is not worth paying for
-            scored = [x for x in cv if x["pooled_availability"] is not None]
+            scored = [(x["margin"], x["pooled_availability"]) for x in cv
+                      if x["pooled_availability"] is not None]  # fmt: skip
             if scored:
-                top = max(x["pooled_availability"] for x in scored)
-                margin = next(x["margin"] for x in scored if x["pooled_availability"] >= top)
+                top = max(av for _, av in scored)
+                margin = next(mg for mg, av in scored if av >= top)
         need = min(1.0, target + margin)
         chosen = eng.best(order("train"), "train", need)
         met = chosen is not None
@@ -718,6 +721,7 @@ class FleetSearch:
             hours=hours, stats=stats, reasons=[], frontier=frontier,
             regular=self.regular_pool.spec, dedicated_price=self.dedicated_price,
             validation_rule=rule, cv=cv, min_spare=min_spare, spot_alternative=alt,
+            regular_price=self.regular_pool.price_per_hour,
         )  # fmt: skip
         choice.reasons.extend(_reasons(choice))
         return choice
@@ -818,8 +822,13 @@ def _reasons(c: FleetChoice) -> list[str]:
             "available one."
         )
     if c.setting.dedicated and c.dedicated_price is not None:
+        share = (
+            f", {c.dedicated_price / c.regular_price:.2f} x the regular price"
+            if c.regular_price
+            else ""
+        )
         out.append(
-            f"A dedicated slot is priced at {c.dedicated_price:g} per hour, an assumption "
+            f"A dedicated slot is priced at {c.dedicated_price:.4g} per hour{share}, an assumption "
             f"(the order of a one-year commitment; set it with --dedicated-share, or "
             "--max-dedicated 0 for no dedicated group); it drives this answer."
         )
