@@ -143,6 +143,19 @@ def test_cli_simulate_and_scale(
     assert rec["target"] == 0.99 and rec["fields"]["metadata.instance"] >= 4
     assert rec["reasons"][0].startswith("Chosen on the training window")
     assert doc["goal"]["target"] == 0.99 and doc["export"] is None
+    assert doc["startup"] == {**doc["startup"], "seconds": 292.0, "source": "given"}
+    assert doc["lines"][0] == "start-up 292 s (given); reclaim warning 120 s"
+    # the default start-up is the cold-start model's for setup both, as on bids/order
+    base = ["simulate", "g4dn.xlarge", "--spot-price", "0.1578", "--regular-price", "0.526",
+            "--max-dedicated", "0", "--max-spare", "1"]  # fmt: skip
+    text = run(*base)
+    both = sl.predicted_startup_seconds(14.0, setup="both")
+    assert text.splitlines()[0].startswith(f"start-up {both:.0f} s (cold-start model: a 14 GB")
+    assert "setup both: cachefs + ACR acceleration" in text.splitlines()[0]
+    plain = json.loads(run(*base, "--setup", "plain", "--model-size-gb", "14", "--json"))
+    assert plain["startup"]["seconds"] == pytest.approx(sl.predicted_startup_seconds(14.0))
+    assert plain["startup"]["setup"] == "plain" and plain["startup"]["defaulted"] == []
+    assert "start-up 292 s" in plain["notes"][1]
     out = tmp_path / "deploy"
     text = run(*sim, "--export", str(out), "--name", "fleet-demo", "--image",
                "registry.example/ns/app:1", "--eas-spec", "ml.gu7i.c8m30.1-gu30")  # fmt: skip
@@ -164,7 +177,9 @@ def test_cli_simulate_and_scale(
     assert plan["autoscaler"]["scaleStrategies"] == [{"metricName": "qps", "threshold": 16}]
     assert plan["cronscale"]["ScaleJobs"] and plan["simulated"]["availability"] > 0.99
     text = run("scale", "synthetic-chat", "--qps-per-replica", "20", "--startup-seconds", "292")
-    assert "dedicated floor" in text and "notes:" in text
+    assert "dedicated floor" in text and "notes:" in text and "start-up 292 s (given)" in text
+    text = run("scale", "synthetic-chat", "--qps-per-replica", "20", "--setup", "acr")
+    assert "setup acr: ACR image acceleration" in text
     monkeypatch.setattr(sys, "argv", ["spotlab", "--db", str(db), "simulate", "p3.2xlarge",
                                       "--spot-price", "1", "--regular-price", "3"])  # fmt: skip
     with pytest.raises(SystemExit) as err:
@@ -185,6 +200,12 @@ def test_cli_simulate_and_scale(
          "regular_price must be a number"),
         (["simulate", "g4dn.xlarge", "--spot-price", "0.1", "--regular-price", "0.5",
           "--export", "x"], "--export needs --name and --image"),
+        (["simulate", "g4dn.xlarge", "--spot-price", "0.1", "--regular-price", "0.5",
+          "--startup-seconds", "100", "--setup", "plain"], "not both"),
+        (["simulate", "g4dn.xlarge", "--spot-price", "0.1", "--regular-price", "0.5",
+          "--setup", "bothh"], "Did you mean 'both'"),
+        (["scale", "synthetic-chat", "--qps-per-replica", "20", "--model-size-gb", "-3"],
+         "model size must be a finite number of GB >= 0"),
         (["scale", "synthetic-chat", "--qps-per-replica", "nan"], "qps_per_replica must be"),
         (["scale", "synthetic-chat", "--qps-per-replica", "1e-9"], "check --qps-per-replica"),
     ],
@@ -230,6 +251,7 @@ def test_fleet_widget_recommends_and_exports(bamboo_store: sl.Store, tmp_path: P
     assert w.replay.choice.setting.dedicated == 4  # no spot in the training window
     w.max_dedicated.value = 0
     assert w.replay.choice.setting.dedicated == 0
+    assert w.setup.disabled and "start-up 292 s (given)" in w.message.value.lower()
     assert w.export() is None and "set the service name and image" in w.export_out.value
     w.image.value = "registry.example/ns/app:1"
     w.eas_spec.value = "ml.gu7i.c8m30.1-gu30"
@@ -239,6 +261,14 @@ def test_fleet_widget_recommends_and_exports(bamboo_store: sl.Store, tmp_path: P
     w.regular.value = -1.0
     assert "Cannot recommend" in w.message.value and w.replay is None
     assert w.export() is None
+    # without a given start-up the setup and model size inputs drive it (default both)
+    live = FleetWidget(bamboo_store, "g4dn.xlarge", 0.1578, 0.526, folder=str(tmp_path / "c2"))
+    assert live.replay is not None and live.replay.startup.setup == "both"
+    live.setup.value = "plain"
+    assert live.replay.startup.seconds == pytest.approx(sl.predicted_startup_seconds(14.0))
+    assert "setup plain" in live.message.value
+    live.dedicated_share.value = 0.2
+    assert live.replay.floor.price_per_hour == pytest.approx(0.2 * 0.526)
 
 
 def test_committed_results_file_is_labelled_and_consistent() -> None:
