@@ -23,16 +23,20 @@ from spotlab.cli import main
 from spotlab.fleet.evaluate import (
     BAMBOO_G4DN,
     BEST_SPOT,
+    HINDSIGHT,
     RECOMMENDED,
     RESULTS_FILE,
     SHARED_TRACE_SETS,
+    before_after,
     evaluate_trace_set,
     goal,
     load_results,
+    prior_points,
     replay_store,
     results_frames,
     summary_line,
 )
+from spotlab.fleet.prior import SPARE_PRIOR_POINTS
 from spotlab.fleet.startup import fleet_startup
 from spotlab.ingest import ingest
 from tests.conftest import run_cli
@@ -110,6 +114,14 @@ def test_goal_reads_domination_both_ways() -> None:
     # k=1 as available at a lower cost: dominated
     g = goal(table((0.40, 0.996), (0.45, 0.990), (0.39, 0.996)), 0.995)
     assert g["dominated_by_k"] == [1] and not g["goal_met"]
+    assert "dominated by SpotHedge (k = 1: as available, 0.0100 x all-regular cheaper)" in g["note"]
+    assert not g["as_good_as_hindsight"]
+    # ... where the hindsight EAS setting is no cheaper: no EAS config could do better
+    t = table((0.40, 0.996), (0.45, 0.990), (0.39, 0.996)).vstack(
+        pl.DataFrame([{"policy": HINDSIGHT, "cost_ratio": 0.40, "availability": 0.997}])
+    )
+    g = goal(t, 0.995)
+    assert g["as_good_as_hindsight"] and "no EAS setting did better held out" in g["note"]
     # misses the target: the note says by how much
     g = goal(table((0.40, 0.990), (0.45, 0.985)), 0.995)
     assert not g["meets_target"] and "by 0.50 points" in g["note"]
@@ -278,7 +290,17 @@ def test_committed_results_file_is_labelled_and_consistent() -> None:
     assert goals.height == len(doc["traces"]) >= 15
     assert set(goals["trace"]) == {t.name for t in SHARED_TRACE_SETS}
     assert (rows.filter(pl.col("policy") == RECOMMENDED).height) == goals.height
-    assert summary_line(goals).endswith(f"of {goals.height}")
+    line = summary_line(goals)
+    assert "meet the goal; the recommendation is not dominated by SpotHedge on" in line
+    # the main table under the fleet default start-up (setup both), the sensitivity one
+    # under the plain setup, each with the first round's rule on the same table
+    assert doc["startup"]["setup"] == "both" and doc["sensitivity"]["startup"]["setup"] == "plain"
+    _, plain = results_frames(doc, "sensitivity")
+    assert plain.height == goals.height and plain["baseline_goal_met"].null_count() == 0
+    assert before_after(doc).columns == ["trace", "both_round1", "both_now", "plain_round1",
+                                         "plain_now"]  # fmt: skip
+    # what spotlab simulate fits its spare prior on is the committed evaluation's points
+    assert prior_points(doc) == SPARE_PRIOR_POINTS
 
 
 def test_shared_gcp_a100_trace(shared_data: Path) -> None:

@@ -176,7 +176,10 @@ def test_no_spot_answer_reports_the_best_spot_setting_and_the_dedicated_price() 
     assert alt.train["availability"] == 1.0
     assert alt.train["cost_ratio"] == pytest.approx(47 / 36)
     text = " ".join(c.reasons)
-    assert "priced at 2 per hour, 0.67 x the regular price, an assumption" in text and "--dedicated-share" in text
+    assert (
+        "priced at 2 per hour, 0.67 x the regular price, an assumption" in text
+        and "--dedicated-share" in text
+    )
     assert "This runs nothing on spot" in text and "1.306 x" in text and "+0.639 x" in text
     assert c.summary()["spot_alternative"]["met"] is True
     # without the regular base option the best spot setting falls short: reported as such

@@ -114,7 +114,42 @@ def fit_spare_prior(
 
 #: every point of the committed evaluation (``python -m spotlab.fleet.evaluate``), what
 #: ``spotlab simulate`` fits its prior on; the test suite checks it against the results file
-SPARE_PRIOR_POINTS: tuple[PriorPoint, ...] = ()
+SPARE_PRIOR_POINTS: tuple[PriorPoint, ...] = (
+    PriorPoint("SkyPilot preemption 1-node gcp-04-30-2023: c3-highcpu-88, 4 zones", "both",
+               45.6, 83.879, 0),
+    PriorPoint("SpotHedge GCP1: a2-ultragpu-4g, 6 zones", "both",
+               48.1, 83.879, 0),
+    PriorPoint("SkyPilot 1-node aws-10-26-2022: p3.2xlarge, 2 zones", "plain",
+               324.567, 171.62, 0),
+    PriorPoint("SkyPilot 1-node aws-02-15-2023: p3.2xlarge, 9 zones", "plain",
+               2456.7, 171.62, 0),
+    PriorPoint("SkyPilot 16-node aws-08-27-2023: p3.2xlarge, 3 zones", "plain",
+               296.0, 171.62, 0),
+    PriorPoint("SkyPilot preemption 1-node aws-04-19-2023: r5.16xlarge, 3 zones", "plain",
+               113.95, 171.62, 0),
+    PriorPoint("SkyPilot preemption 1-node aws-04-22-2023: p3.2xlarge, 4 zones", "plain",
+               177.4, 171.62, 0),
+    PriorPoint("SkyPilot preemption 1-node gcp-04-30-2023: c3-highcpu-88, 4 zones", "plain",
+               45.6, 261.62, 0),
+    PriorPoint("SkyPilot preemption 4-node aws-08-03-2023: p3.2xlarge, 3 zones", "plain",
+               320.65, 171.62, 0),
+    PriorPoint("SpotHedge AWS1: p3.2xlarge 4-node, 3 zones", "plain",
+               197.25, 171.62, 0),
+    PriorPoint("SpotHedge AWS2: p3.2xlarge 16-node, 3 zones", "plain",
+               204.6, 171.62, 0),
+    PriorPoint("SpotHedge AWS3: p3.2xlarge, 9 zones", "plain",
+               3779.55, 171.62, 0),
+    PriorPoint("SpotHedge GCP1: a2-ultragpu-4g, 6 zones", "plain",
+               48.1, 261.62, 1),
+    PriorPoint("Bamboo g4dn.xlarge us-east-1c (2020-11-20)", "plain",
+               6.117, 171.62, 0),
+    PriorPoint("Bamboo g4dn.xlarge us-east-1d (2020-11-23)", "plain",
+               3.167, 171.62, 0),
+    PriorPoint("Bamboo p2.xlarge us-east-1e (2020-11-23)", "plain",
+               4.733, 171.62, 0),
+    PriorPoint("Bamboo p2.xlarge us-east-1, 3 days (2020-11-20)", "plain",
+               22.167, 171.62, 0),
+)  # fmt: skip
 
 
 __all__ = ["SPARE_PRIOR_POINTS", "PriorPoint", "SparePrior", "fit_spare_prior"]
