@@ -1043,6 +1043,40 @@ def before_after(doc: dict[str, Any]) -> pl.DataFrame:
     return pl.DataFrame(cols)
 
 
+def before_after_markdown(doc: dict[str, Any]) -> str:
+    """The per-trace goal before (the first round's rule) and now, under each start-up of a
+    results document, with the recommendation's held-out cost ÷ all-regular / availability."""
+    sections = [doc, *([doc["sensitivity"]] if "sensitivity" in doc else [])]
+
+    def cell(g: dict[str, Any] | None) -> str:
+        if g is None:
+            return "–"
+        mark = "met" if g["goal_met"] else "not met"
+        cost, avail = g["recommended_cost_ratio"], 100 * g["recommended_availability"]
+        return f"{mark} ({cost:.2f} / {avail:.2f}%)"
+
+    head = ["trace"]
+    for part in sections:
+        st = part["startup"]
+        label = f"{st['setup']} {st['seconds']:.0f} s"
+        head += [f"{label}: round 1 rule", f"{label}: now"]
+    lines = ["| " + " | ".join(head) + " |", "|---" * len(head) + "|"]
+    for i, t in enumerate(doc["traces"]):
+        cells = [t["trace"]]
+        for part in sections:
+            u = part["traces"][i]
+            cells += [cell(u.get("baseline_goal")), cell(u["goal"])]
+        lines.append("| " + " | ".join(cells) + " |")
+    counts = []
+    for part in sections:
+        n = len(part["traces"])
+        before = sum(bool((u.get("baseline_goal") or {}).get("goal_met")) for u in part["traces"])
+        now = sum(bool(u["goal"]["goal_met"]) for u in part["traces"])
+        counts += [f"{before} of {n}", f"{now} of {n}"]
+    lines.append("| **goal met** | " + " | ".join(f"**{c}**" for c in counts) + " |")
+    return "\n".join(lines)
+
+
 def startup_label_of(startup: dict[str, Any]) -> str:
     """:func:`startup_label` of a start-up as stored in a results document."""
     return startup["setup"] if startup.get("setup") else f"{startup['seconds']:.0f} s"
@@ -1127,8 +1161,7 @@ def main(argv: Sequence[str] | None = None) -> int:  # pragma: no cover - a scri
                                "note"))  # fmt: skip
         print(summary_line(goals))
         print(markdown_tables(doc, section))
-    with pl.Config(tbl_rows=200, tbl_cols=20, tbl_width_chars=250, fmt_str_lengths=70):
-        print(before_after(doc))
+    print(before_after_markdown(doc))
     print("SPARE_PRIOR_POINTS = (")
     for p in prior_points(doc):
         print(f"    {p!r},")
@@ -1156,6 +1189,7 @@ __all__ = [
     "TraceResult",
     "TraceSet",
     "before_after",
+    "before_after_markdown",
     "evaluate_availability",
     "evaluate_shared_traces",
     "evaluate_store",
