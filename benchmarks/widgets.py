@@ -76,7 +76,7 @@ def main() -> None:
          lambda x: toggle(x.model_size, 7.2, 14.0)),
         ("scaling plan: utilisation", lambda: PlanWidget(traffic, service="synthetic-chat"),
          lambda x: toggle(x.utilization, 0.7, 0.8)),
-        ("config form: replicas", lambda: ConfigForm(store),
+        ("config form: replicas", lambda: ConfigForm(store, image="registry.example.com/a/b:1"),
          lambda x: toggle(x.replicas, 2, 3)),
     ]  # fmt: skip
     print(f"{'widget':38} {'change ms':>10} {'rebuild ms':>11} {'ratio':>6}  target {TARGET_MS:g}")

@@ -4,7 +4,7 @@
 >>> store = sl.Store(":memory:")
 """
 
-from spotlab import notebook
+from spotlab import assumptions, notebook
 from spotlab.advise.allocation import Allocation, PoolEntry, allocate
 from spotlab.advise.backtest import BacktestResult, backtest_bids
 from spotlab.advise.bids import BidAdvice, BidParams, bid_curve, recommend_bids
@@ -57,6 +57,7 @@ from spotlab.fleet.startup import fleet_startup
 from spotlab.ingest import IngestResult, ingest
 from spotlab.prices import price_stats
 from spotlab.report import Report, build_report, write_report
+from spotlab.requirements import RequirementsError
 from spotlab.schema import SCHEMA_VERSION
 from spotlab.store import Store
 
@@ -92,6 +93,7 @@ __all__ = [
     "PoolEntry",
     "Report",
     "Requirements",
+    "RequirementsError",
     "ScalingPlan",
     "ServiceConfig",
     "SpotlabError",
@@ -100,6 +102,7 @@ __all__ = [
     "StoreLockedError",
     "__version__",
     "allocate",
+    "assumptions",
     "backtest_bids",
     "bid_curve",
     "build_config",

@@ -5,7 +5,6 @@ Exit codes: 0 ok; 1 rows rejected under ``--strict`` (or lint errors); 2 usage o
 
 from __future__ import annotations
 
-import json
 import sys
 from datetime import date, datetime
 from pathlib import Path
@@ -14,8 +13,11 @@ from typing import Annotated, Any
 import polars as pl
 import typer
 
+from spotlab.cli_examples import add_examples
 from spotlab.errors import SpotlabError
+from spotlab.htmlreport import CELL_TIMEOUT_SECONDS
 from spotlab.store import Store
+from spotlab.text import PrintableWriter, printable, strict_json
 
 app = typer.Typer(
     name="spotlab",
@@ -28,6 +30,7 @@ app = typer.Typer(
 
 class State:
     db: str | None = None
+    wide: bool = False
 
 
 @app.callback()
@@ -36,8 +39,12 @@ def _global(
         str | None,
         typer.Option("--db", help="Database file (default $SPOTLAB_DB or ./spotlab.duckdb)."),
     ] = None,
+    wide: Annotated[
+        bool, typer.Option("--wide", help="Tables show every column, however wide.")
+    ] = False,
 ) -> None:
     State.db = db
+    State.wide = wide
 
 
 def open_store(read_only: bool = False) -> Store:
@@ -56,23 +63,38 @@ def _default(o: Any) -> Any:
     return str(o)
 
 
+def terminal_width() -> int | None:
+    """``$COLUMNS``, else the terminal's width; None when printing into a pipe or file."""
+    import os
+    import shutil
+
+    env = os.environ.get("COLUMNS", "")
+    if env.isdigit() and int(env) > 0:
+        return int(env)
+    if sys.stdout.isatty():
+        return shutil.get_terminal_size().columns
+    return None
+
+
 def emit(data: pl.DataFrame | list[Any] | dict[str, Any], as_json: bool, title: str = "") -> None:
-    """Print a frame or records as a table, or as JSON with ``--json``."""
+    """Print a frame or records as a table, or as strict JSON with ``--json`` (NaN → null).
+
+    Tables (:func:`spotlab.tables.text_table`) carry units and currency in their headers,
+    round floats to meaningful digits and fit the terminal (``--wide``: every column);
+    control characters in the data are shown as escapes, never sent to the terminal."""
     if as_json:
         if isinstance(data, pl.DataFrame):
             data = data.to_dicts()
-        typer.echo(json.dumps(data, default=_default, indent=2, ensure_ascii=False))
+        typer.echo(strict_json(data, default=_default))
         return
     if title:
-        typer.echo(title)
+        typer.echo(printable(title))
     if isinstance(data, pl.DataFrame):
-        with pl.Config(
-            tbl_rows=200, tbl_cols=30, fmt_str_lengths=80, tbl_width_chars=200,
-            tbl_hide_dataframe_shape=True, tbl_hide_column_data_types=True,
-        ):  # fmt: skip
-            typer.echo(str(data))
+        from spotlab.tables import text_table
+
+        typer.echo(printable(text_table(data, width=terminal_width(), wide=State.wide)))
     else:
-        typer.echo(json.dumps(data, default=_default, indent=2, ensure_ascii=False))
+        typer.echo(strict_json(data, default=_default))
 
 
 def parse_pairs(pairs: list[str] | None, what: str) -> dict[str, str]:
@@ -226,6 +248,8 @@ def lint_cmd(
     """Check an EAS config against the spot best practices; exit 1 on any error finding."""
     from spotlab.eas import errors, format_findings, lint
 
+    if format not in ("text", "json"):
+        raise typer.BadParameter(f"--format is text or json, not {format!r}")
     store = _config_store()
     try:
         need = _needs(gpu_memory_gib, model_size_gb, image_size_gb, region)
@@ -292,9 +316,9 @@ def schema_cmd(
 
 @app.command("coldstart")
 def coldstart_cmd(
-    model_size: Annotated[float, typer.Option("--model-size", help="Model size, GB.")],
+    model_size: Annotated[float, typer.Option("--model-size-gb", help="Model size, GB.")],
     image_size: Annotated[
-        float, typer.Option("--image-size", help="Image size, GB (default: vendor's 1.34).")
+        float, typer.Option("--image-size-gb", help="Image size, GB (default: vendor's 1.34).")
     ] = 1.34,
     provider: Annotated[str, typer.Option(help="alibaba (300 s warning) or aws (120 s).")] = (
         "alibaba"
@@ -374,9 +398,11 @@ def interruptions_cmd(
 
 ModelSizeOpt = Annotated[
     float | None,
-    typer.Option("--model-size", help="Model size (GB): the cold-start model predicts start-up."),
+    typer.Option(
+        "--model-size-gb", help="Model size (GB): the cold-start model predicts start-up."
+    ),
 ]
-ImageSizeOpt = Annotated[float | None, typer.Option("--image-size", help="Image size (GB).")]
+ImageSizeOpt = Annotated[float | None, typer.Option("--image-size-gb", help="Image size (GB).")]
 SetupOpt = Annotated[str, typer.Option(help="Start-up setup: plain, cachefs, acr, both.")]
 
 
@@ -398,10 +424,12 @@ def _startup(
 
 @app.command("order")
 def order_cmd(
-    gpu_mem: Annotated[float, typer.Option(help="GPU memory one replica needs (GB).")],
+    gpu_mem: Annotated[
+        float, typer.Option("--gpu-memory-gib", help="GPU memory one replica needs (GiB).")
+    ],
     gpus: Annotated[int, typer.Option(help="GPUs per replica.")] = 1,
     vcpu: Annotated[float, typer.Option(help="Minimum vCPU.")] = 0.0,
-    memory: Annotated[float, typer.Option(help="Minimum host memory (GiB).")] = 0.0,
+    memory: Annotated[float, typer.Option("--memory-gib", help="Minimum host memory (GiB).")] = 0.0,
     region: Annotated[str | None, typer.Option(help="Region (default: from the catalog).")] = None,
     replicas: Annotated[int | None, typer.Option(help="Service size, for integer caps.")] = None,
     max_share: Annotated[float, typer.Option(help="Largest share of one spot spec.")] = 0.5,
@@ -642,51 +670,111 @@ def scale_cmd(
 # -- report: the headless summary of what is loaded (make report) -------------------------
 
 
+@app.command("assumptions")
+def assumptions_cmd(as_json: JsonOpt = False) -> None:
+    """Every assumption behind spotlab's figures: value, source, and what changes it."""
+    from spotlab.assumptions import assumptions_frame
+
+    frame = assumptions_frame()
+    emit(frame if as_json else frame.select("assumption", "value", "source", "changed_by"), as_json)
+
+
 @app.command("report")
 def report_cmd(
     out: Annotated[Path, typer.Option("--out", help="Folder for the report.")] = Path("out"),
     notebooks: Annotated[
-        bool, typer.Option(help="Also execute the notebooks into self-contained HTML.")
+        bool, typer.Option(help="Also execute the notebooks into self-contained HTML pages.")
     ] = True,
+    overwrite: Annotated[
+        bool, typer.Option(help="Replace the config files already in OUT/config.")
+    ] = False,
+    notebook: Annotated[
+        list[str] | None, typer.Option("--notebook", help="Only this notebook (repeatable).")
+    ] = None,
+    image: Annotated[
+        str | None, typer.Option(help="Container image of the advised service.json.")
+    ] = None,
+    model_oss: Annotated[str | None, typer.Option(help="OSS path of the model.")] = None,
+    current_monthly_cost: Annotated[
+        float | None, typer.Option(help="What the service costs you a month now.")
+    ] = None,
+    cell_timeout_seconds: Annotated[
+        int, typer.Option(help="Longest a notebook cell may run.")
+    ] = CELL_TIMEOUT_SECONDS,
     as_json: JsonOpt = False,
 ) -> None:
-    """Ingest and price summary, the advised EAS config, and the notebooks as HTML."""
-    from spotlab.htmlreport import render_notebooks
-    from spotlab.overview import export_overview_config
-    from spotlab.report import write_report
+    """The report: out/index.html (the money, the advised deployment, charts, assumptions,
+    data flags), the advised EAS config, the tables, and the notebooks as HTML pages."""
+    from spotlab.htmlreport import notebook_paths, render_notebooks
+    from spotlab.report import write_index, write_report
 
+    names = [p.stem for p in notebook_paths(notebook)] if notebooks else None
     with open_store(read_only=True) as store:
         rep = write_report(store, out)
-        try:
-            config = export_overview_config(store, out / "config")
-        except SpotlabError as exc:  # the summary still stands without advice
-            config, pages = [], []
-            typer.echo(f"no config or notebooks: {exc}", err=True)
-            notebooks = False
-    pages = render_notebooks(out / "notebooks", store.path) if notebooks else []
+        front = write_index(store, rep, out, image=image, model_oss_path=model_oss,
+                            current_monthly_cost=current_monthly_cost, notebooks=names,
+                            overwrite_config=overwrite)  # fmt: skip
+
+    def progress(line: str) -> None:
+        typer.echo(line, err=True)
+
+    pages = render_notebooks(out / "notebooks", store.path, names, cell_timeout_seconds,
+                             progress=progress) if names else []  # fmt: skip
     if as_json:
-        emit({"totals": rep.totals(), "files": [str(f) for f in rep.files],
-              "config": [str(p) for p in config],
+        emit({"totals": rep.totals(), "index": str(front.index),
+              "files": [str(f) for f in rep.files], "config": [str(p) for p in front.config],
+              "notes": front.notes,
               "notebooks": [{"html": str(p.html), "seconds": round(p.seconds, 1),
                              "svg_charts": p.svg_charts} for p in pages]}, True)  # fmt: skip
         return
-    typer.echo(rep.markdown())
-    typer.echo("wrote " + ", ".join(str(f) for f in [*rep.files, *config]))
+    typer.echo(front.first_line)
+    if front.overview is not None:
+        for item, value in front.overview.headline().head(2).iter_rows():
+            typer.echo(f"{item}: {value}")
+    typer.echo("\n".join(f"note: {n}" for n in front.notes))
+    typer.echo(f"wrote {front.index} (open it in a browser), " + ", ".join(
+        str(f) for f in [*rep.files, *front.config]))  # fmt: skip
     for p in pages:
         typer.echo(f"{p.html}: ran in {p.seconds:.1f} s, {p.svg_charts} charts inline")
 
 
+@app.command("formats")
+def formats_cmd(as_json: JsonOpt = False) -> None:
+    """Input formats ingest reads, in the order it tries them, with what picks each one."""
+    from spotlab.ingest import READERS
+
+    readers = sorted(READERS.values(), key=lambda r: (r.priority, r.name))
+    emit(pl.DataFrame({"format": [r.name for r in readers], "kind": [r.kind for r in readers],
+                       "picked_when": [r.sniff_rule for r in readers]}), as_json)  # fmt: skip
+    if not as_json:
+        typer.echo("The first format whose rule matches reads the file; --format NAME forces one.")
+
+
+add_examples(app)
+
+
 def main() -> None:
-    """Entry point: spotlab errors become a message and exit code 2, not a traceback."""
+    """Entry point: spotlab errors become a message and exit code 2, not a traceback.
+
+    Whatever a command prints goes through :func:`spotlab.text.printable`: a spec name or
+    a reason read from a file cannot send control sequences to the terminal."""
+    stdout, sys.stdout = sys.stdout, PrintableWriter(sys.stdout)
+    try:
+        _run()
+    finally:
+        sys.stdout = stdout
+
+
+def _run() -> None:
     try:
         code = app(standalone_mode=False)
     except SpotlabError as exc:
-        typer.echo(f"error: {exc}", err=True)
+        typer.echo(f"error: {printable(str(exc))}", err=True)
         sys.exit(2)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except (typer.BadParameter, typer.Abort) as exc:
-        typer.echo(f"error: {exc}", err=True)
+        typer.echo(f"error: {printable(str(exc))}", err=True)
         sys.exit(2)
     except typer.TyperException as exc:  # usage errors (typer bundles its own click)
         show = getattr(exc, "show", None)

@@ -7,6 +7,7 @@
     ├── IngestError               a file parsed but cannot be loaded as a whole
     ├── ConfigError               an EAS config is malformed or fails validation
     ├── AnalysisError             an analysis cannot answer (no data, bad parameter)
+    │   └── NoDataError           nothing to analyse for the selection (ingest data first)
     ├── ExternalError             an error of duckdb, polars, pyarrow or pydantic, wrapped
     └── FetchError                a provider API call failed (``spotlab fetch``)
 
@@ -93,6 +94,11 @@ class ConfigError(SpotlabError):
 
 class AnalysisError(SpotlabError):
     """An analysis cannot answer: no data in the window, or a bad parameter."""
+
+
+class NoDataError(AnalysisError):
+    """Nothing to analyse: no rows for the selection. Callers that can do without the
+    analysis (the config linter without bid advice, say) catch this one, never more."""
 
 
 class ExternalError(SpotlabError):

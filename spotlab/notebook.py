@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -78,6 +78,43 @@ def show(chart: Any) -> None:
     display(_chart_widget(chart.to_dict(validate=False), options))
 
 
+def show_table(
+    frame: Any,
+    units: Mapping[str, str] | None = None,
+    currency: str | None = None,
+    caption: str | None = None,
+    max_rows: int = 60,
+) -> None:
+    """Display a polars frame as a labelled HTML table: units and currency in the headers,
+    values rounded, no dtype row (:func:`spotlab.tables.html_table`)."""
+    from IPython.display import HTML, display
+
+    from spotlab.tables import html_table
+
+    display(HTML(html_table(frame, max_rows, units, caption, currency)))
+
+
+def show_html(markup: str) -> None:
+    """Display an HTML fragment (cards, sentences) built by the library."""
+    from IPython.display import HTML, display
+
+    display(HTML(markup))
+
+
+def enable_table_display() -> None:
+    """Show every polars frame a cell returns or displays as :func:`show_table` does (the
+    plain-text form, used by ``print``, is unchanged)."""
+    import polars as pl
+    from IPython import get_ipython
+
+    from spotlab.tables import html_table
+
+    shell = get_ipython()
+    if shell is None:  # plain Python: nothing displays HTML
+        return
+    shell.display_formatter.formatters["text/html"].for_type(pl.DataFrame, html_table)
+
+
 def find_database(start: Path | None = None) -> Path | None:
     """``$SPOTLAB_DB``, else ``spotlab.duckdb`` in the working folder or a parent."""
     env = os.environ.get(ENV_VAR)
@@ -100,6 +137,7 @@ def setup(db: str | Path | None = None, charts: bool = True) -> Store:
     """
     if charts:
         enable_offline_charts()
+    enable_table_display()
     path = Path(db) if db is not None else find_database()
     if path is not None and str(path) != ":memory:" and path.exists():
         return Store(path, read_only=True)
@@ -137,3 +175,82 @@ def progress(label: str) -> Iterator[None]:
     bar.value = 1
     bar.bar_style = "success"
     bar.description = f"{label}: {time.perf_counter() - t0:.1f} s"
+
+
+def show_overview(
+    ov: Any, store: Store | None = None, current_monthly_cost: float | None = None
+) -> None:
+    """The overview's answer first: the data's period and nature (with a store), the
+    money as cards, the advised deployment in words."""
+    from spotlab.htmlreport import overview_html
+
+    head = ""
+    if store is not None:
+        import html
+
+        from spotlab.report import build_report, data_nature
+
+        line = html.escape(data_nature(store, build_report(store), ov))
+        head = (
+            "<p style='font:14px sans-serif;background:#fff8c5;border:1px solid #d4a72c;"
+            f"border-radius:6px;padding:6px 10px'>{line}</p>"
+        )
+    show_html(head + overview_html(ov, current_monthly_cost))
+
+
+def show_flags(store: Store, ov: Any | None = None) -> None:
+    """The data-quality flags (synthetic, estimated prices, stale series, rejected rows)."""
+    import html
+
+    from spotlab.report import build_report, data_flags
+
+    items = "".join(
+        f"<li>{html.escape(f.text)}</li>" for f in data_flags(store, build_report(store), ov)
+    )
+    show_html(f"<ul style='font:14px sans-serif'>{items}</ul>")
+
+
+# -- the committed form of the shipped notebooks ---------------------------------------------
+
+#: the kernel spec JupyterLab writes for ipykernel's ``python3`` kernel
+KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
+#: a code cell starting with this keeps its printed output in git (nbval checks it)
+CHECK_MARK = "# NBVAL_CHECK_OUTPUT"
+#: notebook metadata key marking a notebook kept in its committed form on every save
+COMMITTED_FORM = "spotlab"
+
+
+def normalize_notebook(nb: Any) -> Any:
+    """A notebook in the form it is committed in, whatever ran it (JupyterLab, nbclient):
+    the kernel spec JupyterLab writes, ``language_info`` without the Python version, no
+    widget state or cell timings, and outputs only in ``# NBVAL_CHECK_OUTPUT`` cells (their
+    printed text; execution counts as a fresh Run All gives them). Returns ``nb``."""
+    meta = nb["metadata"]
+    meta["kernelspec"] = dict(KERNELSPEC)
+    meta.get("language_info", {}).pop("version", None)
+    meta.pop("widgets", None)
+    meta[COMMITTED_FORM] = {"outputs": "checked cells only"}
+    count = 0
+    for cell in nb["cells"]:
+        cell["metadata"].pop("execution", None)
+        if cell["cell_type"] != "code":
+            continue
+        count += 1
+        source = cell["source"] if isinstance(cell["source"], str) else "".join(cell["source"])
+        if source.lstrip().startswith(CHECK_MARK):
+            cell["outputs"] = [o for o in cell["outputs"] if o.get("output_type") == "stream"]
+            cell["execution_count"] = count  # nbval wants a count on a cell with output
+        else:
+            cell["outputs"] = []
+            cell["execution_count"] = None
+    return nb
+
+
+def pre_save_hook(model: dict[str, Any], path: str = "", **_: Any) -> None:
+    """Jupyter's pre-save hook (``make lab`` sets it): a shipped notebook (marked
+    :data:`COMMITTED_FORM`) is saved in its committed form, so running it in JupyterLab
+    leaves the tracked file unchanged; other notebooks are saved as they are."""
+    if model.get("type") != "notebook" or not isinstance(model.get("content"), dict):
+        return
+    if COMMITTED_FORM in model["content"].get("metadata", {}):
+        normalize_notebook(model["content"])

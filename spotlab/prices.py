@@ -30,7 +30,7 @@ import duckdb
 import polars as pl
 
 from spotlab.domain import RULE_FRACTION, region_of_zone_expr
-from spotlab.errors import AnalysisError, did_you_mean, wrap_errors
+from spotlab.errors import AnalysisError, NoDataError, did_you_mean, wrap_errors
 from spotlab.store import Store, scalar
 
 SERIES = ("provider", "zone", "spec")
@@ -335,7 +335,7 @@ def check_selection(
         for c in ("spec", "zone")
     }
     if not known["spec"]:
-        raise AnalysisError(
+        raise NoDataError(
             "no spot price points to analyse: ingest price data first (`spotlab ingest data/`)"
         )
     hints = []
@@ -343,7 +343,7 @@ def check_selection(
         for a in asked or []:
             if a not in known[col]:
                 hints.append(f"{col} {a!r} is not in the data.{did_you_mean(a, known[col])}")
-    raise AnalysisError(
+    raise NoDataError(
         "no price series match the selection" + (": " + " ".join(hints) if hints else "")
     )
 

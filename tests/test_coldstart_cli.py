@@ -12,18 +12,18 @@ from tests.conftest import BUNDLED
 
 
 def test_acceptance_command_shows_setups_and_fits(cli) -> None:
-    code, out, err = cli("coldstart", "--model-size", "7.2")
+    code, out, err = cli("coldstart", "--model-size-gb", "7.2")
     assert code == 0, err
     for word in ("plain", "cachefs", "acr", "both", "downtime_seconds", "monthly_saving"):
         assert word in out
     assert "cachefs_remote_hit" in out and "throughput_lo" in out
-    assert "data/seed_load_times.csv" in out  # no database: the bundled table
+    assert "seed_load_times.csv, shipped with spotlab" in out  # no database: the packaged table
 
 
 def test_json_matches_the_library(cli) -> None:
     code, out, _ = cli(
-        "coldstart", "--model-size", "7.2", "--image-size", "12", "--reclaims-per-month", "10",
-        "--json",
+        "coldstart", "--model-size-gb", "7.2", "--image-size-gb", "12",
+        "--reclaims-per-month", "10", "--json",
     )  # fmt: skip
     assert code == 0
     doc = json.loads(out)
@@ -42,7 +42,7 @@ def test_store_specs_and_provider(cli) -> None:
     with sl.Store(cli.db) as store:
         sl.ingest(store, [BUNDLED / "specs_catalog.csv", BUNDLED / "seed_load_times.csv"])
     code, out, _ = cli(
-        "coldstart", "--model-size", "7.2", "--spec", "ml.gu7i.c8m30.1-gu30", "--provider",
+        "coldstart", "--model-size-gb", "7.2", "--spec", "ml.gu7i.c8m30.1-gu30", "--provider",
         "aws", "--price", "0.4", "--value", "2", "--json",
     )  # fmt: skip
     assert code == 0
@@ -53,7 +53,7 @@ def test_store_specs_and_provider(cli) -> None:
 
 
 def test_unknown_provider_exits_2(cli) -> None:
-    code, _, err = cli("coldstart", "--model-size", "7.2", "--provider", "azur")
+    code, _, err = cli("coldstart", "--model-size-gb", "7.2", "--provider", "azur")
     assert code == 2 and "lead" in err
 
 

@@ -196,7 +196,7 @@ def test_secrets_written_only_when_asked(tmp_path: Path) -> None:
     data.update(dockerAuth="dXNlcjpzM2NyM3Q=", token="tok")
     bundle = load_bundle(_write(tmp_path / "in.json", data))
     result = export(bundle, tmp_path / "a", catalog=CATALOG)
-    assert result.omitted_secrets == ["dockerAuth", "token"]
+    assert result.omitted_secrets == ["service.json $.dockerAuth", "service.json $.token"]
     text = (tmp_path / "a" / "service.json").read_text()
     assert "dXNlcjpzM2NyM3Q=" not in text and "tok" not in json.loads(text).values()
     export(bundle, tmp_path / "b", include_secrets=True, catalog=CATALOG)

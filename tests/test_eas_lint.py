@@ -23,7 +23,13 @@ import pytest
 from spotlab import Store
 from spotlab.eas import facts
 from spotlab.eas.lint import RULES, cron_problem, errors, lint
-from spotlab.eas.model import ConfigBundle, load_autoscaler, load_cronscale, load_service
+from spotlab.eas.model import (
+    ConfigBundle,
+    load_autoscaler,
+    load_cronscale,
+    load_service,
+    parse_json,
+)
 from spotlab.ingest import ingest
 from tests.conftest import run_cli
 
@@ -239,6 +245,22 @@ CASES: list[Any] = [
         cfg(lambda d: d.update(token="s3cr3t-token")), cfg(), {},
         id="secret-present: a service token in the file",
     ),
+    pytest.param(
+        "not-eas-spec", "$.cloud.computing.instances[1].type",
+        cfg(lambda d: inst(d)[1].update(type="p3.2xlarge")), cfg(), {},
+        id="not-eas-spec: an AWS type in an EAS service (GCP types: test_not_eas_spec_*)",
+    ),
+    pytest.param(
+        "image-invalid", "$.containers[0].image",
+        cfg(lambda d: d["containers"][0].update(image="not a valid image ref!!")), cfg(), {},
+        id="image-invalid: not a registry reference",
+    ),
+    pytest.param(
+        "duplicate-key", "$.labels.team",
+        load_service(parse_json(json.dumps(cfg())[:-1] + ', "labels": {"team": 1, "team": 2}}')),
+        load_service(parse_json(json.dumps(cfg())[:-1] + ', "labels": {"team": "a"}}')), {},
+        id="duplicate-key: a key written twice in one object",
+    ),
 ]
 # fmt: on
 
@@ -341,8 +363,7 @@ def test_domain_example_lints_without_errors(eas_store: Store) -> None:
     folder = FIX / "eas_config_domain_example"
     assert errors(lint(folder, eas_store)) == []
     assert errors(lint(FIX / "eas_config_domain_inline_autoscaler.json", eas_store)) == []
-    if facts.BUNDLED_CATALOG.exists():  # and against the bundled catalog, without a store
-        assert errors(lint(folder)) == []
+    assert errors(lint(folder)) == []  # and against the packaged catalog, without a store
 
 
 def test_acceptance_cli_lint_shows_three_errors_and_exits_1(
@@ -390,3 +411,26 @@ def test_real_console_script_exit_code(tmp_path: Path) -> None:
     run = subprocess.run([*cmd, str(bad)], capture_output=True, text=True, cwd=ROOT, check=False)
     assert run.returncode == 1, run.stderr
     assert "[reserved-port]" in run.stdout
+
+
+def test_not_eas_spec_gcp_type_from_the_store() -> None:
+    # the store's catalog lists GCP machine types too: known, but not an EAS type
+    with Store(":memory:") as s:
+        ingest(s, [FIX / "gcp_changepoints_excerpt.csv", FIX / "eas_config_specs_catalog.csv"])
+        data = cfg(lambda d: inst(d)[0].update(type="a2-highgpu-1g"))
+        found = [f for f in lint(data, s, bids={}) if f.severity == "error"]
+    assert [(f.rule, f.path) for f in found] == [
+        ("not-eas-spec", "$.cloud.computing.instances[0].type")
+    ]
+    assert "a GCP type (the specs catalog lists it under gcp)" in found[0].message
+
+
+def test_image_references() -> None:
+    from spotlab.eas.lint import image_problem
+
+    good = ["nginx", "nginx:1.25", "docker.io/library/nginx:latest", "localhost:5000/a/b",
+            VPC_IMAGE, "reg.example.com/ns/app@sha256:" + "a" * 64]  # fmt: skip
+    bad = ["not a valid image ref!!", "UPPER/x:1", "a//b", "a:b:c", "u:p@reg.io/a:1",
+           "reg.example.com/ns/app:", "x" * 300]  # fmt: skip
+    assert [image_problem(i) for i in good] == [None] * len(good)
+    assert all(image_problem(i) for i in bad)

@@ -176,7 +176,10 @@ def test_mask_and_strip_secrets() -> None:
     assert [e["value"] for e in masked["containers"][0]["env"]] == [MASK, "/models"]
     assert data["token"] == "abc"  # the input is not modified
     stripped, removed = strip_secrets(data)
-    assert removed == ["dockerAuth", "token"] and "token" not in stripped
+    assert removed == ["$.dockerAuth", "$.token", "$.containers[0].env[0] (HF_TOKEN)"]
+    assert "token" not in stripped and stripped["containers"][0]["env"] == [
+        {"name": "MODEL_DIR", "value": "/models"}
+    ]
 
 
 def test_json_schema_allows_unknown_keys() -> None:

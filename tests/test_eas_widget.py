@@ -19,7 +19,9 @@ FIX = Path(__file__).resolve().parent / "fixtures"
 def form(tmp_path: Path) -> Iterator[ConfigForm]:
     with Store(":memory:") as s:
         ingest(s, [FIX / "eas_config_specs_catalog.csv", FIX / "eas_config_spot_prices.csv"])
-        yield ConfigForm(s, out_dir=tmp_path / "deploy")
+        f = ConfigForm(s, out_dir=tmp_path / "deploy")
+        f.image.value = "myacr-registry-vpc.cn-hangzhou.cr.aliyuncs.com/ns/app:1.0"
+        yield f
 
 
 def test_findings_follow_the_fields(form: ConfigForm) -> None:
@@ -43,6 +45,49 @@ def test_export_button_writes_clean_files(form: ConfigForm, tmp_path: Path) -> N
     assert service["cloud"]["computing"]["instances"][-1] == {"type": "ecs.gn7i-c8g1.2xlarge"}
     assert json.loads((tmp_path / "deploy" / "autoscaler.json").read_text())["max"] == 4
     assert form.export() is None and "already exist" in form.status.value
+    form.overwrite.value = True  # the user confirms
+    assert form.export() is not None
+
+
+def test_no_placeholder_image_is_built(tmp_path: Path) -> None:
+    with Store(":memory:") as s:
+        ingest(s, FIX / "eas_config_specs_catalog.csv")
+        form = ConfigForm(s, out_dir=tmp_path / "deploy")
+        assert form.image.value == "" and form.bundle is None
+        assert "Enter the container image" in form.findings.value
+        assert form.export() is None and not (tmp_path / "deploy").exists()
+        form.image.value = "not a valid image ref!!"
+        assert "image-invalid" in {f.rule for f in form.last_findings}
+
+
+def test_defaults_come_from_the_eas_catalog_of_the_region(tmp_path: Path) -> None:
+    with Store(":memory:") as s:
+        # a store that also holds GCP machine types (USD): the form must not offer them
+        ingest(s, [FIX / "gcp_changepoints_excerpt.csv", FIX / "eas_config_specs_catalog.csv",
+                   FIX / "eas_config_spot_prices.csv"])  # fmt: skip
+        form = ConfigForm(s, out_dir=tmp_path / "deploy")
+        form.image.value = "myacr-registry-vpc.cn-hangzhou.cr.aliyuncs.com/ns/app:1.0"
+        assert form.region.value == "cn-hangzhou" and form.region.options == ("cn-hangzhou",)
+        offered = set(form.spot_specs.options)
+        assert offered and all(spec.startswith(("ecs.", "ml.")) for spec in offered)
+        assert {"a2-highgpu-1g", "g2-standard-4"}.isdisjoint(offered)
+        # the two cheapest GPU specs on demand, of two families (fixture prices, CNY/h)
+        assert form.spot_specs.value == ("ml.gu7i.c8m30.1-gu30", "ecs.gn7i-c8g1.2xlarge")
+        assert {i.currency for i in form.catalog.values()} == {"CNY"}
+        assert not errors_of(form)
+
+
+def errors_of(form: ConfigForm) -> list[str]:
+    return [f.rule for f in form.last_findings if f.severity == "error"]
+
+
+def test_fields_and_findings_are_not_clipped(form: ConfigForm) -> None:
+    form.port.value = 8080
+    html = form.findings.value
+    assert "overflow-wrap:anywhere" in html and "white-space:normal" in html
+    for field in (form.name, form.image, form.spot_specs, form.regular, form.findings):
+        assert field.layout.width == "100%"
+    assert form.layout.max_width == "760px"
 
 
 def test_findings_html_escapes() -> None:

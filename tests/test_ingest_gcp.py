@@ -7,7 +7,6 @@ import gzip
 import time
 from pathlib import Path
 
-import polars as pl
 import pytest
 
 import spotlab as sl
@@ -164,4 +163,9 @@ def test_shared_full_file_every_reject_explained(store: sl.Store, shared_data: P
     (again,) = sl.ingest(store, path)
     assert again.skipped_as_duplicate_file and again.rows_loaded == 0
     assert seconds < 60
-    assert isinstance(store.table("spot_prices"), pl.DataFrame)
+    # every loaded row is one GCP spot price point, each a positive price
+    stored = store.query(
+        "SELECT count(*) AS n, count(*) FILTER (WHERE NOT spot_price > 0) AS bad, "
+        "count(DISTINCT provider) AS providers FROM spot_prices"
+    ).row(0, named=True)
+    assert stored == {"n": r.rows_loaded, "bad": 0, "providers": 1}

@@ -258,7 +258,7 @@ def test_bundled_data_ordering(bundled_db: Path) -> None:
 
 def test_cli_order_json(bundled_db: Path) -> None:
     out = subprocess.run(
-        [sys.executable, "-m", "spotlab.cli", "--db", str(bundled_db), "order", "--gpu-mem",
+        [sys.executable, "-m", "spotlab.cli", "--db", str(bundled_db), "order", "--gpu-memory-gib",
          "24", "--replicas", "10", "--json"],
         capture_output=True, text=True, check=True,
     )  # fmt: skip

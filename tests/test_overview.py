@@ -67,14 +67,47 @@ def test_headline_figures_come_from_the_parts(ov) -> None:
     assert sim["cost"] == pytest.approx(sim["cost_ratio"] * sim["all_regular_cost"])
 
 
+IMAGE = "myacr-registry-vpc.cn-hangzhou.cr.aliyuncs.com/llm/serving:1.0"
+
+
 def test_exported_config_lints_clean(bundled: sl.Store, ov, tmp_path) -> None:
-    bundle = overview_config(ov, bundled)
+    bundle = overview_config(ov, bundled, IMAGE, "oss://my-bucket/models/")
     assert not [f for f in sl.lint(bundle, bundled) if f.severity == "error"]
     button = ExportButton(bundled, ov, tmp_path / "cfg")
+    button.image.value = IMAGE
     paths = button.export()
     assert {p.name for p in paths} >= {"service.json", "autoscaler.json"}
     service = json.loads((tmp_path / "cfg" / "service.json").read_text())
     assert service["cloud"]["computing"]["instances"] == ov.ordering.to_instances()
+    assert service["containers"][0]["image"] == IMAGE
+    assert "No model mount" in button.result.value  # said, not silently left out
+
+
+def test_export_button_asks_for_the_image_and_never_overwrites_silently(
+    bundled: sl.Store, ov, tmp_path
+) -> None:
+    button = ExportButton(bundled, ov, tmp_path / "cfg")
+    assert button.image.value == "" and button.model_oss.value == ""  # no placeholders
+    assert button.export() == [] and not (tmp_path / "cfg").exists()
+    assert "enter the container image" in button.result.value
+    button.image.value = IMAGE
+    button.model_oss.value = "oss://my-bucket/models/"
+    assert button.export()
+    first = (tmp_path / "cfg" / "service.json").read_text()
+    assert "oss://my-bucket/models/" in first
+    button.image.value = IMAGE.replace(":1.0", ":2.0")
+    assert button.export() == []  # the files exist: ask first
+    assert "already exist" in button.result.value
+    assert button.replace.layout.display != "none"
+    assert (tmp_path / "cfg" / "service.json").read_text() == first
+    button.replace.click()
+    assert ":2.0" in (tmp_path / "cfg" / "service.json").read_text()
+    assert button.replace.layout.display == "none"
+
+
+def test_overview_config_has_no_default_image(bundled: sl.Store, ov) -> None:
+    with pytest.raises(sl.ConfigError, match="container image"):
+        overview_config(ov, bundled, "  ")
 
 
 def test_spec_picker_redraws_for_the_chosen_spec(bundled: sl.Store, ov) -> None:

@@ -113,5 +113,13 @@ def test_cli_report(
     )
     main()
     out = capsys.readouterr().out
-    assert out.startswith("# spotlab report")
+    assert out.startswith("Prices 2026-11-01")  # the period and nature of the data first
     assert "wrote " in out and (tmp_path / "o" / "summary.md").exists()
+    assert (tmp_path / "o" / "index.html").exists()
+    assert "EXAMPLE image" in out  # no --image: said, not silent
+
+
+def test_synthetic_marks_cover_the_traffic_sample(store: sl.Store) -> None:
+    sl.ingest(store, [BUNDLED / "traffic_sample.csv"])
+    rep = sl.build_report(store)
+    assert rep.sources["synthetic"].to_list() == [True]

@@ -36,7 +36,7 @@ def test_bids_cli_prices_restart_with_the_prediction(db: str) -> None:
     spec = "ecs.gn8is.2xlarge"
     base = runner.invoke(app, ["--db", db, "bids", "--spec", spec, "--json"])
     big = runner.invoke(
-        app, ["--db", db, "bids", "--spec", spec, "--model-size", "30", "--setup", "plain",
+        app, ["--db", db, "bids", "--spec", spec, "--model-size-gb", "30", "--setup", "plain",
               "--json"],
     )  # fmt: skip
     assert base.exit_code == 0 and big.exit_code == 0, base.output + big.output

@@ -7,7 +7,9 @@ and commit it::
 
     .venv/bin/python tools/checked_outputs.py notebooks/*.ipynb
 
-Outputs of unchecked cells are cleared, so widget ids and timings never enter git.
+Outputs of unchecked cells are cleared, so widget ids and timings never enter git: the
+notebook is written in its committed form (:func:`spotlab.notebook.normalize_notebook`),
+the same form ``make lab`` saves it in.
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
-MARK = "# NBVAL_CHECK_OUTPUT"
+from spotlab.notebook import CHECK_MARK as MARK
+from spotlab.notebook import normalize_notebook
 
 
 def refresh(path: Path) -> int:
@@ -28,7 +31,7 @@ def refresh(path: Path) -> int:
     os.environ["SPOTLAB_DB"] = ":memory:"  # the bundled data, as CI sees it
     try:
         NotebookClient(
-            nb, timeout=600, kernel_name="python3",
+            nb, timeout=600, kernel_name="python3", record_timing=False,
             resources={"metadata": {"path": str(path.parent)}},
         ).execute()  # fmt: skip
     finally:
@@ -36,19 +39,9 @@ def refresh(path: Path) -> int:
             os.environ.pop("SPOTLAB_DB")
         else:
             os.environ["SPOTLAB_DB"] = env_db
-    kept = 0
-    for cell in nb.cells:
-        if cell.cell_type != "code":
-            continue
-        if cell.source.lstrip().startswith(MARK):
-            cell.outputs = [o for o in cell.outputs if o.get("output_type") == "stream"]
-            kept += 1  # nbval wants an execution count on a cell with stored output
-        else:
-            cell.outputs = []
-            cell.execution_count = None
-    nb.metadata.pop("widgets", None)
+    normalize_notebook(nb)
     nbformat.write(nb, path)
-    return kept
+    return sum(1 for c in nb.cells if c.cell_type == "code" and c.source.lstrip().startswith(MARK))
 
 
 if __name__ == "__main__":

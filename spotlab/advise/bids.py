@@ -45,7 +45,7 @@ from typing import Any
 import polars as pl
 
 from spotlab.domain import PRICE_TICK, RULE_FRACTION, SMALL_PRICE_TICK, round_bid_up_expr
-from spotlab.errors import AnalysisError
+from spotlab.errors import AnalysisError, NoDataError
 from spotlab.prices import (
     Levels,
     PriceSource,
@@ -525,7 +525,7 @@ def _load(
     if lv.levels.height == 0:
         w = lv.windows
         lo, hi = str(w["w_start"].min()), str(w["w_end"].max())
-        raise AnalysisError(
+        raise NoDataError(
             f"no price point in the window {lo} .. {hi} for "
             "the selected series: widen the window (e.g. window='all') or pick another end"
         )

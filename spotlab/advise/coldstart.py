@@ -38,6 +38,8 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from spotlab import resources
+from spotlab.advise.interruptions import interruption_rates
 from spotlab.domain import HOURS_PER_MONTH, PROVIDER_CURRENCY, warning_lead_seconds
 from spotlab.errors import AnalysisError, did_you_mean
 from spotlab.store import Store
@@ -48,7 +50,8 @@ OSS_MOUNT = "oss_mount"
 CACHEFS_REMOTE_HIT = "cachefs_remote_hit"
 #: hardware label of the seed's benchmark rows (the seed does not name the GPU)
 SEED_HARDWARE = "pai-eas"
-SEED_FILE = Path(__file__).resolve().parents[2] / "data" / "seed_load_times.csv"
+#: where the seed's load times come from when neither a store nor a table is given
+SEED_SOURCE = "the seed's table (seed_load_times.csv, shipped with spotlab)"
 
 #: The four setups: (model load path, accelerated image).
 SETUPS: dict[str, tuple[str, bool]] = {
@@ -525,16 +528,23 @@ def load_fit_curves(
 
 
 def seed_load_times(path: str | Path | None = None) -> pl.DataFrame:
-    """The seed's load-time table (``data/seed_load_times.csv``), read and validated by the
-    same reader ``spotlab ingest`` uses. Columns as the ``load_benchmarks`` table."""
+    """The seed's load-time table (shipped with spotlab, :mod:`spotlab.resources`; or the
+    load-benchmarks CSV at ``path``), read and validated by the same reader
+    ``spotlab ingest`` uses. Columns as the ``load_benchmarks`` table."""
+    if path is not None:
+        if not Path(path).exists():
+            raise AnalysisError(
+                f"the load-time table {path} is missing: pass measurements explicitly "
+                "(fit_load_times(frame)) or ingest a load-benchmarks CSV into the store"
+            )
+        return _read_load_times(Path(path))
+    with resources.resource_path(resources.SEED_LOAD_TIMES) as packaged:
+        return _read_load_times(packaged)
+
+
+def _read_load_times(csv: Path) -> pl.DataFrame:
     from spotlab.ingest import ingest
 
-    csv = Path(path) if path is not None else SEED_FILE
-    if not csv.exists():
-        raise AnalysisError(
-            f"the seed load-time table {csv} is missing: pass measurements explicitly "
-            "(fit_load_times(frame)) or ingest a load-benchmarks CSV into the store"
-        )
     with Store(":memory:") as mem:
         ingest(mem, csv, format="load-benchmarks-csv")
         return mem.query("SELECT * EXCLUDE (source_id) FROM load_benchmarks ORDER BY path, model")
@@ -554,20 +564,18 @@ def load_times(store: Store | None = None, hardware: str | None = SEED_HARDWARE)
     return seed if hardware is None else seed.filter(pl.col("hardware") == hardware)
 
 
-@functools.lru_cache(maxsize=4)
-def _cached_seed_fits(path: str, mtime: float) -> dict[str, LoadFit]:
-    return fit_load_times(seed_load_times(path), SEED_HARDWARE)
+@functools.lru_cache(maxsize=1)
+def _cached_seed_fits() -> dict[str, LoadFit]:
+    return fit_load_times(seed_load_times(), SEED_HARDWARE)
 
 
 def default_load_fits(store: Store | None = None) -> dict[str, LoadFit]:
     """Fits of the seed's two paths (``oss_mount``, ``cachefs_remote_hit``): from the store's
-    seed rows when present, else from ``data/seed_load_times.csv`` (cached per process)."""
+    seed rows when present, else from the seed's table shipped with spotlab (cached)."""
     if store is not None:
         rows = load_times(store, SEED_HARDWARE)
         return fit_load_times(rows, SEED_HARDWARE, paths=[OSS_MOUNT, CACHEFS_REMOTE_HIT])
-    if not SEED_FILE.exists():
-        seed_load_times()  # raises the explanatory error
-    return dict(_cached_seed_fits(str(SEED_FILE), SEED_FILE.stat().st_mtime))
+    return dict(_cached_seed_fits())
 
 
 # -- image pull ---------------------------------------------------------------------------
@@ -714,8 +722,9 @@ def replacement_timeline(
     lead_seconds, downtime_seconds(_lo/_hi)`` (= max(0, total − lead)),
     ``billed_startup_seconds`` (the replacement is billed from allocation: total −
     scheduling), ``double_billed_seconds`` (both instances billed: the old one until the
-    lead time ends) and ``cache_fits_memory`` (cache setups; None when ``memory_gib`` of the
-    spec is not given). ``load_fits`` defaults to the seed's fits.
+    lead time ends), ``cache_fits_memory`` (cache setups; None when ``memory_gib`` of the
+    spec is not given), ``available`` (False for a cache setup whose cache does not fit)
+    and ``unavailable_reason``. ``load_fits`` defaults to the seed's fits.
     """
     _check_sizes(model_size_gb, image_size_gb)
     fits = load_fits if load_fits is not None else default_load_fits()
@@ -728,6 +737,14 @@ def replacement_timeline(
     img = image or ImagePullModel.vendor()
     lead = warning_lead_seconds(provider) if lead_seconds is None else float(lead_seconds)
     fits_mem = cache_fits(memory_gib, model_size_gb, system_reserved_gib)
+    no_fit = None
+    if fits_mem is False and memory_gib is not None:
+        room = cache_headroom_gib(memory_gib, model_size_gb, system_reserved_gib)
+        no_fit = (
+            f"the {model_size_gb / _GIB:.1f} GiB cache does not fit: {memory_gib:g} GiB of memory "
+            f"leaves {max(room, 0.0):.1f} GiB after {system_reserved_gib:g} GiB for the system "
+            f"and {model_size_gb / _GIB:.1f} GiB staging the weights"
+        )
     loads = {
         p: predict_load_seconds(fits[p], [model_size_gb]).row(0, named=True)
         for p in (OSS_MOUNT, CACHEFS_REMOTE_HIT)
@@ -757,10 +774,13 @@ def replacement_timeline(
                 "total_seconds_lo": fixed + load["load_seconds_lo"],
                 "total_seconds_hi": fixed + load["load_seconds_hi"],
                 "cache_fits_memory": fits_mem if path == CACHEFS_REMOTE_HIT else None,
+                "available": not (path == CACHEFS_REMOTE_HIT and fits_mem is False),
+                "unavailable_reason": no_fit if path == CACHEFS_REMOTE_HIT else None,
             }
         )
     return pl.DataFrame(rows).with_columns(
         pl.col("cache_fits_memory").cast(pl.Boolean),
+        pl.col("unavailable_reason").cast(pl.String),
         pl.lit(lead).alias("lead_seconds"),
         *[
             (pl.col(f"total_seconds{s}") - lead).clip(lower_bound=0).alias(f"downtime_seconds{s}")
@@ -858,7 +878,9 @@ class ColdstartSaving:
     ``seconds``/``downtime_seconds``/``monthly_saving`` map each setup (plain, cachefs, acr,
     both) to its replacement start-up seconds, downtime per reclaim and monthly saving
     against plain (plain: 0). ``model_s``, ``image_s``, ``total_s``: seconds saved per cold
-    start by the memory cache, by image acceleration and by both.
+    start by the memory cache, by image acceleration and by both. ``best_setup`` is the
+    available setup that saves most; ``unavailable`` maps each setup that cannot run (its
+    cache does not fit the spec's memory) to the reason.
     """
 
     model_size_gb: float
@@ -876,6 +898,7 @@ class ColdstartSaving:
     total_s: float
     cache_fits_memory: bool | None
     best_setup: str
+    unavailable: dict[str, str] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -908,7 +931,12 @@ def coldstart_saving(
     secs = dict(zip(table["setup"], table["total_seconds"], strict=True))
     down = dict(zip(table["setup"], table["downtime_seconds"], strict=True))
     save = dict(zip(table["setup"], table["monthly_saving"], strict=True))
-    best = max(SETUPS, key=lambda s: (round(save[s], 9), -secs[s]))
+    off = {
+        r["setup"]: r["unavailable_reason"]
+        for r in table.filter(~pl.col("available")).iter_rows(named=True)
+    }
+    # a setup that cannot run is never "best", whatever it would save
+    best = max((s for s in SETUPS if s not in off), key=lambda s: (round(save[s], 9), -secs[s]))
     return ColdstartSaving(
         model_size_gb=float(model_size_gb),
         image_size_gb=float(image_size_gb),
@@ -925,6 +953,7 @@ def coldstart_saving(
         total_s=secs["plain"] - secs["both"],
         cache_fits_memory=timeline.filter(pl.col("setup") == "cachefs")["cache_fits_memory"][0],
         best_setup=best,
+        unavailable=off,
     )
 
 
@@ -1015,10 +1044,6 @@ def reclaims_per_month_from_store(
 ) -> float | None:
     """Reclaims a month of ``replicas`` spot instances of ``spec`` from the interruption
     analytics (rate per instance-hour × 730 h × replicas); None when nothing is measured."""
-    try:
-        from spotlab.advise.interruptions import interruption_rates
-    except ImportError:  # pragma: no cover - the interruption module ships with spotlab
-        return None
     rates = interruption_rates(store, by=("provider", "spec", "is_spot"))
     rows = rates.filter(
         (pl.col("spec") == spec)
@@ -1068,13 +1093,14 @@ def coldstart_report(
     """Timeline and savings of the four setups plus the load fits, for one service.
 
     Load fits: ``load_fits``, else the store's seed rows when there are any, else
-    ``data/seed_load_times.csv``. ``reclaims_per_month``: given, else measured for ``spec``
-    by the interruption analytics (× ``replicas``), else :data:`DEFAULT_RECLAIMS_PER_MONTH`
-    (an assumption). ``spec`` also gives the memory headroom for the cache (specs table).
+    the seed's table shipped with spotlab. ``reclaims_per_month``: given, else measured for
+    ``spec`` by the interruption analytics (× ``replicas``), else
+    :data:`DEFAULT_RECLAIMS_PER_MONTH` (an assumption). ``spec`` also gives the memory
+    headroom for the cache (specs table).
     """
     if timeline_options.get("lead_seconds") is None:
         warning_lead_seconds(provider)  # an unknown provider fails first, with a suggestion
-    fits_source = "data/seed_load_times.csv" if load_fits is None else "given"
+    fits_source = SEED_SOURCE if load_fits is None else "given"
     fits = load_fits
     if fits is None and store is not None and "load_benchmarks" in store.tables():
         n = store.query(

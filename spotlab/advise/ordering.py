@@ -40,81 +40,14 @@ import polars as pl
 
 from spotlab.advise.allocation import PoolEntry
 from spotlab.domain import HOURS_PER_MONTH
-from spotlab.errors import AnalysisError, did_you_mean
+from spotlab.errors import AnalysisError, NoDataError, did_you_mean
+from spotlab.requirements import Requirements
 from spotlab.store import Store
 
 DEFAULT_PROVIDER = "alibaba"
 DEFAULT_MAX_SPOT = 3
 DEFAULT_MAX_SHARE = 0.5
 DEFAULT_DIVERSITY_TOLERANCE = 0.10
-
-
-# -- requirements --------------------------------------------------------------------------
-
-_ALIASES: dict[str, tuple[str, ...]] = {
-    "gpu_memory_gib": ("gpu_memory_gib", "gpu_memory_gb", "gpu_memory", "gpu_mem"),
-    "gpus": ("gpus", "gpu_count"),
-    "vcpu": ("vcpu", "vcpus", "cpu"),
-    "memory_gib": ("memory_gib", "memory_gb", "memory"),
-    "throughput": ("throughput",),
-    "provider": ("provider",),
-    "region": ("region",),
-}
-
-
-@dataclass(frozen=True)
-class Requirements:
-    """What one replica needs.
-
-    ``gpu_memory_gib``: GPU memory the replica needs in total, spread over ``gpus`` GPUs
-    (each GPU must hold ``gpu_memory_gib / gpus``); ``vcpu`` and ``memory_gib`` (host
-    memory) minimums; ``throughput``: replicas' worth of work one instance of a spec does
-    (e.g. ``{"ecs.gn8is-8x.32xlarge": 8}`` when eight replicas share its eight GPUs);
-    specs not named do 1. ``provider``/``region`` narrow the catalog.
-    """
-
-    gpu_memory_gib: float = 0.0
-    gpus: int = 1
-    vcpu: float = 0.0
-    memory_gib: float = 0.0
-    throughput: Mapping[str, float] | None = None
-    provider: str | None = None
-    region: str | None = None
-
-    def __post_init__(self) -> None:
-        for name in ("gpu_memory_gib", "vcpu", "memory_gib"):
-            v = getattr(self, name)
-            if not isinstance(v, int | float) or math.isnan(v) or v < 0:
-                raise AnalysisError(f"requirement {name} must be a number >= 0, got {v!r}")
-        if not isinstance(self.gpus, int) or self.gpus < 0:
-            raise AnalysisError(f"requirement gpus must be a whole number >= 0, got {self.gpus!r}")
-        if self.gpu_memory_gib > 0 and self.gpus == 0:
-            raise AnalysisError("gpu_memory_gib needs gpus >= 1")
-        for spec, t in (self.throughput or {}).items():
-            if not isinstance(t, int | float) or not t > 0:
-                raise AnalysisError(f"throughput of {spec} must be > 0, got {t!r}")
-
-    @classmethod
-    def from_any(cls, obj: Any) -> Requirements:
-        """From a Requirements, a mapping or any object with these attribute names
-        (aliases such as ``gpu_memory_gb`` or ``gpu_count`` are read too; others ignored)."""
-        if isinstance(obj, Requirements):
-            return obj
-        if obj is None:
-            raise AnalysisError("no requirements: give at least gpu_memory_gib (GB per replica)")
-        values: dict[str, Any] = {}
-        for name, names in _ALIASES.items():
-            for n in names:
-                v = obj.get(n) if isinstance(obj, Mapping) else getattr(obj, n, None)
-                if v is not None:
-                    values[name] = v
-                    break
-        for name in ("gpu_memory_gib", "vcpu", "memory_gib"):
-            if name in values:
-                values[name] = float(values[name])
-        if "gpus" in values:
-            values["gpus"] = int(values["gpus"])
-        return cls(**values)
 
 
 # -- the result ----------------------------------------------------------------------------
@@ -411,7 +344,7 @@ def recommend_ordering(
             raise AnalysisError("recommend_ordering needs a store or a catalog frame")
         catalog = store.query("SELECT * FROM specs")
     if catalog.height == 0:
-        raise AnalysisError("the specs catalog is empty: ingest one (e.g. data/specs_catalog.csv)")
+        raise NoDataError("the specs catalog is empty: ingest one (e.g. data/specs_catalog.csv)")
     provider, region, notes = _place(catalog, req)
     cat = eligible_specs(
         catalog.filter((pl.col("provider") == provider) & (pl.col("region") == region)), req

@@ -9,6 +9,18 @@ import altair as alt
 import polars as pl
 
 _SETUP_ORDER = ["plain", "cachefs", "acr", "both"]
+#: how a setup that cannot run is marked (its bars grey, its saving not drawn)
+UNAVAILABLE = "unavailable"
+
+
+def _unavailable(frame: pl.DataFrame) -> set[str]:
+    """Setups a frame marks as not available (``available`` False): their cache does not
+    fit the spec's memory."""
+    if "available" not in frame.columns:
+        return set()
+    return set(frame.filter(~pl.col("available").fill_null(True))["setup"].to_list())
+
+
 _STAGES = [
     ("scheduling_seconds", "scheduling"),
     ("pull_seconds", "image pull"),
@@ -78,7 +90,9 @@ def load_fit_chart(points: pl.DataFrame, curves: pl.DataFrame) -> alt.TopLevelMi
 
 
 def timeline_chart(timeline: pl.DataFrame) -> alt.TopLevelMixin:
-    """Stacked start-up stages per setup with a rule at the reclaim warning lead time."""
+    """Stacked start-up stages per setup with a rule at the reclaim warning lead time; a
+    setup that cannot run (``available`` False) is greyed and labelled unavailable."""
+    off = _unavailable(timeline)
     long = (
         timeline.select("setup", *[c for c, _ in _STAGES])
         .unpivot(index="setup", variable_name="stage_col", value_name="seconds")
@@ -90,12 +104,24 @@ def timeline_chart(timeline: pl.DataFrame) -> alt.TopLevelMixin:
             .replace_strict({c: i for i, (c, _) in enumerate(_STAGES)}, return_dtype=pl.Int64)
             .alias("order")
         )
+        .with_columns(
+            pl.when(pl.col("setup").is_in(list(off)))
+            .then(pl.lit(0.3))
+            .otherwise(pl.lit(1.0))
+            .alias("opacity"),
+            pl.when(pl.col("setup").is_in(list(off)))
+            .then(pl.col("setup") + f" ({UNAVAILABLE})")
+            .otherwise(pl.col("setup"))
+            .alias("setup"),
+        )
     )
+    order = [f"{s} ({UNAVAILABLE})" if s in off else s for s in _SETUP_ORDER]
     bars = (
         alt.Chart(long)
         .mark_bar()
         .encode(
-            y=alt.Y("setup:N", sort=_SETUP_ORDER, title=None),
+            y=alt.Y("setup:N", sort=order, title=None),
+            opacity=alt.Opacity("opacity:Q", legend=None, scale=None),
             x=alt.X("sum(seconds):Q", title="seconds from the reclaim warning"),
             color=alt.Color("stage:N", sort=[s for _, s in _STAGES], title="stage"),
             order=alt.Order("order:Q"),
@@ -119,9 +145,12 @@ def timeline_chart(timeline: pl.DataFrame) -> alt.TopLevelMixin:
     )
 
 
-def savings_chart(savings: pl.DataFrame) -> alt.Chart:
+def savings_chart(savings: pl.DataFrame) -> alt.TopLevelMixin:
     """Monthly saving against plain per setup (bars), from ``monthly_savings``; or saving vs
-    reclaim rate (lines) when the frame has several ``reclaims_per_month`` values."""
+    reclaim rate (lines) when the frame has several ``reclaims_per_month`` values.
+
+    A setup that cannot run (``available`` False: its cache does not fit the spec's memory)
+    gets no bar, only the word "unavailable" at zero, so it never looks like the best."""
     cur = savings["currency"][0] if "currency" in savings.columns else ""
     y_title = f"monthly saving vs plain ({cur})" if cur else "monthly saving vs plain"
     if savings["reclaims_per_month"].n_unique() > 1:
@@ -140,11 +169,12 @@ def savings_chart(savings: pl.DataFrame) -> alt.Chart:
             )
             .properties(title="Saving grows with the reclaim rate", width=520, height=260)
         )
-    return (
-        alt.Chart(savings)
+    off = _unavailable(savings)
+    bars = (
+        alt.Chart(savings.filter(~pl.col("setup").is_in(list(off))))
         .mark_bar()
         .encode(
-            x=alt.X("setup:N", sort=_SETUP_ORDER, title=None),
+            x=alt.X("setup:N", sort=_SETUP_ORDER, title=None, scale=alt.Scale(domain=_SETUP_ORDER)),
             y=alt.Y("monthly_saving:Q", title=y_title),
             color=alt.Color("setup:N", sort=_SETUP_ORDER, legend=None),
             tooltip=[
@@ -154,5 +184,18 @@ def savings_chart(savings: pl.DataFrame) -> alt.Chart:
                 alt.Tooltip("total_seconds:Q", format=".0f"),
             ],
         )
-        .properties(title="Monthly saving against a plain setup", width=300, height=220)
+    )
+    title = "Monthly saving against a plain setup"
+    if not off:
+        return bars.properties(title=title, width=300, height=220)
+    marks = (
+        alt.Chart(pl.DataFrame({"setup": sorted(off), "y": [0.0] * len(off),
+                                "text": [UNAVAILABLE] * len(off)}))
+        .mark_text(angle=270, align="left", dx=6, color="#777777")
+        .encode(x=alt.X("setup:N", sort=_SETUP_ORDER), y="y:Q", text="text:N")
+    )  # fmt: skip
+    return alt.layer(bars, marks).properties(
+        title=f"{title} ({', '.join(sorted(off))}: cache does not fit, unavailable)",
+        width=300,
+        height=220,
     )

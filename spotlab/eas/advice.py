@@ -1,19 +1,26 @@
-"""Adapters to the other advisors (bids, ordering, cold start, scaling), one function each.
+"""The config code's calls into the other advisors (bids, ordering, cold start, scaling).
 
-The config code calls only these functions, so a change in an advisor's interface is a
-change here. Each returns a neutral "no advice" value when its advisor is not installed or
-cannot answer (no data), and the config is built from the caller's plain inputs instead.
+Each function calls its advisor directly and lets its errors surface: a renamed parameter or
+a broken advisor fails here, loudly, instead of turning into "no advice". The one outcome
+that is not an error is **no data** (:class:`~spotlab.errors.NoDataError`: nothing stored to
+advise from), which gives the neutral value the config is then built without.
 """
 
 from __future__ import annotations
 
-import importlib
 import math
 import weakref
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from spotlab.errors import SpotlabError
+import polars as pl
+
+from spotlab.advise.bids import BidAdvice, recommend_bids
+from spotlab.advise.coldstart import ColdstartSaving, coldstart_saving
+from spotlab.advise.ordering import Ordering, recommend_ordering
+from spotlab.errors import NoDataError
+from spotlab.fleet.scaling import ScalingPlan
+from spotlab.requirements import Requirements
 from spotlab.store import Store
 
 #: advised bids per (store, its newest source, specs, region): lint and build_config ask
@@ -21,12 +28,15 @@ from spotlab.store import Store
 _BID_CACHE: weakref.WeakKeyDictionary[
     Store, dict[tuple[Any, tuple[str, ...], str | None], tuple[dict[str, float], str]]
 ] = weakref.WeakKeyDictionary()
+#: the bid advisor's look-back for the bids a config gets
+BID_WINDOW = "30d"
 
 
 def advised_bids(
     store: Store, specs: Sequence[str], region: str | None = None
 ) -> tuple[dict[str, float], str]:
-    """The bid advisor's recommended bid per spec, and a label of where it came from."""
+    """The bid advisor's recommended bid per spec, and a label of where it came from;
+    ``({}, "")`` when the store holds no price points for these specs."""
     version = store.query("SELECT max(source_id) AS v, count(*) AS n FROM sources").row(0)
     cache = _BID_CACHE.setdefault(store, {})
     key = (version, tuple(specs), region)
@@ -38,30 +48,39 @@ def advised_bids(
     return dict(bids), label
 
 
+def priced_specs(store: Store, specs: Sequence[str], region: str | None = None) -> list[str]:
+    """The specs among ``specs`` with at least one stored spot price point (in ``region``)."""
+    if not specs or "spot_prices" not in store.tables():
+        return []
+    where = "" if region is None else " AND region = ?"
+    rows = store.query(
+        f"SELECT DISTINCT spec FROM spot_prices WHERE spec IN (SELECT unnest(?::VARCHAR[])){where}",
+        [list(specs)] + ([region] if region is not None else []),
+    )
+    found = set(rows["spec"].to_list())
+    return [s for s in specs if s in found]
+
+
 def _advised_bids(
     store: Store, specs: Sequence[str], region: str | None
 ) -> tuple[dict[str, float], str]:
+    priced = priced_specs(store, specs, region)
+    if not priced:
+        return {}, ""  # nothing stored to advise from
     try:
-        bid_advisor = importlib.import_module("spotlab.advise.bids")
-    except ImportError:
+        result = recommend_bids(store, specs=priced, window=BID_WINDOW)
+    except NoDataError:  # e.g. no point inside the window
         return {}, ""
-    try:
-        result = bid_advisor.recommend_bids(store, specs=list(specs))
-    except (SpotlabError, TypeError, ValueError):
-        return {}, ""
-    frame = getattr(result, "specs", result)  # BidAdvice.specs: one row per spec
-    return bids_from_frame(frame, region), "bid advisor, 30-day window"
+    return bids_from_frame(result.specs, region), f"bid advisor, {BID_WINDOW} window"
 
 
-def bids_from_frame(frame: Any, region: str | None = None) -> dict[str, float]:
+def bids_from_frame(frame: pl.DataFrame, region: str | None = None) -> dict[str, float]:
     """A recommend_bids frame (or any frame with ``spec`` and a bid column) → {spec: bid}.
 
     With several rows per spec (zones), the highest recommendation is kept: a bid must hold
     in the zone EAS allocates in, and EAS picks the zone.
     """
-    import polars as pl
-
-    if not isinstance(frame, pl.DataFrame) or frame.height == 0 or "spec" not in frame.columns:
+    if frame.height == 0 or "spec" not in frame.columns:
         return {}
     col = next(
         (
@@ -79,28 +98,35 @@ def bids_from_frame(frame: Any, region: str | None = None) -> dict[str, float]:
     return {r["spec"]: float(r[col]) for r in agg.to_dicts()}
 
 
-def advised_ordering(store: Store, requirements: Any) -> Any:
-    """The ordering advisor's result for these requirements, or None without it."""
-    try:
-        order_advisor = importlib.import_module("spotlab.advise.ordering")
-    except ImportError:
-        return None
+def bids_map(bids: Mapping[str, float] | BidAdvice | pl.DataFrame) -> dict[str, float]:
+    """Bids given to :func:`~spotlab.eas.export.build_config`: {spec: bid}, a
+    :class:`~spotlab.advise.bids.BidAdvice` (its per-spec frame) or a frame."""
+    if isinstance(bids, BidAdvice):
+        return bids_from_frame(bids.specs)
+    if isinstance(bids, pl.DataFrame):
+        return bids_from_frame(bids)
+    return {str(k): float(v) for k, v in bids.items()}
+
+
+def advised_ordering(
+    store: Store, requirements: Requirements | Mapping[str, Any] | None
+) -> Ordering | None:
+    """The ordering advisor's result for these requirements; None without requirements or
+    when the store holds no catalog to order from. Every other failure surfaces (no spec
+    meeting the requirements, say)."""
     if requirements is None:
         return None
     try:
-        return order_advisor.recommend_ordering(requirements, store=store)
-    except (SpotlabError, TypeError, ValueError):
+        return recommend_ordering(requirements, store=store)
+    except NoDataError:
         return None
 
 
-def ordering_instances(ordering: Any) -> list[dict[str, Any]]:
-    """An ordering advice → the ordered ``cloud.computing.instances`` list of dicts.
-
-    Accepts the ordering advisor's result (``to_instances()``) or a plain list of dicts.
-    """
+def ordering_instances(ordering: Ordering | Sequence[Mapping[str, Any]] | None) -> list[dict]:
+    """An ordering advice (or a plain list of dicts) → ``cloud.computing.instances``."""
     if ordering is None:
         return []
-    entries = ordering.to_instances() if hasattr(ordering, "to_instances") else ordering
+    entries = ordering.to_instances() if isinstance(ordering, Ordering) else ordering
     return [dict(e) for e in entries]
 
 
@@ -109,53 +135,35 @@ def coldstart_saving_s(
     image_size_gb: float | None,
     reclaims_per_month: float | None = None,
     provider: str = "alibaba",
-) -> dict[str, Any] | None:
-    """What the cold-start model says faster starts save, or None when it is unavailable.
+) -> dict[str, Any]:
+    """What the cold-start model says faster starts save.
 
     Keys: ``model_s`` (seconds saved per cold start by the memory cache), ``image_s`` (by
     image acceleration), and with a reclaim rate ``cache_monthly``/``image_monthly`` (saving
     per month per replica) and ``currency``.
     """
-    try:
-        coldstart = importlib.import_module("spotlab.advise.coldstart")
-    except ImportError:
-        return None
-    fn = getattr(coldstart, "coldstart_saving", None)
-    if fn is None:
-        return None
-    kwargs: dict[str, Any] = {
-        "model_size_gb": model_size_gb or 0.0,
-        "provider": provider,
-        "reclaims_per_month": reclaims_per_month or 0.0,
-    }
+    kwargs: dict[str, Any] = {}
     if image_size_gb is not None:
         kwargs["image_size_gb"] = image_size_gb
-    try:
-        result = fn(**kwargs)
-    except (SpotlabError, TypeError, ValueError):
-        return None
-    return _savings(result, reclaims_per_month)
+    result = coldstart_saving(
+        model_size_gb or 0.0, provider=provider, reclaims_per_month=reclaims_per_month or 0.0,
+        **kwargs,
+    )  # fmt: skip
+    out: dict[str, Any] = {
+        key: float(val)
+        for key, val in (("model_s", result.model_s), ("image_s", result.image_s))
+        if math.isfinite(val)
+    }
+    if reclaims_per_month:
+        out["cache_monthly"] = float(result.monthly_saving["cachefs"])
+        out["image_monthly"] = float(result.monthly_saving["acr"])
+        out["currency"] = result.currency
+    return out
 
 
-def _savings(result: Any, reclaims_per_month: float | None) -> dict[str, Any] | None:
-    data = result.as_dict() if hasattr(result, "as_dict") else result
-    if not isinstance(data, Mapping):
-        return None
-    out: dict[str, Any] = {}
-    for key in ("model_s", "image_s"):
-        val = data.get(key)
-        if isinstance(val, int | float) and math.isfinite(val):
-            out[key] = float(val)
-    monthly = data.get("monthly_saving")
-    if reclaims_per_month and isinstance(monthly, Mapping):
-        for key, setup in (("cache_monthly", "cachefs"), ("image_monthly", "acr")):
-            if isinstance(monthly.get(setup), int | float):
-                out[key] = float(monthly[setup])
-        out["currency"] = data.get("currency") or ""
-    return out or None
-
-
-def coldstart_cache_choice(result: Any) -> tuple[bool | None, float | None]:
+def coldstart_cache_choice(
+    result: ColdstartSaving | Mapping[str, Any] | None,
+) -> tuple[bool | None, float | None]:
     """Cold-start advice → (use a memory cache?, model size in GB); None when it does not say.
 
     Accepts a ``coldstart_saving`` result or a dict with ``best_setup`` ("plain", "cachefs",
@@ -163,9 +171,7 @@ def coldstart_cache_choice(result: Any) -> tuple[bool | None, float | None]:
     """
     if result is None:
         return None, None
-    data = result.as_dict() if hasattr(result, "as_dict") else result
-    if not isinstance(data, Mapping):
-        return None, None
+    data = result.as_dict() if isinstance(result, ColdstartSaving) else result
     size = data.get("model_size_gb")
     size = float(size) if isinstance(size, int | float) and size > 0 else None
     if data.get("cache_fits_memory") is False:
@@ -178,16 +184,16 @@ def coldstart_cache_choice(result: Any) -> tuple[bool | None, float | None]:
     return None, size
 
 
-def scaling_files(plan: Any) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+def scaling_files(
+    plan: ScalingPlan | Mapping[str, Any] | None,
+) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
     """A scaling plan → (standalone autoscaler dict, cron-scaling dict); either may be None.
 
-    Accepts the fleet advisor's plan (``to_autoscaler()`` / ``to_cronscale()``) or a dict
+    Accepts the fleet advisor's :class:`~spotlab.fleet.scaling.ScalingPlan` or a dict
     ``{"autoscaler": {...}, "cronscale": {...}}``.
     """
     if plan is None:
         return None, None
-    if isinstance(plan, Mapping):
-        return plan.get("autoscaler"), plan.get("cronscale")
-    auto = plan.to_autoscaler() if hasattr(plan, "to_autoscaler") else None
-    cron = plan.to_cronscale() if hasattr(plan, "to_cronscale") else None
-    return auto, cron
+    if isinstance(plan, ScalingPlan):
+        return plan.to_autoscaler(), plan.to_cronscale()
+    return plan.get("autoscaler"), plan.get("cronscale")

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,10 +23,13 @@ from typing import Any
 
 import polars as pl
 
+from spotlab.advise.bids import BidAdvice
+from spotlab.advise.coldstart import ColdstartSaving
+from spotlab.advise.ordering import Ordering
 from spotlab.domain import round_bid_up, rule20_bid
 from spotlab.eas import advice, cachefs, facts
 from spotlab.eas.facts import DEDICATED, SpecInfo
-from spotlab.eas.lint import Finding, errors, lint, needs
+from spotlab.eas.lint import Finding, errors, lint
 from spotlab.eas.model import (
     FILE_NAMES,
     ConfigBundle,
@@ -36,7 +40,9 @@ from spotlab.eas.model import (
     load_service,
 )
 from spotlab.eas.secrets import strip_secrets
-from spotlab.errors import ConfigError
+from spotlab.errors import ConfigError, did_you_mean
+from spotlab.fleet.scaling import ScalingPlan
+from spotlab.requirements import Requirements
 from spotlab.store import Store
 
 #: where the OSS model is mounted, and the cached view the service reads (with a cache)
@@ -56,9 +62,9 @@ def build_config(
     image: str,
     *,
     instances: Sequence[Mapping[str, Any]] | None = None,
-    ordering: Any = None,
-    bids: Mapping[str, float] | pl.DataFrame | Any = None,
-    scaling: Any = None,
+    ordering: Ordering | Sequence[Mapping[str, Any]] | None = None,
+    bids: Mapping[str, float] | BidAdvice | pl.DataFrame | None = None,
+    scaling: ScalingPlan | Mapping[str, Any] | None = None,
     autoscaler: Mapping[str, Any] | None = None,
     cronscale: Mapping[str, Any] | None = None,
     replicas: int | None = None,
@@ -67,27 +73,28 @@ def build_config(
     model_oss_path: str | None = None,
     model_size_gb: float | None = None,
     memory_cache: bool | None = None,
-    coldstart: Any = None,
+    coldstart: ColdstartSaving | Mapping[str, Any] | None = None,
     networking: Mapping[str, str] | None = None,
     accelerated: bool = False,
     workspace_id: str | None = None,
     resource: str | None = None,
     extra: Mapping[str, Any] | None = None,
     store: Store | None = None,
-    requirements: Any = None,
+    requirements: Requirements | Mapping[str, Any] | None = None,
     catalog: Mapping[str, SpecInfo] | pl.DataFrame | None = None,
     check: bool = True,
 ) -> ConfigBundle:
     """Assemble a deployment from advice; ConfigError when the result has lint errors.
 
-    Instances come from ``ordering`` (its ``to_instances()``) or ``instances``: an ordered
+    Instances come from ``ordering`` (an :class:`~spotlab.advise.ordering.Ordering` or a
+    list of dicts) or ``instances``: an ordered
     list of ``{"type", "spot_price_limit"?, "capacity"?}``; an entry with a
     ``spot_price_limit`` key is spot, and a None limit is filled from ``bids`` ({spec: bid},
     a recommend_bids result or frame), else the seed's 20% of the on-demand price. Bids are capped
     at the on-demand price; regular entries are moved after spot ones, and when there is no
     regular entry the spec with the lowest on-demand price is appended as one.
 
-    ``scaling`` (a plan with ``to_autoscaler()``/``to_cronscale()``, or a dict with
+    ``scaling`` (a :class:`~spotlab.fleet.scaling.ScalingPlan`, or a dict with
     ``autoscaler``/``cronscale``) or ``autoscaler``/``cronscale`` dicts give the scaling
     files. ``model_oss_path`` mounts the model from OSS; on spot a memory cache is added
     (``memory_cache=False`` to skip; ``coldstart``, a cold-start saving result, decides
@@ -95,7 +102,7 @@ def build_config(
     deploys the ``_accelerated`` tag and needs ``networking`` (vpc_id, vswitch_id,
     security_group_id).
     """
-    need = needs(requirements)
+    need = Requirements.optional(requirements)
     entries = advice.ordering_instances(ordering) if ordering is not None else []
     if not entries:
         entries = [dict(e) for e in instances or []]
@@ -105,15 +112,16 @@ def build_config(
             json_path="$.cloud.computing.instances",
         )
     specs = [str(e.get("type")) for e in entries]
-    bid_map = dict(bids) if isinstance(bids, Mapping) else None
-    if bids is not None and bid_map is None:  # a BidAdvice (its specs frame) or a frame
-        bid_map = advice.bids_from_frame(getattr(bids, "specs", bids))
+    bid_map = advice.bids_map(bids) if bids is not None else None
     known = facts.gather(store, specs, need.region, catalog, bid_map)
     entries = _ordered(_with_bids(entries, known), known)
 
     plan_auto, plan_cron = advice.scaling_files(scaling)
     auto = dict(plan_auto or autoscaler or {}) or None
     cron = dict(plan_cron or cronscale or {}) or None
+    # the scaling files first: the service's replica count is derived from them
+    auto_model = load_autoscaler(auto, FILE_NAMES["autoscaler"]) if auto else None
+    cron_model = load_cronscale(cron, FILE_NAMES["cronscale"]) if cron else None
     instance = replicas if replicas is not None else (auto or {}).get("min", 1) or 1
     if auto:
         instance = min(max(instance, auto["min"]), auto["max"])
@@ -154,9 +162,9 @@ def build_config(
         service.setdefault(key, value)
 
     bundle = ConfigBundle(
-        service=load_service(service),
-        autoscaler=load_autoscaler(auto) if auto else None,
-        cronscale=load_cronscale(cron) if cron else None,
+        service=load_service(service, FILE_NAMES["service"]),
+        autoscaler=auto_model,
+        cronscale=cron_model,
     )
     if check:
         found = errors(lint(bundle, store, need, bids=known.bids, catalog=known.specs or None))
@@ -176,6 +184,12 @@ def _with_bids(entries: list[dict[str, Any]], known: facts.Facts) -> list[dict[s
             bid = bid if bid is not None else e["spot_price_limit"]
             if bid is None and od is not None:
                 bid = rule20_bid(od)
+            if bid is None and known.specs and e["type"] not in known.specs:
+                raise ConfigError(
+                    f"unknown spec {e['type']!r}: not in the specs catalog."
+                    f"{did_you_mean(str(e['type']), known.specs)}",
+                    json_path="$.cloud.computing.instances",
+                )
             if bid is None:
                 raise ConfigError(
                     f"no bid for spot spec {e['type']!r}: no advice and no on-demand price; "
@@ -243,20 +257,29 @@ def config_from_store(
     name: str,
     image: str,
     specs: Sequence[str] | None = None,
-    requirements: Any = None,
+    requirements: Requirements | Mapping[str, Any] | None = None,
     **kwargs: Any,
 ) -> ConfigBundle:
     """:func:`build_config` with the advice a store yields: the ordering advisor's order
     (else ``specs`` in the given order, spot first, or the catalog's specs that fit the
     GPU memory need, cheapest market price first) and the bid advisor's bids."""
-    need = needs(requirements)
+    need = Requirements.optional(requirements)
     ordering = None if specs else advice.advised_ordering(store, requirements)
     instances: list[dict[str, Any]] = []
     if ordering is None:
         names = list(specs or []) or _fitting_specs(store, need.gpu_memory_gib, need.region)
         if not names:
+            has_catalog = store.query("SELECT count(*) AS n FROM specs")["n"][0] > 0
             raise ConfigError(
-                "no specs to deploy on: the store has no specs catalog; ingest data/ or pass specs",
+                (
+                    f"no specs to deploy on: no catalog spec with {need.gpu_memory_gib:g} GiB "
+                    "of GPU memory or more and a stored market price"
+                    + (f" in region {need.region!r}" if need.region else "")
+                    + "; pass specs, or ingest prices"
+                )
+                if has_catalog
+                else "no specs to deploy on: the store has no specs catalog; ingest data/ or "
+                "pass specs",
                 json_path="$.cloud.computing.instances",
             )
         instances = [{"type": s, "spot_price_limit": None} for s in names]
@@ -286,12 +309,19 @@ def autoscaler_file(
 ) -> dict[str, Any] | None:
     """A standalone autoscaler JSON from bounds and a QPS target; None without bounds.
 
-    Scale-down waits 300 s and scale-up 0 s (the documented defaults).
+    Scale-down waits 300 s and scale-up 0 s (the documented defaults). A QPS target
+    without bounds is an error (it would be silently dropped): pass the bounds too.
 
     >>> autoscaler_file(2, 5, 10)["scaleStrategies"]
     [{'metricName': 'qps', 'threshold': 10}]
     """
     if min_replicas is None and max_replicas is None:
+        if qps is not None:
+            raise ConfigError(
+                "a QPS threshold sets the autoscaler, which needs its bounds: pass min and "
+                "max (--min/--max) with qps (--qps)",
+                json_path="$.scaleStrategies[0].threshold",
+            )
         return None
     lo = min_replicas if min_replicas is not None else 1
     hi = max_replicas if max_replicas is not None else max(lo, 1)
@@ -332,14 +362,16 @@ def export(
     *,
     include_secrets: bool = False,
     store: Store | None = None,
-    requirements: Any = None,
+    requirements: Requirements | Mapping[str, Any] | None = None,
     catalog: Mapping[str, SpecInfo] | pl.DataFrame | None = None,
 ) -> ExportResult:
     """Write the deployment files into ``out_dir`` when lint reports no errors.
 
     Raises ConfigError listing the errors otherwise, or naming the files that exist when
-    ``overwrite`` is False. ``dockerAuth`` and ``token`` are left out unless
-    ``include_secrets``.
+    ``overwrite`` is False. Secrets (``dockerAuth``, ``token``, secret environment
+    variables, credentials in an image reference, ...: :mod:`spotlab.eas.secrets`) are left
+    out unless ``include_secrets`` (the files are then readable by their owner only).
+    Files are written as described in :func:`write_files`.
     """
     bundle = config if isinstance(config, ConfigBundle) else ConfigBundle(service=config)
     found = lint(bundle, store, requirements, catalog=catalog)
@@ -349,24 +381,79 @@ def export(
     files = bundle.files()
     omitted: list[str] = []
     if not include_secrets:
-        files[FILE_NAMES["service"]], omitted = strip_secrets(files[FILE_NAMES["service"]])
+        for name, data in files.items():
+            files[name], removed = strip_secrets(data)
+            omitted += [f"{name} {path}" for path in removed]
+    paths = write_files(out_dir, files, overwrite, private=include_secrets)
+    return ExportResult(paths=paths, omitted_secrets=omitted, findings=found)
+
+
+def write_files(
+    out_dir: str | os.PathLike[str],
+    files: Mapping[str, Any],
+    overwrite: bool = False,
+    private: bool = False,
+) -> list[Path]:
+    """Write each ``{file name: JSON object}`` into ``out_dir`` as strict JSON, safely.
+
+    Each file is first written to a new temporary file in ``out_dir`` (created exclusively
+    with a random name, so a planted ``service.json.tmp`` or link is never written
+    through), then renamed over its target; on any failure the temporary files are removed
+    and the message says which targets were already replaced. A target that is a symbolic
+    link is refused even with ``overwrite``; an existing target needs ``overwrite``.
+    ``private`` files (holding secrets) are readable by their owner only (0600, else 0644).
+    """
     out = Path(out_dir)
-    targets = [out / name for name in files]
-    existing = [p for p in targets if p.exists()]
-    if existing and not overwrite:
-        raise ConfigError(
-            f"not exported: {', '.join(map(str, existing))} already exist; pass overwrite=True "
-            "(--overwrite) or choose another folder"
-        )
+    targets = {name: out / name for name in files}
+
+    def check(path: Path) -> None:
+        if path.is_symlink():
+            raise ConfigError(
+                f"not exported: {path} is a symbolic link; spotlab does not write through "
+                "links: remove it or choose another folder"
+            )
+        if path.exists() and not (overwrite and path.is_file()):
+            raise ConfigError(
+                f"not exported: {path} already exists; pass overwrite=True (--overwrite) or "
+                "choose another folder"
+                if path.is_file()
+                else f"not exported: {path} exists and is not a file"
+            )
+
+    for path in targets.values():
+        check(path)
+    texts = {}
+    for name, data in files.items():
+        try:
+            texts[name] = json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+        except ValueError as exc:  # a NaN or infinity: not JSON
+            raise ConfigError(f"not exported: {name} would not be JSON ({exc})") from exc
+    temps: dict[str, str] = {}
+    replaced: list[Path] = []
     try:
         out.mkdir(parents=True, exist_ok=True)
-        for path, data in zip(targets, files.values(), strict=True):
-            tmp = path.with_name(path.name + ".tmp")
-            tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", "utf-8")
-            tmp.replace(path)
-    except OSError as exc:
-        raise ConfigError(f"cannot write into {out}: {exc.strerror or exc}") from exc
-    return ExportResult(paths=targets, omitted_secrets=omitted, findings=found)
+        for name, text in texts.items():
+            fd, temps[name] = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=out)
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(text)
+                f.flush()
+                os.fsync(f.fileno())
+            os.chmod(temps[name], 0o600 if private else 0o644)
+        for name, tmp in temps.items():
+            check(targets[name])  # again: nothing may have been planted meanwhile
+            os.replace(tmp, targets[name])
+            replaced.append(targets[name])
+    except (OSError, ConfigError) as exc:
+        for tmp in temps.values():
+            Path(tmp).unlink(missing_ok=True)
+        done = f"; already replaced: {', '.join(map(str, replaced))}" if replaced else ""
+        if isinstance(exc, ConfigError):
+            raise ConfigError(f"{exc}{done}") from exc
+        raise ConfigError(
+            f"cannot write into {out}: {exc.strerror or exc} (the disk or the folder, not "
+            f"the config){done or '; nothing was written'}"
+        ) from exc
+    return list(targets.values())
 
 
 def _listing(head: str, found: list[Finding]) -> str:

@@ -2,26 +2,32 @@
 
 The specs catalog (table ``specs``) gives each spec's memory, GPU memory and on-demand
 price; the market price is the latest stored ``spot_prices`` point of each (spec, zone),
-and a spec's market price is its cheapest zone's. Without a store, the catalog bundled in
-``data/specs_catalog.csv`` is used and market prices are unknown.
+and a spec's market price is its cheapest zone's. Without a store (or with a store that
+holds no catalog), the catalog shipped with spotlab (:mod:`spotlab.resources`) is used and
+market prices are unknown.
 """
 
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import polars as pl
 
+from spotlab import resources
+from spotlab.errors import ConfigError, did_you_mean
 from spotlab.store import Store
 
-BUNDLED_CATALOG = Path(__file__).resolve().parents[2] / "data" / "specs_catalog.csv"
 #: the spec name standing for the dedicated resource group in a mixed instance list
 DEDICATED = "dedicated_resource"
+#: the catalog provider whose types an EAS service runs on (Alibaba ECS and EAS types)
+EAS_PROVIDER = "alibaba"
+#: the shape of an EAS/ECS instance type name: ``ecs.gn8is.2xlarge``, ``ml.gu7i.c8m30.1-gu30``
+EAS_TYPE = re.compile(r"^(ecs|ml)\.[a-z0-9][a-z0-9._-]*$")
 
 
 @dataclass(frozen=True)
@@ -30,6 +36,7 @@ class SpecInfo:
 
     spec: str
     region: str | None = None
+    provider: str | None = None
     memory_gib: float | None = None
     gpu_count: int | None = None
     gpu_memory_gib: float | None = None
@@ -81,7 +88,7 @@ def specs_from_frame(frame: pl.DataFrame, region: str | None = None) -> dict[str
     if region is not None and "region" in frame.columns:
         frame = frame.filter(pl.col("region") == region)
     cols = {
-        "region": pl.String, "memory_gib": pl.Float64, "gpu_count": pl.Int64,
+        "region": pl.String, "provider": pl.String, "memory_gib": pl.Float64, "gpu_count": pl.Int64,
         "gpu_memory_gib": pl.Float64, "on_demand_price": pl.Float64, "currency": pl.String,
         "price_is_estimate": pl.Boolean,
     }  # fmt: skip
@@ -109,20 +116,55 @@ def store_specs(store: Store, region: str | None = None) -> dict[str, SpecInfo]:
     return specs_from_frame(store.query("SELECT * FROM specs"), region)
 
 
-@functools.lru_cache(maxsize=4)
-def _bundled(path: str, mtime: float) -> pl.DataFrame:
+@functools.lru_cache(maxsize=1)
+def bundled_catalog() -> pl.DataFrame:
+    """The specs catalog shipped with spotlab, read by the same reader ``spotlab ingest``
+    uses (the ``specs`` table's columns). A missing or empty catalog is an error: without
+    it the linter could not tell a misspelled spec."""
     from spotlab.ingest import ingest
 
-    with Store(":memory:") as tmp:
-        ingest(tmp, Path(path))
-        return tmp.query("SELECT * FROM specs")
+    with resources.resource_path(resources.SPECS_CATALOG) as path, Store(":memory:") as tmp:
+        ingest(tmp, path)
+        frame = tmp.query("SELECT * FROM specs")
+    if frame.height == 0:
+        raise resources.MissingResourceError(
+            f"spotlab's packaged {resources.SPECS_CATALOG} holds no spec: reinstall spotlab"
+        )
+    return frame
 
 
 def bundled_specs(region: str | None = None) -> dict[str, SpecInfo]:
-    """The catalog bundled with spotlab (``data/specs_catalog.csv``); empty when absent."""
-    if not BUNDLED_CATALOG.exists():
-        return {}
-    return specs_from_frame(_bundled(str(BUNDLED_CATALOG), BUNDLED_CATALOG.stat().st_mtime), region)
+    """The catalog shipped with spotlab, one :class:`SpecInfo` per spec."""
+    return specs_from_frame(bundled_catalog(), region)
+
+
+def _eas_frame(store: Store | None) -> pl.DataFrame:
+    """The catalog rows of EAS types: the store's, else the ones shipped with spotlab."""
+    frame = store.query("SELECT * FROM specs") if store is not None else pl.DataFrame()
+    eas = frame.filter(pl.col("provider") == EAS_PROVIDER) if frame.height else frame
+    return eas if eas.height else bundled_catalog().filter(pl.col("provider") == EAS_PROVIDER)
+
+
+def eas_regions(store: Store | None) -> list[str]:
+    """The regions with EAS specs in the store's catalog (else the shipped one), most first."""
+    counts = _eas_frame(store).group_by("region").len()
+    return counts.sort(["len", "region"], descending=[True, False])["region"].to_list()
+
+
+def eas_catalog(store: Store | None, region: str | None = None) -> tuple[str, dict[str, SpecInfo]]:
+    """(region, its EAS specs): the Alibaba ECS/EAS types of the store's catalog (else the
+    one shipped with spotlab) in ``region``; by default the region listing the most EAS
+    specs. Never another provider's types (a config form must not offer a GCP type or a
+    USD bid for a CNY service)."""
+    regions = eas_regions(store)
+    if region is None:
+        region = regions[0]
+    elif region not in regions:
+        raise ConfigError(
+            f"no EAS specs in region {region!r}.{did_you_mean(region, regions)} "
+            f"EAS regions of the catalog: {', '.join(regions)}"
+        )
+    return region, specs_from_frame(_eas_frame(store), region)
 
 
 def market_prices(
@@ -169,19 +211,27 @@ def gather(
     catalog: Mapping[str, SpecInfo] | pl.DataFrame | None = None,
     bids: Mapping[str, float] | None = None,
 ) -> Facts:
-    """Facts for the given specs: catalog (``catalog``, else the store's, else bundled),
-    market prices (store only) and advised bids (``bids``, else the bid advisor's)."""
+    """Facts for the given specs: catalog (``catalog``, else the store's, else the one
+    shipped with spotlab), market prices (store only) and advised bids (``bids``, else the
+    bid advisor's). A ``region`` the catalog does not list is a ConfigError (with a
+    did-you-mean): an empty catalog would pass every spec unchecked."""
     from spotlab.eas import advice
 
     names = [s for s in specs if s and s != DEDICATED]
-    if isinstance(catalog, pl.DataFrame):
-        cat: dict[str, SpecInfo] = specs_from_frame(catalog, region)
-    elif catalog is not None:
-        cat = dict(catalog)
-    else:
-        cat = store_specs(store, region) if store is not None else {}
-        if not cat:
-            cat = bundled_specs(region)
+    frame: pl.DataFrame | None = catalog if isinstance(catalog, pl.DataFrame) else None
+    cat: dict[str, SpecInfo] = dict(catalog) if isinstance(catalog, Mapping) else {}
+    if catalog is None:
+        frame = store.query("SELECT * FROM specs") if store is not None else None
+        if frame is None or frame.height == 0:
+            frame = bundled_catalog()
+    if frame is not None:
+        regions = sorted(set(frame["region"].drop_nulls())) if "region" in frame.columns else []
+        if region is not None and regions and region not in regions:
+            raise ConfigError(
+                f"region {region!r} is not in the specs catalog.{did_you_mean(region, regions)} "
+                f"Its regions: {', '.join(regions[:8])}{' ...' if len(regions) > 8 else ''}"
+            )
+        cat = specs_from_frame(frame, region)
     facts = Facts(specs=cat)
     if store is not None:
         facts.market = market_prices(store, names, region)

@@ -28,7 +28,7 @@ import polars as pl
 
 from spotlab.domain import rule20_bid
 from spotlab.eas import advice, cachefs, facts
-from spotlab.eas.facts import Facts, SpecInfo
+from spotlab.eas.facts import EAS_PROVIDER, EAS_TYPE, Facts, SpecInfo
 from spotlab.eas.model import (
     FILE_NAMES,
     AutoscalerConfig,
@@ -37,11 +37,13 @@ from spotlab.eas.model import (
     EasModel,
     ServiceConfig,
     child_path,
+    dump,
     load,
     load_bundle,
 )
-from spotlab.eas.secrets import SECRET_KEYS
-from spotlab.errors import did_you_mean
+from spotlab.eas.secrets import find_secrets
+from spotlab.errors import ConfigError, did_you_mean
+from spotlab.requirements import Requirements
 from spotlab.store import Store
 
 Severity = Literal["error", "warning", "info"]
@@ -81,53 +83,13 @@ class Rule:
     check: Callable[[Context], Iterator[Finding]]
 
 
-@dataclass(frozen=True)
-class Needs:
-    """What the service needs, as far as the caller told (each field may be unknown)."""
-
-    gpu_memory_gib: float | None = None
-    model_size_gb: float | None = None
-    image_size_gb: float | None = None
-    region: str | None = None
-    reclaims_per_month: float | None = None
-
-
-_NEED_NAMES: dict[str, tuple[str, ...]] = {
-    "gpu_memory_gib": ("gpu_memory_gib", "gpu_memory_gb", "min_gpu_memory_gib", "gpu_memory"),
-    "model_size_gb": ("model_size_gb", "model_gb", "model_size_gib"),
-    "image_size_gb": ("image_size_gb", "image_gb", "image_size_gib"),
-    "region": ("region",),
-    "reclaims_per_month": ("reclaims_per_month",),
-}
-
-
-def needs(requirements: Any) -> Needs:
-    """Read requirements from a mapping or any object with the attribute names above."""
-    if requirements is None:
-        return Needs()
-    if isinstance(requirements, Needs):
-        return requirements
-    values: dict[str, Any] = {}
-    for field_name, names in _NEED_NAMES.items():
-        for n in names:
-            v = (
-                requirements.get(n)
-                if isinstance(requirements, Mapping)
-                else getattr(requirements, n, None)
-            )
-            if v is not None:
-                values[field_name] = v
-                break
-    return Needs(**values)
-
-
 @dataclass
 class Context:
     service: ServiceConfig | None
     autoscaler: AutoscalerConfig | None
     cronscale: CronScaleConfig | None
     facts: Facts
-    needs: Needs
+    needs: Requirements
 
     @property
     def instances_path(self) -> str:
@@ -352,19 +314,61 @@ def _bid_off_advice(ctx: Context) -> Iterator[Finding]:
 # -- specs -------------------------------------------------------------------------------
 
 
+def _type_path(path: str) -> str:
+    return path if path.endswith("instance_type") else f"{path}.type"
+
+
+def _foreign(ctx: Context, spec: str) -> str | None:
+    """Why ``spec`` is not an EAS/ECS type (another provider's, or not shaped like one)."""
+    info = ctx.spec(spec)
+    if info is not None and info.provider not in (None, EAS_PROVIDER):
+        return f"a {info.provider.upper()} type (the specs catalog lists it under {info.provider})"
+    if not EAS_TYPE.match(spec):
+        return "not an EAS/ECS type name (those read ecs.<family>.<size> or ml.<family>.<size>)"
+    return None
+
+
+def _eas_specs(ctx: Context) -> dict[str, SpecInfo]:
+    return {s: i for s, i in ctx.facts.specs.items() if i.provider in (None, EAS_PROVIDER)}
+
+
+@rule("not-eas-spec", "error", "an instance type of another provider, or not an ECS/EAS type")
+def _not_eas_spec(ctx: Context) -> Iterator[Finding]:
+    eas = _eas_specs(ctx)
+    for path, e in ctx.instance_entries():
+        why = None if e.is_dedicated else _foreign(ctx, e.type)
+        if why is None:
+            continue
+        info = ctx.spec(e.type)
+        need = info.total_gpu_memory_gib if info is not None else None
+        like = sorted(
+            (i.on_demand_price or float("inf"), s)
+            for s, i in eas.items()
+            if i.gpu_count and need is not None and (i.total_gpu_memory_gib or 0) >= need
+        )
+        yield _f(
+            "not-eas-spec",
+            _type_path(path),
+            f"{e.type!r} is {why}: an EAS service runs on Alibaba ECS/EAS instance types",
+            f"use an EAS type with enough GPU memory, e.g. {like[0][1]!r}"
+            if like
+            else "use an EAS type of the specs catalog (provider alibaba), e.g. "
+            "ecs.gn7i-c8g1.2xlarge",
+        )
+
+
 @rule("unknown-spec", "error", "an instance type not in the specs catalog")
 def _unknown_spec(ctx: Context) -> Iterator[Finding]:
     if not ctx.facts.has_catalog:
         return
-    names = list(ctx.facts.specs)
+    names = list(_eas_specs(ctx))
     for path, e in ctx.instance_entries():
-        if e.is_dedicated or e.type in ctx.facts.specs:
-            continue
+        if e.is_dedicated or e.type in ctx.facts.specs or _foreign(ctx, e.type):
+            continue  # another provider's type is reported by not-eas-spec
         close = difflib.get_close_matches(e.type, names, n=1, cutoff=0.6)
-        sub = path if path.endswith("instance_type") else f"{path}.type"
         yield _f(
             "unknown-spec",
-            sub,
+            _type_path(path),
             f"unknown instance type {e.type!r}."
             + (f" Did you mean {close[0]!r}?" if close else ""),
             f"use {close[0]!r}" if close else "use a spec of the specs catalog (table specs)",
@@ -374,7 +378,7 @@ def _unknown_spec(ctx: Context) -> Iterator[Finding]:
 @rule("gpu-memory-short", "error", "a spec with less GPU memory than the model needs")
 def _gpu_memory_short(ctx: Context) -> Iterator[Finding]:
     need = ctx.needs.gpu_memory_gib
-    if need is None:
+    if not need:
         return
     for path, e in ctx.instance_entries():
         info = ctx.spec(e.type)
@@ -394,6 +398,37 @@ def _gpu_memory_short(ctx: Context) -> Iterator[Finding]:
 # -- images ------------------------------------------------------------------------------
 
 
+# the registry reference grammar (github.com/distribution/reference): [domain[:port]/]
+# lower-case path components [:tag] [@digest]; the first part is a domain only when it
+# holds a "." or ":" or is "localhost"
+_DOMAIN_PART = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
+_DOMAIN = re.compile(rf"^(?:{_DOMAIN_PART}(?:\.{_DOMAIN_PART})*|\[[0-9a-fA-F:]+\])(?::[0-9]+)?$")
+_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+_TAG = r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}"
+_DIGEST = r"[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}"
+_PATH = re.compile(rf"^(?P<path>{_COMPONENT}(?:/{_COMPONENT})*)(?::{_TAG})?(?:@{_DIGEST})?$")
+#: the reference grammar's bound on the repository name
+MAX_IMAGE_NAME = 255
+
+
+def image_problem(image: str) -> str | None:
+    """Why ``image`` is not a registry image reference, or None when it is one.
+
+    >>> image_problem("myacr-registry-vpc.cn-hangzhou.cr.aliyuncs.com/sd/webui:4.2") is None
+    True
+    >>> image_problem("not a valid image ref!!")
+    'is not a registry image reference'
+    """
+    first, slash, rest = image.partition("/")
+    domain = bool(slash) and ("." in first or ":" in first or first == "localhost")
+    m = _PATH.match(rest if domain else image)
+    if m is None or (domain and not _DOMAIN.match(first)):
+        return "is not a registry image reference"
+    if len(m["path"]) + (len(first) + 1 if domain else 0) > MAX_IMAGE_NAME:
+        return f"has a repository name longer than {MAX_IMAGE_NAME} characters"
+    return None
+
+
 def _tag(image: str) -> str:
     last = image.rsplit("/", 1)[-1]
     return last.split(":", 1)[1] if ":" in last else ""
@@ -403,6 +438,23 @@ def _containers(ctx: Context) -> list[tuple[str, Any]]:
     if ctx.service is None:
         return []
     return [(f"$.containers[{i}]", c) for i, c in enumerate(ctx.service.containers or [])]
+
+
+@rule("image-invalid", "error", "a container image that is not a registry reference")
+def _image_invalid(ctx: Context) -> Iterator[Finding]:
+    for path, c in _containers(ctx):
+        problem = image_problem(c.image) if c.image else None
+        if problem:
+            shown = c.image if len(c.image) <= 80 else c.image[:80] + "…"
+            shown = "(credentials not shown)" if find_secrets({"image": c.image}) else repr(shown)
+            yield _f(
+                "image-invalid",
+                f"{path}.image",
+                f"image {shown} {problem}: EAS cannot pull it",
+                "write <registry>/<namespace>/<repository>:<tag> in lower case, e.g. "
+                "myacr-registry-vpc.cn-hangzhou.cr.aliyuncs.com/ns/app:1.0; registry "
+                "credentials go in dockerAuth at deploy time",
+            )
 
 
 @rule("accelerated-image-registry", "error", "an _accelerated image not on an ACR EE VPC domain")
@@ -652,29 +704,39 @@ def cron_problem(expr: str) -> str | None:
     return None
 
 
+#: a cron number: at most 2 ASCII digits (every field's range ends below 100), so a
+#: 5,000-digit field is refused without converting it
+_CRON_NUMBER = re.compile(r"[0-9]{1,2}")
+
+
 def _cron_value(tok: str, lo: int, hi: int, names: tuple[str, ...]) -> int | None:
     if tok.upper() in names:
         return names.index(tok.upper()) + (lo if lo == 1 else 0)
-    if tok.isdigit() and lo <= int(tok) <= hi:
+    if _CRON_NUMBER.fullmatch(tok) and lo <= int(tok) <= hi:
         return int(tok)
     return None
 
 
+def _short(text: str, n: int = 24) -> str:
+    return repr(text if len(text) <= n else text[:n] + "…")
+
+
 def _cron_item(item: str, name: str, lo: int, hi: int, names: tuple[str, ...]) -> str | None:
     base, _, step = item.partition("/")
-    if step and (not step.isdigit() or int(step) == 0):
-        return f"{name} field {item!r}: step {step!r} must be a positive integer"
+    span = hi - lo + 1
+    if step and not (_CRON_NUMBER.fullmatch(step) and 1 <= int(step) <= span):
+        return f"{name} field {_short(item)}: step {_short(step)} must be an integer in 1-{span}"
     if base in ("*",) or (base == "?" and name in ("day", "weekday")):
         return None
     a, dash, b = base.partition("-")
     first = _cron_value(a, lo, hi, names)
     last = _cron_value(b, lo, hi, names) if dash else first
     if first is None or last is None:
-        return f"{name} field {item!r} is not in {lo}-{hi}" + (
+        return f"{name} field {_short(item)} is not in {lo}-{hi}" + (
             f" or {names[0]}-{names[-1]}" if names else ""
         )
     if first > last:
-        return f"{name} field {item!r}: range start after its end"
+        return f"{name} field {_short(item)}: range start after its end"
     return None
 
 
@@ -692,7 +754,7 @@ def _cron_schedule(ctx: Context) -> Iterator[Finding]:
             yield _f(
                 "cron-schedule",
                 path,
-                f"cron {expr!r} {problem}",
+                f"cron {_short(expr, 60)} {problem}",
                 'write six fields: second minute hour day month weekday, e.g. "0 0 9 * * *"',
                 FILE_NAMES["cronscale"],
             )
@@ -730,18 +792,47 @@ def _reserved_port(ctx: Context) -> Iterator[Finding]:
             )
 
 
-@rule("secret-present", "warning", "a secret (dockerAuth, token) in the config")
+def _files(ctx: Context) -> list[tuple[str, EasModel]]:
+    """(file name, top object) of each file present."""
+    files: list[tuple[str, EasModel | None]] = [
+        (FILE_NAMES["service"], ctx.service),
+        (FILE_NAMES["autoscaler"], ctx.autoscaler),
+        (FILE_NAMES["cronscale"], ctx.cronscale),
+    ]
+    return [(name, model) for name, model in files if model is not None]
+
+
+@rule("secret-present", "warning", "a secret (token, password, registry credentials) in the config")
 def _secrets(ctx: Context) -> Iterator[Finding]:
-    if ctx.service is None:
-        return
-    for key in SECRET_KEYS:
-        if getattr(ctx.service, key, None) is not None:
+    for file, model in _files(ctx):
+        found = {s.path: s for s in find_secrets(dump(model))}
+        for dup in model.duplicate_keys:  # a repeated key must not hide an earlier value
+            for value in dup.values:
+                for s in find_secrets({dup.key: value}, dup.path):
+                    found.setdefault(s.path, s)
+        for path, secret in found.items():
             yield _f(
                 "secret-present",
-                f"$.{key}",
-                f"{key} holds a secret (value not shown); the file must not be shared or committed",
-                f"pass {key} at deploy time instead; spotlab masks it and `export` leaves it out "
-                "unless asked",
+                path,
+                f"{secret.describe()} (value not shown); the file must not be shared or committed",
+                "pass it at deploy time instead; spotlab masks it in what it prints and "
+                "`export` leaves it out unless asked (include_secrets=True)",
+                file,
+            )
+
+
+@rule("duplicate-key", "error", "a key written twice in one JSON object")
+def _duplicate_keys(ctx: Context) -> Iterator[Finding]:
+    for file, model in _files(ctx):
+        for dup in model.duplicate_keys:
+            yield _f(
+                "duplicate-key",
+                child_path(dup.path, dup.key),
+                f"key {dup.key!r} is written {len(dup.values)} times in this object: JSON "
+                "readers differ on which one they keep (spotlab reads the last, so an earlier "
+                "value, a secret say, goes unchecked)",
+                "keep one of them",
+                file,
             )
 
 
@@ -763,13 +854,19 @@ def _parts(
         return config, None, None
     if isinstance(config, AutoscalerConfig):
         return None, config, None
-    return None, None, config
+    if isinstance(config, CronScaleConfig):
+        return None, None, config
+    raise ConfigError(
+        "lint takes a config: a file or folder path, a parsed JSON object or a model, "
+        f"not {type(config).__name__}",
+        json_path="$",
+    )
 
 
 def lint(
     config: Config | Mapping[str, Any] | str | Path,
     store: Store | None = None,
-    requirements: Any = None,
+    requirements: Requirements | Mapping[str, Any] | None = None,
     *,
     bids: Mapping[str, float] | None = None,
     catalog: Mapping[str, SpecInfo] | pl.DataFrame | None = None,
@@ -779,12 +876,14 @@ def lint(
     ``config``: a bundle, one of the three models, a parsed dict, a file or a folder written
     by export. ``store`` supplies the specs catalog, market prices and the bid advisor's
     recommendations (without it: the bundled catalog, no market checks). ``requirements``:
-    a mapping or object with ``gpu_memory_gib``, ``model_size_gb``, ``image_size_gb``,
-    ``region``, ``reclaims_per_month`` (any may be missing). ``bids`` overrides the advised
-    bids ({spec: bid per hour}); ``catalog`` the specs catalog.
+    a :class:`~spotlab.requirements.Requirements` or a mapping of its keys
+    (``gpu_memory_gib``, ``model_size_gb``, ``image_size_gb``, ``region``,
+    ``reclaims_per_month``, ...; any may be missing, an unknown key is an error).
+    ``bids`` overrides the advised bids ({spec: bid per hour}); ``catalog`` the specs
+    catalog.
     """
     service, autoscaler, cronscale = _parts(config)
-    need = needs(requirements)
+    need = Requirements.optional(requirements)
     specs = [e.type for e in service.instances] if service is not None else []
     ctx = Context(
         service=service,

@@ -20,14 +20,15 @@ naming the JSON path, e.g. ``$.cloud.computing.instances[0].spot_price_limit``.
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 import pydantic
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 
 from spotlab.eas import cachefs
 from spotlab.errors import ConfigError
@@ -39,12 +40,48 @@ FILE_NAMES: dict[Kind, str] = {
     "cronscale": "cronscale.json",
 }
 _PERCENT = re.compile(r"^\d+(\.\d+)?%$")
+#: spotlab's sanity bound on a count of instances or replicas: a larger one is a typo
+MAX_COUNT = 100_000
+MAX_PORT = 65535
+
+#: a finite JSON number (NaN and infinities are not JSON; a 400-digit one is not a price)
+Number = Annotated[float, Field(allow_inf_nan=False)]
+Count = Annotated[int, Field(ge=0, le=MAX_COUNT)]
+NonNegative = Annotated[int, Field(ge=0)]
+#: a target or threshold: > 0, an integer stays one
+Positive = Annotated[int, Field(gt=0)] | Annotated[float, Field(gt=0, allow_inf_nan=False)]
+Text = Annotated[str, Field(min_length=1, pattern=r"\S")]
+
+
+def _count_or_percent(v: int | str | None, what: str) -> int | str | None:
+    if isinstance(v, str):
+        if not _PERCENT.match(v):
+            raise ValueError(f'{what} must be an integer or a percentage such as "20%"')
+        if float(v[:-1]) > 100:
+            raise ValueError(f"{what} {v} is above 100%")
+    return v
+
+
+@dataclass(frozen=True)
+class DuplicateKey:
+    """A key written more than once in one JSON object: ``path`` is the object's JSON path,
+    ``values`` every value in file order (Python's reader keeps the last, others the first)."""
+
+    path: str
+    key: str
+    values: tuple[Any, ...]
 
 
 class EasModel(BaseModel):
     """Base of every EAS object: strict types, unknown keys kept in ``model_extra``."""
 
     model_config = ConfigDict(extra="allow", strict=True)
+    #: set on the top object of a file: the keys its JSON text repeats (lint reports them)
+    _duplicates: list[DuplicateKey] = PrivateAttr(default_factory=list)
+
+    @property
+    def duplicate_keys(self) -> list[DuplicateKey]:
+        return list(self._duplicates)
 
     @classmethod
     def known_keys(cls) -> list[str]:
@@ -70,20 +107,18 @@ class EasModel(BaseModel):
 class Instance(EasModel):
     """One entry of ``cloud.computing.instances``; spot when it has ``spot_price_limit``."""
 
-    type: str
-    spot_price_limit: float | None = Field(
+    type: Text
+    spot_price_limit: Number | None = Field(
         None, description="Hourly bid; the entry is spot when present, regular otherwise."
     )
-    capacity: int | str | None = Field(
+    capacity: Count | str | None = Field(
         None, description='Cap on instances from this entry: an integer or a percentage "20%".'
     )
 
     @field_validator("capacity")
     @classmethod
     def _capacity(cls, v: int | str | None) -> int | str | None:
-        if isinstance(v, str) and not _PERCENT.match(v):
-            raise ValueError('capacity must be an integer or a percentage such as "20%"')
-        return v
+        return _count_or_percent(v, "capacity")
 
     @property
     def is_spot(self) -> bool:
@@ -95,8 +130,10 @@ class Instance(EasModel):
 
 
 class Computing(EasModel):
-    instances: list[Instance] | None = Field(None, description="Ordered: tried first to last.")
-    instance_type: str | None = Field(None, description="Single-spec form (regular).")
+    instances: list[Instance] | None = Field(
+        None, min_length=1, description="Ordered: tried first to last."
+    )
+    instance_type: Text | None = Field(None, description="Single-spec form (regular).")
     disable_spot_protection_period: bool | None = Field(
         None, description="true: no 1 h protection after creation, about 10% cheaper."
     )
@@ -114,8 +151,8 @@ class Cloud(EasModel):
 
 
 class EnvVar(EasModel):
-    name: str
-    value: str | int | float | bool | None = None
+    name: Text
+    value: str | int | Number | bool | None = None
 
 
 class Prepare(EasModel):
@@ -123,8 +160,10 @@ class Prepare(EasModel):
 
 
 class Container(EasModel):
-    image: str | None = None
-    port: int | None = Field(None, description="8080 and 9090 are reserved by EAS.")
+    image: Text | None = None
+    port: Annotated[int, Field(ge=1, le=MAX_PORT)] | None = Field(
+        None, description="1-65535; 8080 and 9090 are reserved by EAS."
+    )
     script: str | None = None
     command: str | None = None
     env: list[EnvVar] | None = None
@@ -145,7 +184,7 @@ class NfsMount(EasModel):
 
 class EmptyDir(EasModel):
     medium: str | None = None
-    size_limit: int | str | None = None
+    size_limit: NonNegative | str | None = None
 
 
 class MemoryCacheMount(EasModel):
@@ -168,17 +207,22 @@ class StorageEntry(EasModel):
 
 
 class RollingStrategy(EasModel):
-    max_surge: int | str | None = None
-    max_unavailable: int | str | None = None
+    max_surge: Count | str | None = None
+    max_unavailable: Count | str | None = None
+
+    @field_validator("max_surge", "max_unavailable")
+    @classmethod
+    def _share(cls, v: int | str | None) -> int | str | None:
+        return _count_or_percent(v, "a rolling strategy share")
 
 
 class Metadata(EasModel):
-    name: str = Field(description="Service name, unique per region.")
-    instance: int = Field(description="Replica count.")
+    name: Text = Field(description="Service name, unique per region.")
+    instance: Count = Field(description="Replica count.")
     workspace_id: str | None = None
-    cpu: int | None = None
-    memory: int | None = Field(None, description="MB, on dedicated resource groups.")
-    gpu: int | None = None
+    cpu: NonNegative | None = None
+    memory: NonNegative | None = Field(None, description="MB, on dedicated resource groups.")
+    gpu: NonNegative | None = None
     resource: str | None = Field(None, description="Dedicated resource group id (eas-r-...).")
     resource_burstable: bool | None = Field(
         None, description="Overflow from the dedicated group to public resources."
@@ -188,17 +232,17 @@ class Metadata(EasModel):
     )
     disk: str | None = None
     rpc: dict[str, Any] | None = None
-    rpc_keepalive: int | None = Field(None, alias="rpc.keepalive", description="ms")
-    rpc_max_queue_size: int | None = Field(None, alias="rpc.max_queue_size")
-    rpc_worker_threads: int | None = Field(None, alias="rpc.worker_threads")
-    rpc_rate_limit: int | None = Field(None, alias="rpc.rate_limit")
+    rpc_keepalive: NonNegative | None = Field(None, alias="rpc.keepalive", description="ms")
+    rpc_max_queue_size: NonNegative | None = Field(None, alias="rpc.max_queue_size")
+    rpc_worker_threads: NonNegative | None = Field(None, alias="rpc.worker_threads")
+    rpc_rate_limit: NonNegative | None = Field(None, alias="rpc.rate_limit")
     rolling_strategy: RollingStrategy | None = None
     eas: dict[str, Any] | None = None
-    termination_grace_period: int | None = Field(
+    termination_grace_period: NonNegative | None = Field(
         None, alias="eas.termination_grace_period", description="seconds, default 30"
     )
     scheduling: dict[str, Any] | None = None
-    shm_size: int | None = Field(None, description="GB")
+    shm_size: NonNegative | None = Field(None, description="GB")
     enable_webservice: bool | None = None
     enable_grpc: bool | None = None
     type: str | None = None
@@ -207,9 +251,11 @@ class Metadata(EasModel):
 class InlineAutoscaler(EasModel):
     """The service JSON's ``autoscaler``: ``{"min", "max", "strategies": {"qps": 10}}``."""
 
-    min: int
-    max: int
-    strategies: dict[str, int | float] | None = None
+    min: Count
+    max: Count
+    strategies: dict[str, Positive] | None = Field(
+        None, description="metric → target per instance, > 0"
+    )
 
 
 class ServiceConfig(EasModel):
@@ -245,12 +291,12 @@ class ServiceConfig(EasModel):
 
 
 class ScaleStrategy(EasModel):
-    metricName: str = Field(description='"qps", "cpu", "gpu[util]", ...')
-    threshold: int | float
+    metricName: Text = Field(description='"qps", "cpu", "gpu[util]", ...')
+    threshold: Positive = Field(description="Target per instance, > 0.")
 
 
 class ScaleBehaviorStep(EasModel):
-    stabilizationWindowSeconds: int | None = None
+    stabilizationWindowSeconds: NonNegative | None = None
 
 
 class ScaleBehavior(EasModel):
@@ -262,16 +308,16 @@ class ScaleBehavior(EasModel):
 class AutoscalerConfig(EasModel):
     """The standalone autoscaler JSON."""
 
-    min: int
-    max: int
+    min: Count
+    max: Count
     scaleStrategies: list[ScaleStrategy] | None = None
     behavior: ScaleBehavior | None = None
 
 
 class ScaleJob(EasModel):
-    Name: str
+    Name: Text
     Schedule: str = Field(description="6-field cron: second minute hour day month weekday.")
-    TargetSize: int
+    TargetSize: Count
     TimeZone: str | None = None
 
 
@@ -333,18 +379,79 @@ def _loc_path(data: Any, loc: Sequence[str | int], root: str = "$") -> str:
     return path
 
 
+class _Repeated(dict[str, Any]):
+    """A JSON object whose text repeats keys: the last value wins (as in ``json``), and
+    ``repeated`` keeps every value of each repeated key."""
+
+    repeated: dict[str, list[Any]]
+
+
+def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out = dict(pairs)
+    if len(out) == len(pairs):
+        return out
+    rep = _Repeated(out)
+    seen: dict[str, list[Any]] = {}
+    for k, v in pairs:
+        seen.setdefault(k, []).append(v)
+    rep.repeated = {k: vs for k, vs in seen.items() if len(vs) > 1}
+    return rep
+
+
 def parse_json(text: str | bytes, source: str = "<config>") -> Any:
     """Parse JSON text; ConfigError with the line and column when it is not JSON."""
     if isinstance(text, bytes):
         text = text.decode("utf-8-sig", errors="replace")
     try:
-        return json.loads(text)
+        return json.loads(text, object_pairs_hook=_object)
     except json.JSONDecodeError as exc:
         raise ConfigError(
             f"{source} is not valid JSON at line {exc.lineno}, column {exc.colno} ({exc.msg}); "
             "fix the syntax (a missing comma or quote, a trailing comma)",
             json_path="$",
         ) from exc
+    except ValueError:  # a number of more than 4,300 digits (Python's int conversion limit)
+        raise ConfigError(
+            f"{source} holds a number of more than 4,300 digits, too long to read; no "
+            "config value needs thousands of digits: fix it",
+            json_path="$",
+        ) from None
+
+
+def duplicate_keys(data: Any, root: str = "$") -> list[DuplicateKey]:
+    """The keys repeated inside the objects of JSON parsed by :func:`parse_json`."""
+    out: list[DuplicateKey] = []
+    stack: list[tuple[str, Any]] = [(root, data)]
+    while stack:
+        path, node = stack.pop()
+        if isinstance(node, _Repeated):
+            out += [DuplicateKey(path, k, tuple(vs)) for k, vs in node.repeated.items()]
+        if isinstance(node, Mapping):
+            stack.extend((child_path(path, str(k)), v) for k, v in list(node.items())[::-1])
+        elif isinstance(node, list):
+            stack.extend((f"{path}[{i}]", v) for i, v in list(enumerate(node))[::-1])
+    return out
+
+
+def non_finite_path(data: Any, root: str = "$") -> str | None:
+    """The JSON path of the first NaN or infinite number in ``data`` (parsed JSON), or None.
+
+    Python's JSON reader accepts ``NaN``, ``Infinity`` and ``1e309`` (which overflows to
+    infinity); none of them is a JSON number, so no config may hold one, known key or not.
+
+    >>> non_finite_path({"a": [1, {"b": float("inf")}]})
+    '$.a[1].b'
+    """
+    stack: list[tuple[str, Any]] = [(root, data)]
+    while stack:  # iterative: a deeply nested document must not exhaust the stack
+        path, node = stack.pop()
+        if isinstance(node, float) and not math.isfinite(node):
+            return path
+        if isinstance(node, Mapping):
+            stack.extend((child_path(path, str(k)), v) for k, v in list(node.items())[::-1])
+        elif isinstance(node, list | tuple):
+            stack.extend((f"{path}[{i}]", v) for i, v in list(enumerate(node))[::-1])
+    return None
 
 
 def _validate(model: type[M], data: Any, source: str) -> M:
@@ -353,8 +460,15 @@ def _validate(model: type[M], data: Any, source: str) -> M:
             f"{source}: expected a JSON object at the top, found {_json_type(data)}",
             json_path="$",
         )
+    bad = non_finite_path(data)
+    if bad is not None:
+        raise ConfigError(
+            f"a number in {source} is NaN or infinite, which JSON cannot hold: write a finite "
+            "number (a bid, a count, a threshold)",
+            json_path=bad,
+        )
     try:
-        return model.model_validate(data)
+        out = model.model_validate(data)
     except pydantic.ValidationError as exc:
         errors = exc.errors(include_url=False, include_input=False)
         first, rest = errors[0], errors[1:]
@@ -363,6 +477,8 @@ def _validate(model: type[M], data: Any, source: str) -> M:
         raise ConfigError(
             f"{_problem(data, first)} in {source}{more}", json_path=_loc_path(data, first["loc"])
         ) from None
+    out._duplicates = duplicate_keys(data)
+    return out
 
 
 def _problem(data: Any, err: Mapping[str, Any]) -> str:
@@ -413,22 +529,26 @@ def _read(source: str | Path | Mapping[str, Any]) -> tuple[Any, str]:
     return parse_json(text, str(path)), str(path)
 
 
-def load_service(source: str | Path | Mapping[str, Any]) -> ServiceConfig:
-    """Load a service JSON from a file path or a parsed dict."""
-    data, name = _read(source)
-    return _validate(ServiceConfig, data, name)
+def load_service(source: str | Path | Mapping[str, Any], name: str | None = None) -> ServiceConfig:
+    """Load a service JSON from a file path or a parsed dict (``name``: for errors)."""
+    data, read_as = _read(source)
+    return _validate(ServiceConfig, data, name or read_as)
 
 
-def load_autoscaler(source: str | Path | Mapping[str, Any]) -> AutoscalerConfig:
-    """Load a standalone autoscaler JSON from a file path or a parsed dict."""
-    data, name = _read(source)
-    return _validate(AutoscalerConfig, data, name)
+def load_autoscaler(
+    source: str | Path | Mapping[str, Any], name: str | None = None
+) -> AutoscalerConfig:
+    """Load a standalone autoscaler JSON from a path or a parsed dict (``name``: for errors)."""
+    data, read_as = _read(source)
+    return _validate(AutoscalerConfig, data, name or read_as)
 
 
-def load_cronscale(source: str | Path | Mapping[str, Any]) -> CronScaleConfig:
-    """Load a cron-scaling JSON from a file path or a parsed dict."""
-    data, name = _read(source)
-    return _validate(CronScaleConfig, data, name)
+def load_cronscale(
+    source: str | Path | Mapping[str, Any], name: str | None = None
+) -> CronScaleConfig:
+    """Load a cron-scaling JSON from a file path or a parsed dict (``name``: for errors)."""
+    data, read_as = _read(source)
+    return _validate(CronScaleConfig, data, name or read_as)
 
 
 def detect_kind(data: Mapping[str, Any]) -> Kind:
@@ -479,7 +599,7 @@ def dump(model: EasModel) -> dict[str, Any]:
 
 def dumps(model: EasModel) -> str:
     """:func:`dump` as indented JSON text with a final newline."""
-    return json.dumps(dump(model), indent=2, ensure_ascii=False) + "\n"
+    return json.dumps(dump(model), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
 
 
 def json_schema(kind: Kind = "service") -> dict[str, Any]:

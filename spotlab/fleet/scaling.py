@@ -38,6 +38,15 @@ from spotlab.fleet.simulate import simulate
 from spotlab.fleet.startup import FleetStartup, fleet_startup
 from spotlab.store import Store
 
+#: the QPS share of a replica's capacity the autoscaler aims at (an assumption)
+DEFAULT_TARGET_UTILIZATION = 0.8
+#: the autoscaler's max is the most replicas needed × (1 + this)
+DEFAULT_AUTOSCALER_HEADROOM = 0.1
+#: the SYNTHETIC spot market a plan is replayed on: share of time spot is in stock, and
+#: reclaims per spot replica-month (assumptions; a seeded Poisson market)
+DEFAULT_STOCK_PROBABILITY = 0.95
+DEFAULT_INTERRUPTIONS_PER_MONTH = 0.10
+
 
 @dataclass(frozen=True)
 class CronJob:
@@ -79,6 +88,13 @@ class ScalingPlan:
     exclude_dates: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
+    def per_month(self) -> dict[str, float]:
+        """The simulated plan and all-regular costs over one month
+        (:data:`~spotlab.domain.HOURS_PER_MONTH`), scaled from the traffic span."""
+        sim = self.simulated
+        scale = HOURS_PER_MONTH / float(sim["hours"]) if sim["hours"] else math.nan
+        return {"cost": sim["cost"] * scale, "all_regular_cost": sim["all_regular_cost"] * scale}
+
     def to_autoscaler(self) -> dict[str, Any]:
         """The standalone EAS autoscaler JSON."""
         thr = self.threshold_qps
@@ -115,6 +131,7 @@ class ScalingPlan:
             "currency": self.currency,
             "prices": self.prices,
             "simulated": self.simulated,
+            "per_month": self.per_month(),
             "autoscaler": self.to_autoscaler(),
             "cronscale": self.to_cronscale(),
             "notes": self.notes,
@@ -123,6 +140,7 @@ class ScalingPlan:
     def summary(self) -> pl.DataFrame:
         """The plan's headline numbers as ``item, value`` rows (for the CLI)."""
         sim = self.simulated
+        month = self.per_month()
         r = self.replicas["replicas"].to_numpy()
         rows = [
             ("service", self.service),
@@ -133,8 +151,9 @@ class ScalingPlan:
             ("autoscaler min / max", f"{self.min_replicas} / {self.max_replicas}"),
             ("qps threshold per replica", f"{self.threshold_qps:g}"),
             ("cron jobs", str(len(self.cron_jobs))),
-            (f"plan cost ({self.currency})", f"{sim['cost']:.2f}"),
-            (f"all-regular cost ({self.currency})", f"{sim['all_regular_cost']:.2f}"),
+            (f"plan cost per month ({self.currency})", f"{month['cost']:,.0f}"),
+            (f"all-regular cost per month ({self.currency})",
+             f"{month['all_regular_cost']:,.0f}"),
             ("cost ratio vs all regular", f"{sim['cost_ratio']:.3f}"),
             ("availability (time ready >= needed)", f"{sim['availability']:.4f}"),
             ("regular share of replica-hours", f"{sim['regular_share']:.3f}"),
@@ -166,7 +185,7 @@ def traffic_series(store: Store, service: str) -> pl.DataFrame:
 def replicas_needed(
     traffic: pl.DataFrame,
     qps_per_replica: float,
-    target_utilization: float = 0.8,
+    target_utilization: float = DEFAULT_TARGET_UTILIZATION,
     min_replicas: int = 1,
     step_seconds: float | None = None,
 ) -> pl.DataFrame:
@@ -360,16 +379,16 @@ def scaling_plan(
     spot_price: float,
     dedicated_monthly_price: float,
     service: str = "service",
-    target_utilization: float = 0.8,
+    target_utilization: float = DEFAULT_TARGET_UTILIZATION,
     min_replicas: int = 1,
-    headroom: float = 0.1,
+    headroom: float = DEFAULT_AUTOSCALER_HEADROOM,
     time_zone: str = "Asia/Shanghai",
     profile_quantile: float = 1.0,
     weekend_ratio: float = 0.8,
     max_jobs: int = 8,
     step_seconds: float | None = None,
-    stock_probability: float = 0.95,
-    interruptions_per_month: float = 0.10,
+    stock_probability: float = DEFAULT_STOCK_PROBABILITY,
+    interruptions_per_month: float = DEFAULT_INTERRUPTIONS_PER_MONTH,
     startup_seconds: float | None = None,
     warning_seconds: float | None = None,
     provider: str = "alibaba",
@@ -486,6 +505,7 @@ def _simulate_plan(
     result = simulate(market, dedicated_floor(), need, warning_seconds=warning, provision=asked)
     out = result.summary()
     out["policy"] = "plan: dedicated floor + spot + regular (rebalancing)"
+    out["spot_replica_hours"] = result.replica_hours("spot")
     return out
 
 

@@ -48,6 +48,7 @@ def _start(value: str | None, path: Path) -> datetime:
 
 class AddRemoveTrace:
     name = "addremove-trace"
+    sniff_rule = "text whose first line is 'seconds,add|remove,…' (an add/remove trace)"
     kind = "events"
     priority = 25
 

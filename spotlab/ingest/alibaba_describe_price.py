@@ -46,6 +46,7 @@ def _instance_price(price: Mapping[str, Any]) -> tuple[Any, bool]:
 
 class AlibabaDescribePrice:
     name = "alibaba-describe-price"
+    sniff_rule = 'JSON with "PriceInfo" (DescribePrice)'
     kind = "spec_facts"
     priority = 5  # a catalog: before the prices that look it up
 

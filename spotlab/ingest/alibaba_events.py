@@ -91,6 +91,7 @@ def _flatten(item: Mapping[str, Any], service: str | None) -> Flat:
 
 class AlibabaSystemEvents:
     name = "alibaba-events"
+    sniff_rule = "JSON with Instance:PreemptibleInstanceInterruption or Instance:StateChange"
     kind = "events"
     priority = 20
 

@@ -25,6 +25,7 @@ COLUMNS = {
 
 class AlibabaSpotPriceHistory:
     name = "alibaba-spot-history"
+    sniff_rule = 'JSON with "SpotPrices" and "SpotPriceType" (DescribeSpotPriceHistory pages)'
     kind = "prices"
     priority = 20
 

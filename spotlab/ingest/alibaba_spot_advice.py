@@ -60,6 +60,7 @@ def _savings(discount: Any) -> str | None:
 
 class AlibabaSpotAdvice:
     name = "alibaba-spot-advice"
+    sniff_rule = 'JSON with "AvailableSpotZones" (DescribeSpotAdvice)'
     kind = "bands"
     priority = 20
 

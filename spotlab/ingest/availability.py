@@ -163,6 +163,7 @@ def _ts_column(start: datetime, offsets_s: pl.Expr) -> pl.Expr:
 
 class SpotTraceJson:
     name = "spot-trace-json"
+    sniff_rule = 'JSON with "gap_seconds" and "data" (SkyPilot / SpotHedge spot traces)'
     kind = "availability"
     priority = 25
 
@@ -245,6 +246,7 @@ def bamboo_names(path: Path) -> dict[str, Any]:
 
 class BambooStepCsv:
     name = "bamboo-step-csv"
+    sniff_rule = "a .csv named *spot-instances* whose first line is a numeric pair (Bamboo)"
     kind = "availability"
     priority = 25
 

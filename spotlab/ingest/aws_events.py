@@ -69,6 +69,7 @@ def _flatten(item: Mapping[str, Any], service: str | None) -> Flat:
 
 class AwsEc2Events:
     name = "aws-events"
+    sniff_rule = 'JSON with "detail-type" and aws.ec2 (EventBridge EC2 events)'
     kind = "events"
     priority = 20
 

@@ -26,6 +26,7 @@ COLUMNS = {"region": "Region", "zone": "AvailabilityZoneId", "score": "Score"}
 
 class AwsPlacementScores:
     name = "aws-placement-scores"
+    sniff_rule = 'JSON with "SpotPlacementScores" (get-spot-placement-scores)'
     kind = "placement_scores"
     priority = 20
 

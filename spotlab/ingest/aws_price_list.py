@@ -77,6 +77,7 @@ def _product_row(item: Any) -> tuple[dict[str, Any], str | None]:
 
 class AwsPriceList:
     name = "aws-price-list"
+    sniff_rule = 'JSON with "PriceList" (the AWS Price List API)'
     kind = "spec_facts"
     priority = 5
 

@@ -140,6 +140,7 @@ class AwsSpotPriceHistory:
     """``aws ec2 describe-spot-price-history`` JSON output."""
 
     name = "aws-spot-history"
+    sniff_rule = 'JSON with "SpotPriceHistory" (describe-spot-price-history)'
     kind = "prices"
     priority = 20
 
@@ -175,6 +176,7 @@ class AwsSpotPriceTsv:
     """AWS spot price TSV dump (no header; AZ ids)."""
 
     name = "aws-spot-tsv"
+    sniff_rule = "5 tab-separated fields, no header; a .tsv name or an AZ id first"
     kind = "prices"
     priority = 30
 

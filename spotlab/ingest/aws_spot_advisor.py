@@ -30,6 +30,7 @@ COLUMNS = (
 
 class AwsSpotAdvisor:
     name = "aws-spot-advisor"
+    sniff_rule = 'JSON with "spot_advisor" (the Spot Instance Advisor feed)'
     kind = "bands"
     priority = 20
 

@@ -76,6 +76,7 @@ class AwsSpotPriceCsv:
     """boto3 → pandas CSV of ``describe_spot_price_history``."""
 
     name = "aws-spot-csv"
+    sniff_rule = "CSV header with AvailabilityZone, InstanceType, SpotPrice, Timestamp, … (boto3)"
     kind = "prices"
     priority = 20
 
@@ -113,6 +114,7 @@ class AwsSpotPriceText:
     """``aws ec2 describe-spot-price-history --output text``."""
 
     name = "aws-spot-text"
+    sniff_rule = "AWS CLI text output: lines starting with SPOTPRICEHISTORY and a tab"
     kind = "prices"
     priority = 20
 

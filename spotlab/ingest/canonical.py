@@ -109,6 +109,7 @@ def _relation(
 
 class CanonicalCsv:
     name = "canonical-csv"
+    sniff_rule = "any other .csv, .csv.gz or .csv.zst (the canonical price columns)"
     kind = "prices"
     priority = 90  # tried last: any CSV no other reader claims is read as canonical
 
@@ -142,6 +143,7 @@ class CanonicalCsv:
 
 class CanonicalParquet:
     name = "canonical-parquet"
+    sniff_rule = "a Parquet file (starts with PAR1)"
     kind = "prices"
     priority = 90
 

@@ -63,6 +63,8 @@ class Staged:
 class Reader(Protocol):
     name: str
     kind: str
+    #: one line for people: what in a file's name or first bytes picks this reader
+    sniff_rule: str
     #: lower sorts first when a folder is ingested (catalogs before the prices that use them)
     priority: int
 

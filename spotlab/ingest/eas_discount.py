@@ -30,6 +30,7 @@ COLUMNS = {
 
 class EasSpotDiscountHistory:
     name = "eas-spot-discount"
+    sniff_rule = 'JSON with "SpotDiscounts" (EAS spot discount history)'
     kind = "prices"
     priority = 20
 

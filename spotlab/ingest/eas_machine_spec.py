@@ -46,6 +46,7 @@ def _gpus(meta: Mapping[str, Any]) -> float:
 
 class EasMachineSpec:
     name = "eas-machine-spec"
+    sniff_rule = 'JSON with "InstanceMetas" (EAS DescribeMachineSpec)'
     kind = "spec_stock"
     priority = 5
 

@@ -74,6 +74,7 @@ def _whole(col: str) -> pl.Expr:
 
 class GcpChangePoints:
     name = "gcp-changepoints"
+    sniff_rule = "CSV header with machine_type, region and hour_spot_usd"
     kind = "prices"
     priority = 30
 

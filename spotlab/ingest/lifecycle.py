@@ -64,6 +64,7 @@ def _read(
 
 class LifecycleCsv:
     name = "lifecycle-csv"
+    sniff_rule = "CSV header with instance_id, event and ts"
     kind = "events"
     priority = 30
 
@@ -84,6 +85,7 @@ class LifecycleCsv:
 
 class InventoryCsv:
     name = "inventory-csv"
+    sniff_rule = "CSV header with instance_id and spec, without event, ts, instance_hours"
     kind = "instances"
     priority = 5  # before the events it attributes (attribution happens at query time anyway)
 
@@ -103,6 +105,7 @@ class InventoryCsv:
 
 class ExposureCsv:
     name = "exposure-csv"
+    sniff_rule = "CSV header with spec and instance_hours"
     kind = "exposure"
     priority = 30
 

@@ -161,6 +161,7 @@ class LoadBenchmarksCsv:
     """A CSV of load-time measurements (the seed's table, or your own)."""
 
     name = "load-benchmarks-csv"
+    sniff_rule = "a .csv (.gz) whose header has model, size_gb and load_seconds"
     kind = "load_benchmarks"
     priority = 30  # before the canonical price CSV (90), which takes any CSV
 
@@ -205,6 +206,7 @@ class ServerlessLlmJson:
     """ServerlessLLM ``benchmarks/results`` JSON (a list of per-load results)."""
 
     name = "serverlessllm-json"
+    sniff_rule = 'a .json with "model_name" and "loading_time" (ServerlessLLM results)'
     kind = "load_benchmarks"
     priority = 30
 

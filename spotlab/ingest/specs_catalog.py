@@ -18,6 +18,9 @@ from spotlab.ingest.core import Staged, register
 
 class SpecsCatalog:
     name = "specs-csv"
+    sniff_rule = (
+        "a .csv (.gz) header with spec, provider, region and a vcpu/gpu/memory column, no ts"
+    )
     kind = "specs"
     priority = 0  # catalogs load first: prices look up on-demand prices in them
 

@@ -55,6 +55,7 @@ TRAFFIC = register_target(
 
 class TrafficCsv:
     name = "traffic-csv"
+    sniff_rule = "a .csv (.gz) header with ts and qps"
     kind = "traffic"
     priority = 25
 

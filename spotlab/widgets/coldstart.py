@@ -7,14 +7,17 @@ setups' seconds, downtime and monthly saving out, as a table and two charts.
 
 from __future__ import annotations
 
+import html
 from collections.abc import Mapping
 from typing import Any
 
 import ipywidgets as w
 import polars as pl
-from IPython.display import display
 
 from spotlab.advise.coldstart import (
+    DEFAULT_RECLAIMS_PER_MONTH,
+    SEED_ON_DEMAND_CNY,
+    SEED_SPOT_BID_CNY,
     VENDOR_IMAGE_GB,
     LoadFit,
     coldstart_report,
@@ -22,19 +25,25 @@ from spotlab.advise.coldstart import (
 )
 from spotlab.charts.coldstart import savings_chart, timeline_chart
 from spotlab.errors import SpotlabError
-from spotlab.notebook import show
+from spotlab.notebook import show, show_table
 
 _COLUMNS = (
     "setup", "total_seconds", "downtime_seconds", "billed_startup_seconds", "monthly_cost",
-    "monthly_saving", "cache_fits_memory",
+    "monthly_saving", "status",
 )  # fmt: skip
+_NAMES = {
+    "plain": "plain", "cachefs": "cachefs memory cache", "acr": "ACR image acceleration",
+    "both": "cachefs + ACR acceleration",
+}  # fmt: skip
 
 
 class ColdstartCalculator:
     """Inputs → :func:`~spotlab.advise.coldstart.coldstart_report` → table and charts.
 
-    ``load_fits`` defaults to the seed's fits. ``report`` holds the last answer (for tests
-    and for reuse in the notebook); ``widget`` is what to display.
+    ``load_fits`` defaults to the seed's fits; price and lost value default to the
+    registry's (:mod:`spotlab.assumptions`). A setup whose cache does not fit the spec's
+    memory is shown as unavailable, with the reason, and never as the best. ``report``
+    holds the last answer (for tests and reuse in the notebook); ``widget`` is displayed.
     """
 
     def __init__(
@@ -42,7 +51,8 @@ class ColdstartCalculator:
         load_fits: Mapping[str, LoadFit] | None = None,
         model_size_gb: float = 7.2,
         image_size_gb: float = VENDOR_IMAGE_GB,
-        reclaims_per_month: float = 10.0,
+        reclaims_per_month: float = DEFAULT_RECLAIMS_PER_MONTH,
+        memory_gib: float | None = None,
     ) -> None:
         self.load_fits = dict(load_fits) if load_fits is not None else default_load_fits()
         style = {"description_width": "170px"}
@@ -64,14 +74,17 @@ class ColdstartCalculator:
             description="reclaims per month", style=style, layout=layout,
         )  # fmt: skip
         self.price = w.FloatText(
-            value=2.88, description="spot price per hour", style=style, layout=layout
-        )
+            value=SEED_SPOT_BID_CNY, description="spot price per hour", style=style,
+            layout=layout,
+        )  # fmt: skip
         self.value = w.FloatText(
-            value=14.4, description="lost replica-hour", style=style, layout=layout
-        )
+            value=SEED_ON_DEMAND_CNY, description="lost replica-hour", style=style,
+            layout=layout,
+        )  # fmt: skip
         self.memory = w.FloatText(
-            value=0.0, description="spec memory GiB (0: ?)", style=style, layout=layout
-        )
+            value=memory_gib or 0.0, description="spec memory GiB (0: ?)", style=style,
+            layout=layout,
+        )  # fmt: skip
         self.message = w.HTML()
         self.table = w.Output()
         self.charts = w.Output()
@@ -111,17 +124,38 @@ class ColdstartCalculator:
             self.message.value = f"<b>Cannot compute:</b> {exc}"
             return
         a = self.report.assumptions
-        self.message.value = (
-            f"Warning lead {a['lead_seconds']:g} s; the replacement serves after the "
-            "total; the service is short of a replica for the downtime."
-        )
         setups = self.report.setups
-        shown = setups.select(_COLUMNS).with_columns(
-            pl.col("^.*seconds$").round(1), pl.col("^monthly_.*$").round(2)
+        cur = a["currency"]
+        ok = setups.filter(pl.col("available"))
+        best = ok.sort(["monthly_saving", "total_seconds"], descending=[True, False]).row(
+            0, named=True
         )
+        plain = setups.filter(pl.col("setup") == "plain").row(0, named=True)
+        off = setups.filter(~pl.col("available"))
+        lines = [
+            f"<b>Best available: {html.escape(_NAMES[best['setup']])}</b>, saves "
+            f"<b>{best['monthly_saving']:,.2f} {cur}/month</b> per replica against plain "
+            f"(cold starts cost {plain['monthly_cost']:,.2f} {cur}/month plain, "
+            f"{best['monthly_cost']:,.2f} with it; {a['reclaims_per_month']:g} reclaims a "
+            f"month); a replacement serves after {best['total_seconds']:.0f} s "
+            f"(plain {plain['total_seconds']:.0f} s), warning lead {a['lead_seconds']:g} s.",
+            *[
+                f"<b>{html.escape(r['setup'])}: unavailable</b> — "
+                f"{html.escape(r['unavailable_reason'] or '')}"
+                for r in off.iter_rows(named=True)
+            ],
+        ]
+        self.message.value = "<br>".join(lines)
+        shown = setups.with_columns(
+            pl.when(pl.col("available"))
+            .then(pl.lit("available"))
+            .otherwise(pl.lit("unavailable: ") + pl.col("unavailable_reason"))
+            .alias("status"),
+            pl.when(pl.col("available")).then(pl.col("monthly_saving")).alias("monthly_saving"),
+        ).select(_COLUMNS)
         self.table.clear_output(wait=True)
         with self.table:
-            display(shown)
+            show_table(shown, currency=cur)
         self.charts.clear_output(wait=True)
         with self.charts:
             show(timeline_chart(setups))
