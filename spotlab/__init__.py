@@ -54,6 +54,7 @@ from spotlab.fetch import FetchResult, fetch
 from spotlab.fleet.scaling import ScalingPlan, scaling_plan
 from spotlab.fleet.search import EasSetting, FleetChoice, recommend_fleet
 from spotlab.fleet.simulate import FleetResult, simulate
+from spotlab.fleet.startup import fleet_startup
 from spotlab.ingest import IngestResult, ingest
 from spotlab.prices import price_stats
 from spotlab.report import Report, build_report, write_report
@@ -118,6 +119,7 @@ __all__ = [
     "export_config",
     "fetch",
     "fit_load_times",
+    "fleet_startup",
     "forget",
     "ingest",
     "interruption_rates",

@@ -619,6 +619,13 @@ PriceOpt = Annotated[float, typer.Option(help="Per replica-hour.")]
 StartupOpt = Annotated[
     float | None, typer.Option(help="Replacement start-up (s); default: cold-start model.")
 ]
+ModelGbOpt = Annotated[
+    float | None, typer.Option(help="Model size (GB) for the cold-start model (default 14).")
+]
+ImageGbOpt = Annotated[float | None, typer.Option(help="Image size (GB; default 1.34).")]
+FleetSetupOpt = Annotated[
+    str | None, typer.Option(help="Start-up setup: plain, cachefs, acr, both (default both).")
+]
 
 
 @app.command("simulate")
@@ -630,6 +637,9 @@ def simulate_cmd(
     demand: Annotated[int, typer.Option(help="Replicas needed.")] = 4,
     target: Annotated[float, typer.Option(help="Service availability to meet (0-1].")] = 0.995,
     startup_seconds: StartupOpt = None,
+    model_size_gb: ModelGbOpt = None,
+    image_size_gb: ImageGbOpt = None,
+    setup: FleetSetupOpt = None,
     warning_seconds: Annotated[float | None, typer.Option(help="Reclaim notice (s).")] = None,
     step_seconds: Annotated[float, typer.Option(help="Simulation step (s).")] = 60.0,
     train_share: Annotated[float, typer.Option(help="Share that trains the choice.")] = 0.25,
@@ -655,12 +665,15 @@ def simulate_cmd(
     from spotlab.fleet.config import export_choice
     from spotlab.fleet.evaluate import replay_store, simulate_report
     from spotlab.fleet.search import SearchSpace
+    from spotlab.fleet.startup import fleet_startup
 
     if export is not None and not (name and image):
         raise typer.BadParameter("--export needs --name and --image")
     with open_store(read_only=True) as store:
+        startup = fleet_startup(startup_seconds, model_size_gb, image_size_gb, setup,
+                                store=store, spec=eas_spec or spec)  # fmt: skip
         replay = replay_store(store, spec, zone, demand=demand, spot_prices=spot_price,
-                              regular_price=regular_price, startup_seconds=startup_seconds,
+                              regular_price=regular_price, startup=startup,
                               warning_seconds=warning_seconds, step_seconds=step_seconds,
                               train_share=train_share, target=target,
                               dedicated_share=dedicated_share,
@@ -675,9 +688,10 @@ def simulate_cmd(
         return
     cols = ["policy", "cost_ratio", "availability", "replica_availability", "regular_share",
             "reclaims", "eas_expressible"]  # fmt: skip
+    typer.echo(report["lines"][0])
     emit(pl.DataFrame(report["policies"]).select(cols).with_columns(pl.selectors.float().round(4)),
          False)  # fmt: skip
-    typer.echo("\n".join(report["lines"]))
+    typer.echo("\n".join(report["lines"][1:]))
 
 
 @app.command("scale")
@@ -691,13 +705,18 @@ def scale_cmd(
     time_zone: Annotated[str, typer.Option(help="Time zone of the cron jobs.")] = "Asia/Shanghai",
     max_jobs: Annotated[int, typer.Option(help="Cron jobs per daily profile.")] = 8,
     startup_seconds: StartupOpt = None,
+    model_size_gb: ModelGbOpt = None,
+    image_size_gb: ImageGbOpt = None,
+    setup: FleetSetupOpt = None,
     seed: Annotated[int, typer.Option(help="Seed of the simulated spot market.")] = 0,
     as_json: JsonOpt = False,
 ) -> None:
     """A scaling plan: dedicated floor, autoscaler, cron jobs, simulated cost vs regular."""
     from spotlab.fleet.scaling import plan_from_store
+    from spotlab.fleet.startup import fleet_startup
 
     with open_store(read_only=True) as store:
+        startup = fleet_startup(startup_seconds, model_size_gb, image_size_gb, setup)
         plan = plan_from_store(
             store,
             service,
@@ -708,7 +727,7 @@ def scale_cmd(
             target_utilization=target_utilization,
             time_zone=time_zone,
             max_jobs=max_jobs,
-            startup_seconds=startup_seconds,
+            startup=startup,
             seed=seed,
         )
     emit(plan.as_dict() if as_json else plan.summary(), as_json)  # fmt: skip

@@ -55,7 +55,16 @@ def test_search_must_pick_a_spare_replica() -> None:
     assert c.train["availability"] == 1.0
     assert c.train["cost_ratio"] == pytest.approx(24 / 36)
     assert c.fit["availability"] == 1.0 and c.validation["availability"] == 1.0
-    assert c.margin == 0.0 and c.margin_validated and c.met
+    # cross-validation: the first block (ticks 0-3, a's loss) scored by the choice made on
+    # the other two (no loss seen: no spare) is 3/4 available, the other blocks 100 %
+    # (their choices saw the loss: one spare): pooled 11/12 < 95 % at every margin, which
+    # change nothing, so the smallest (0) is kept, not validated
+    assert c.margin == 0.0 and not c.margin_validated and c.met
+    assert c.cv[0]["pooled_availability"] == pytest.approx(11 / 12)
+    assert [f["availability"] for f in c.cv[0]["folds"]] == pytest.approx([0.75, 1.0, 1.0])
+    # the first round's single split (fit 0-7, validate 8-11) sees the loss in its fit part
+    last = recommend_fleet(m, 1, 0.0, 0.95, space=SearchSpace(validation="last"))
+    assert last.setting == c.setting and last.margin == 0.0 and last.margin_validated
     # ties go to rebalancing on and a regular entry holding exactly the demand
     assert "1 spare" in c.setting.describe(1) and "regular capacity 1" in c.setting.describe(1)
     assert "0.667 x" in c.reasons[0]
@@ -94,15 +103,92 @@ def test_when_every_zone_goes_at_once_a_dedicated_floor_beats_spares() -> None:
 
 
 def test_margin_is_set_on_the_validation_part() -> None:
-    # a drops at tick 9 (validation part) only: the fit part (0-7) shows nothing, so the
-    # cheapest setting meeting 95 % there (no spare) misses it on validation (3/4); the
-    # margins do not help (the fit part is 100 % for every setting), so none validates and
-    # the largest is used: 100 % on the training window needs the spare.
+    # a drops at tick 9 (the last block) only. The first round's single split: the fit
+    # part (0-7) shows nothing, so the cheapest setting meeting 95 % there (no spare) misses
+    # it on validation (3/4); the margins do not help (the fit part is 100 % for every
+    # setting), so none validates and the largest is used: 100 % on the window needs the
+    # spare. Cross-validated, the margins change nothing either: the smallest is kept, and
+    # 95 % on the whole window (no spare: 11/12) still needs the spare.
     a = [U] * 9 + [0] + [U] * 2
-    c = recommend_fleet(hand(a, STEADY), 1, 0.0, target=0.95)
+    c = recommend_fleet(hand(a, STEADY), 1, 0.0, 0.95, space=SearchSpace(validation="last"))
     assert not c.margin_validated and c.margin == pytest.approx(0.005)
     assert c.setting.spare == 1 and c.train["availability"] == 1.0
-    assert any("No margin tried carried over" in r for r in c.reasons)
+    assert any("the largest, 0.5 points" in r for r in c.reasons)
+    cv = recommend_fleet(hand(a, STEADY), 1, 0.0, target=0.95)
+    assert not cv.margin_validated and cv.margin == 0.0 and cv.setting.spare == 1
+    assert any("the smallest among equals" in r for r in cv.reasons)
+
+
+def test_one_hard_stretch_at_the_end_does_not_set_the_margin_alone() -> None:
+    # a drops at tick 9, target 90 %, margins 0 and 5 points. The single split: the choice
+    # on ticks 0-7 (no spare, 1/3) is 3/4 available on 8-11, neither margin validates, the
+    # largest is used: 95 % on the window, which no spare (11/12) misses: one spare, 2/3.
+    # Cross-validated: blocks 0 and 1 are scored by choices that saw the loss (one spare:
+    # 100 %), block 2 by no spare (3/4): pooled 11/12 >= 90 %, margin 0, and on the whole
+    # window no spare (11/12) meets 90 % at 1/3.
+    a = [U] * 9 + [0] + [U] * 2
+    m = hand(a, STEADY)
+    last = recommend_fleet(m, 1, 0.0, 0.9, space=SearchSpace(margins=(0.0, 0.05),
+                                                               validation="last"))  # fmt: skip
+    assert last.margin == 0.05 and not last.margin_validated
+    assert last.setting.spare == 1 and last.train["cost_ratio"] == pytest.approx(2 / 3)
+    cv = recommend_fleet(m, 1, 0.0, 0.9, space=SearchSpace(margins=(0.0, 0.05)))
+    assert cv.margin == 0.0 and cv.margin_validated
+    assert cv.cv[0]["pooled_availability"] == pytest.approx(11 / 12)
+    assert cv.setting == EasSetting(("g",), (None,), None, 0, True, 0)
+    assert cv.train == pytest.approx(
+        {"cost": 12.0, "all_regular_cost": 36.0, "cost_ratio": 1 / 3, "availability": 11 / 12}
+    )
+    assert "No safety margin needed: by 3-fold blocked cross-validation" in cv.reasons[1]
+
+
+def test_a_spare_prior_keeps_spot_settings_without_spares_out() -> None:
+    # nothing drops, so the window alone buys no spare (1/3); a prior of one spare makes
+    # the cheapest spot-using setting one with a spare (2/3), and a prior beyond the space
+    # is clipped to its largest spare count
+    m = hand(STEADY, STEADY)
+    c = recommend_fleet(m, 1, 0.0, 0.95, min_spare=1)
+    assert c.setting.spare == 1 and c.min_spare == 1
+    assert c.train["cost_ratio"] == pytest.approx(2 / 3)
+    assert any("spare prior" in r for r in c.reasons)
+    assert recommend_fleet(m, 1, 0.0, 0.95, space=SearchSpace(max_spare=1),
+                           min_spare=5).min_spare == 1  # fmt: skip
+    with pytest.raises(AnalysisError, match="min_spare"):
+        recommend_fleet(m, 1, 0.0, 0.95, min_spare=-1)
+    # a setting with nothing on spot needs no spare: a dedicated slot (2.0/h) beats
+    # spot + spare (2/3) when both zones go at tick 3 and the target is 95 %
+    d = recommend_fleet(hand(A_DROPS, A_DROPS), 1, 0.0, 0.95, dedicated_price=2.0, min_spare=1)
+    assert d.setting.dedicated == 1 and not d.uses_spot
+
+
+def test_no_spot_answer_reports_the_best_spot_setting_and_the_dedicated_price() -> None:
+    # both zones out at tick 3: a spot replica alone is 11/12 available whatever the
+    # spares on spot, so 95 % needs a replica off spot: a dedicated slot (24/36). Beside
+    # it, the cheapest setting that still uses spot: one replica always on regular (spot
+    # capacity 1 of 2, regular capacity 1) and a spot spare: regular 12 h x 3 = 36, spot
+    # 3 h before the loss and 8 h after (regular is full, the spare waits for stock) = 47.
+    m = hand(A_DROPS, A_DROPS)
+    c = recommend_fleet(m, 1, 0.0, 0.95, dedicated_price=2.0)
+    assert c.setting.dedicated == 1 and not c.uses_spot
+    alt = c.spot_alternative
+    assert alt is not None and alt.met and alt.setting.uses_spot(1)
+    assert alt.setting == EasSetting(("g",), (1,), 1, 1, True, 0)
+    assert alt.train["availability"] == 1.0
+    assert alt.train["cost_ratio"] == pytest.approx(47 / 36)
+    text = " ".join(c.reasons)
+    assert (
+        "priced at 2 per hour, 0.67 x the regular price, an assumption" in text
+        and "--dedicated-share" in text
+    )
+    assert "This runs nothing on spot" in text and "1.306 x" in text and "+0.639 x" in text
+    assert c.summary()["spot_alternative"]["met"] is True
+    # without the regular base option the best spot setting falls short: reported as such
+    short = recommend_fleet(m, 1, 0.0, 0.95, dedicated_price=2.0,
+                            space=SearchSpace(max_spare=0))  # fmt: skip
+    assert short.spot_alternative is not None and not short.spot_alternative.met
+    assert short.spot_alternative.train["availability"] == pytest.approx(11 / 12)
+    # at 90 % the spot setting itself is the answer: nothing to report beside it
+    assert recommend_fleet(m, 1, 0.0, 0.9, dedicated_price=2.0).spot_alternative is None
 
 
 def test_eas_service_spreads_over_zones_and_respects_capacities() -> None:
@@ -126,6 +212,8 @@ def test_candidates_are_unique_and_bounded() -> None:
     assert all(c.regular_capacity is None or c.regular_capacity >= 1 for c in cands)
     with pytest.raises(AnalysisError, match="max_spare"):
         SearchSpace(max_spare=-1)
+    with pytest.raises(AnalysisError, match="Did you mean 'blocked'"):
+        SearchSpace(validation="blocke")
     with pytest.raises(AnalysisError, match="target"):
         recommend_fleet(hand(STEADY, STEADY), 1, 0.0, target=float("nan"))
 

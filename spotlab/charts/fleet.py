@@ -64,6 +64,7 @@ def _family(policy: pl.Expr) -> pl.Expr:
     return (
         pl.when(policy.str.starts_with("SpotHedge")).then(pl.lit("SpotHedge (k = 0, 1, ...)"))
         .when(policy == "spotlab recommended").then(pl.lit("spotlab recommended"))
+        .when(policy.str.starts_with("spotlab")).then(pl.lit("spotlab: round 1, best with spot"))
         .when(policy.str.starts_with("EAS hindsight")).then(pl.lit("EAS hindsight (not a policy)"))
         .when(policy.str.starts_with("EAS")).then(pl.lit("EAS defaults"))
         .otherwise(pl.lit("other"))
@@ -75,7 +76,8 @@ def trace_policy_chart(
 ) -> alt.LayerChart:
     """One trace's held-out table: cost ÷ all-regular (x) against availability (y), with
     SpotHedge's points joined in order of k, the target as a dashed line and SkyServe's
-    published 0.57 as a dotted one; spotlab's recommendation drawn large.
+    published 0.57 as a dotted one; spotlab's recommendation drawn large (the first round's
+    rule and the best spot-using setting beside a no-spot answer in orange).
 
     ``table``: rows with ``policy, cost_ratio, availability`` (e.g.
     :meth:`spotlab.fleet.evaluate.Replay.table`); a ``trace`` column, when present, makes one
@@ -90,9 +92,10 @@ def trace_policy_chart(
     color = alt.Color(
         "family:N", title="policy",
         scale=alt.Scale(
-            domain=["spotlab recommended", "SpotHedge (k = 0, 1, ...)", "EAS defaults",
-                    "EAS hindsight (not a policy)", "other"],
-            range=["#d62728", "#1f77b4", "#2ca02c", "#bcbd22", "#7f7f7f"],
+            domain=["spotlab recommended", "spotlab: round 1, best with spot",
+                    "SpotHedge (k = 0, 1, ...)", "EAS defaults", "EAS hindsight (not a policy)",
+                    "other"],
+            range=["#d62728", "#ff7f0e", "#1f77b4", "#2ca02c", "#bcbd22", "#7f7f7f"],
         ),
     )  # fmt: skip
     x = alt.X("cost_ratio:Q", title="cost ÷ all-regular", scale=alt.Scale(domain=[0, 1.05]))

@@ -1,32 +1,20 @@
 """The fleet simulation's links to other spotlab modules, one small function each.
 
-Each wraps one call into the allocation, cold-start and interruption modules (imported
-directly: a renamed function or parameter fails at import or in a test, never silently),
-so a change there is fixed here and nowhere else.
+Each wraps one call into the allocation and interruption modules (imported directly: a
+renamed function or parameter fails at import or in a test, never silently), so a change
+there is fixed here and nowhere else. The cold-start model's start-up goes through
+:mod:`spotlab.fleet.startup`.
 """
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
 
 import polars as pl
 
 from spotlab.advise.allocation import PoolEntry, allocate
-from spotlab.advise.coldstart import predicted_startup_seconds
 from spotlab.advise.interruptions import interruption_rates
-from spotlab.errors import AnalysisError
 from spotlab.store import Store
-
-
-@functools.lru_cache(maxsize=32)
-def startup_seconds(model_size_gb: float = 14.0, setup: str = "plain") -> float:
-    """Seconds a replacement replica takes to serve, from the cold-start model (a 14 GB
-    model, e.g. 7 B parameters in fp16, by default; computed once per argument)."""
-    seconds = predicted_startup_seconds(model_size_gb, setup=setup)
-    if not isinstance(seconds, float | int):  # a mapping only comes back per spec
-        raise AnalysisError(f"the cold-start model gave {seconds!r}, not one number of seconds")
-    return float(seconds)
 
 
 def eas_allocation(

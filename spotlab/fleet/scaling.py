@@ -32,10 +32,10 @@ import polars as pl
 
 from spotlab.domain import HOURS_PER_MONTH, warning_lead_seconds
 from spotlab.errors import AnalysisError, did_you_mean
-from spotlab.fleet import _deps
 from spotlab.fleet.market import Pool, poisson_market
 from spotlab.fleet.policies import dedicated_floor
 from spotlab.fleet.simulate import simulate
+from spotlab.fleet.startup import FleetStartup, fleet_startup
 from spotlab.store import Store
 
 #: the QPS share of a replica's capacity the autoscaler aims at (an assumption)
@@ -395,12 +395,15 @@ def scaling_plan(
     spec: str = "replica",
     currency: str = "CNY",
     seed: int = 0,
+    startup: FleetStartup | None = None,
 ) -> ScalingPlan:
     """Build and simulate a scaling plan (see the module docstring).
 
     Prices are per replica-hour (``dedicated_monthly_price`` per replica-month of 730 h).
     ``interruptions_per_month`` is the expected reclaims per spot replica-month;
-    ``startup_seconds`` defaults to the cold-start model's prediction, ``warning_seconds``
+    The start-up is ``startup`` (:func:`spotlab.fleet.startup.fleet_startup`) or
+    ``startup_seconds`` given, else the cold-start model's default (setup both, as on
+    ``spotlab bids``/``order``); ``warning_seconds`` defaults
     to ``provider``'s reclaim notice (:func:`spotlab.domain.warning_lead_seconds`).
     ``max_jobs`` caps the cron jobs per profile (daily, or weekday and weekend).
     """
@@ -430,17 +433,20 @@ def scaling_plan(
     jobs = cron_jobs(levels, time_zone)
     sized = np.clip(np.maximum(r, scheduled_sizes(need, levels, time_zone)), lo, hi)
     need = need.with_columns(pl.Series("planned", sized))
-    startup = _deps.startup_seconds() if startup_seconds is None else startup_seconds
+    if startup is None:
+        startup = fleet_startup(startup_seconds)
+    elif startup_seconds is not None:
+        raise AnalysisError("give startup or startup_seconds, not both")
     sim = _simulate_plan(
         r, sized, step, floor, regular_price, spot_price, dedicated_monthly_price,
-        stock_probability, interruptions_per_month, startup, warning, spec, seed,
+        stock_probability, interruptions_per_month, startup.seconds, warning, spec, seed,
     )  # fmt: skip
     notes = [
         f"elastic replica-hour expected at {elastic:.4g} {currency} "
         f"({stock_probability:.0%} spot at {spot_price:g}, else regular at {regular_price:g})",
         f"simulated on a SYNTHETIC spot market (seed {seed}): stock {stock_probability:.0%} of "
-        f"the time, {interruptions_per_month:g} reclaims per replica-month, start-up "
-        f"{startup:.0f} s, warning {warning:.0f} s; the plan runs max(needed, cron "
+        f"the time, {interruptions_per_month:g} reclaims per replica-month, "
+        f"{startup.describe()}, warning {warning:.0f} s; the plan runs max(needed, cron "
         "size) replicas within the autoscaler bounds",
     ]
     return ScalingPlan(

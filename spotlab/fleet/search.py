@@ -13,23 +13,37 @@ spread over the zones with stock. Not chosen, because EAS has no field for them:
 zone of a replica and the rebalancing probe period (300 s assumed); the bid is not
 replayed (availability traces carry no prices; see :data:`BID_RULE`).
 
-**How** (:func:`recommend_fleet`):
+**How** (:class:`FleetSearch`, :func:`recommend_fleet`):
 
-1. The training window is split into a *fit* part (the first 2/3) and a *validation*
-   part (the last 1/3). Every candidate is replayed once over the whole window (warm at
-   its start); fit, validation and whole-window figures all come from that one replay
+1. The training window is cut into :data:`FOLDS` (3) equal blocks. Every candidate is
+   replayed once over the whole window (warm at its start); the figures of every block,
+   of every union of blocks and of the whole window come from that one replay
    (:meth:`~spotlab.fleet.simulate.FleetResult.part`), and replays are cached, so each
    candidate costs at most one simulation whatever the searches below ask.
 2. Each search is branch and bound: candidates are visited cheapest lower bound first
    (every replica-hour costs at least the cheapest spot price; the dedicated slots, the
    regular base and the replicas the capacities guarantee are counted exactly) and the
    search stops as soon as no unvisited candidate's bound can beat the best feasible cost.
-3. The safety margin is set out of sample: for each margin in :data:`MARGINS` (0 first)
-   the cheapest candidate reaching target + margin on the fit part is checked on the
-   validation part; the first margin whose choice meets the target there is kept.
+3. The safety margin is set by blocked cross-validation inside the window: for each
+   margin in :data:`MARGINS` (0 first) and each block, the cheapest candidate reaching
+   target + margin on the *other* blocks is replayed on that block; the pooled availability
+   of the blocks, each scored by a choice that never saw it, estimates what the procedure
+   delivers on time it was not chosen on. The first margin whose pooled availability meets
+   the target is kept; when none does, the one with the highest pooled availability (the
+   smallest among equals: a margin that changes nothing out of sample is not paid for).
+   ``validation="last"`` is the first round's rule (only the last block validated, the
+   first two as the fit part): one split, so one hard
+   stretch at the end of the window sets the margin alone (and when no margin validates,
+   the largest is used).
 4. The recommendation is the cheapest candidate reaching target + that margin on the
    whole training window (all-regular replicas always reach it: the search always has an
-   answer, at worst a dear one). The held-out part of a trace is never seen.
+   answer, at worst a dear one). ``min_spare`` (a prior: see :mod:`spotlab.fleet.prior`)
+   keeps out spot-using settings with fewer spares. The held-out part of a trace is never
+   seen.
+5. When the answer puts no replica on spot (a dedicated group of the whole demand, or
+   every replica on the regular entry), the cheapest spot-using setting is reported beside
+   it (:attr:`FleetChoice.spot_alternative`), with what it costs and reaches, so the price
+   of "no spot" is visible; the dedicated slot price is an assumption the caller sets.
 
 Where a cost model of ordered entry lists is needed it is :func:`replay_setting` (one
 function: the simulator on a market window), so another model can replace it in one place.
@@ -47,7 +61,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from spotlab.errors import AnalysisError
+from spotlab.errors import AnalysisError, did_you_mean
 from spotlab.fleet.market import Market, Pool, with_pools
 from spotlab.fleet.policies import EasService
 from spotlab.fleet.simulate import FleetResult, simulate
@@ -61,8 +75,13 @@ MARGINS: tuple[float, ...] = (0.0, 0.001, 0.0025, 0.004, 0.005)
 MAX_SPARE = 32
 #: at most this many + 1 values of a count are tried (see :func:`levels`)
 LEVELS = 8
-#: the share of the training window held back to validate the margin
-VALIDATION_SHARE = 1.0 / 3.0
+#: blocks of the training window for the cross-validated margin
+FOLDS = 3
+#: the share of the training window each validation block holds
+VALIDATION_SHARE = 1.0 / FOLDS
+#: how the margin is validated: every block in turn (pooled), the last block only (the
+#: first round's single split), or not at all (margin 0)
+VALIDATIONS = ("blocked", "last", "none")
 #: how the exported ``spot_price_limit`` is set when no bid advice exists
 BID_RULE = (
     "spot_price_limit = the spec's on-demand (pay-as-you-go) price: the replays assume a "
@@ -103,6 +122,15 @@ class EasSetting:
         if any(c is None for c in self.spot_capacity):
             return 0
         return max(0, elastic - sum(c or 0 for c in self.spot_capacity))
+
+    def uses_spot(self, demand: int) -> bool:
+        """Whether any replica of this setting ever runs on spot (not when a dedicated group
+        holds the whole demand, or the spot capacities leave every replica to regular)."""
+        return self.demand_elastic(demand) - self.regular_base(demand) > 0
+
+    def demand_elastic(self, demand: int) -> int:
+        """Replicas beyond the dedicated group: on spot or on the regular entry."""
+        return demand + self.spare - self.dedicated
 
     def instances(self, regular: str, bids: Mapping[str, float | None]) -> list[dict[str, Any]]:
         """``cloud.computing.instances`` for this setting (``bids``: spot spec → limit)."""
@@ -169,25 +197,33 @@ class SearchSpace:
     entry capped at the demand left after the dedicated group, and one below it.
     ``prune`` skips settings with fewer spares than one of their family that fell short
     (see :meth:`_Search.best`; off: plain branch and bound, the same answer when
-    availability grows with the spares, as the property tests check).
+    availability grows with the spares, as the property tests check). ``folds`` blocks
+    of the training window; ``validation`` one of :data:`VALIDATIONS`.
     """
 
     max_spare: int | None = None
     max_dedicated: int | None = None
     regular_caps: bool = True
     margins: tuple[float, ...] = MARGINS
-    validation_share: float = VALIDATION_SHARE
+    folds: int = FOLDS
     prune: bool = True
+    validation: str = "blocked"
 
     def __post_init__(self) -> None:
         for name in ("max_spare", "max_dedicated"):
             v = getattr(self, name)
             if v is not None and not 0 <= v <= MAX_SPARE:
                 raise AnalysisError(f"{name} must be in 0..{MAX_SPARE}, got {v}")
-        if not 0.0 < self.validation_share < 1.0:
-            raise AnalysisError(f"validation_share must be in (0, 1), got {self.validation_share}")
+        if not 2 <= self.folds <= 10:
+            raise AnalysisError(f"folds must be in 2..10, got {self.folds}")
         if not self.margins or any(not 0.0 <= m < 1.0 for m in self.margins):
             raise AnalysisError(f"margins must be in [0, 1), got {self.margins}")
+        if self.validation not in VALIDATIONS:
+            v = self.validation
+            raise AnalysisError(
+                f"unknown validation {v!r}.{did_you_mean(v, VALIDATIONS)} Use one of "
+                f"{', '.join(VALIDATIONS)}"
+            )
 
 
 def levels(top: int) -> list[int]:
@@ -279,11 +315,16 @@ class SearchStats:
 class FleetChoice:
     """The recommended setting, the figures it was chosen on, and why.
 
-    ``fit``, ``validation``, ``train``: cost ratio and availability of the chosen setting
-    on the parts of the training window; ``margin``: the safety margin carried over from
-    fit to validation; ``met``: whether the chosen setting reaches target + margin on the
-    training window (False only if nothing does, all-regular included); ``frontier``:
-    every replayed candidate with its figures per part.
+    ``fit``, ``validation``: the chosen setting on the window but its last block, and on
+    that block; ``train``: on the whole training window; ``margin``: the safety margin,
+    ``margin_validated``: whether a margin's cross-validated availability met the target
+    (``validation`` says how it was validated, ``cv`` gives every margin tried with its
+    pooled availability and the choice per fold); ``min_spare``: the spares a spot-using
+    setting had to have (a prior); ``met``: whether the chosen setting reaches target +
+    margin on the training window (False only if nothing does, all-regular included);
+    ``spot_alternative``: when the choice runs nothing on spot, the cheapest spot-using
+    setting reaching target + margin (else the most available one) with its figures;
+    ``frontier``: every replayed candidate with its figures per part.
     """
 
     setting: EasSetting
@@ -301,18 +342,33 @@ class FleetChoice:
     frontier: pl.DataFrame
     regular: str = ""
     dedicated_price: float | None = None
+    validation_rule: str = "blocked"
+    cv: list[dict[str, Any]] = field(default_factory=list)
+    min_spare: int = 0
+    spot_alternative: SpotAlternative | None = None
+    regular_price: float | None = None
+
+    @property
+    def uses_spot(self) -> bool:
+        return self.setting.uses_spot(self.demand)
 
     def summary(self) -> dict[str, Any]:
+        alt = self.spot_alternative
         return {
             "setting": self.setting.describe(self.demand),
             **{f"setting_{k}": v for k, v in self.setting.key().items()},
+            "uses_spot": self.uses_spot,
             "target": self.target,
             "margin": self.margin,
             "margin_validated": self.margin_validated,
+            "validation_rule": self.validation_rule,
+            "min_spare": self.min_spare,
             "train_cost_ratio": self.train["cost_ratio"],
             "train_availability": self.train["availability"],
             "fit_availability": self.fit["availability"],
             "validation_availability": self.validation["availability"],
+            "dedicated_price": self.dedicated_price,
+            "spot_alternative": None if alt is None else alt.summary(self.demand),
             "candidates": self.stats.candidates,
             "replayed": self.stats.replayed,
             "pruned": self.stats.pruned,
@@ -320,7 +376,54 @@ class FleetChoice:
         }
 
     def as_dict(self) -> dict[str, Any]:
-        return {**self.summary(), "reasons": self.reasons, "hours": self.hours}
+        return {**self.summary(), "cv": self.cv, "reasons": self.reasons, "hours": self.hours}
+
+
+@dataclass(frozen=True)
+class SpotAlternative:
+    """The cheapest setting that runs replicas on spot, beside a choice that runs none:
+    its figures on the training window and whether it reaches target + margin there."""
+
+    setting: EasSetting
+    train: dict[str, float]
+    met: bool
+
+    def summary(self, demand: int) -> dict[str, Any]:
+        return {
+            "setting": self.setting.describe(demand),
+            **{f"setting_{k}": v for k, v in self.setting.key().items()},
+            "train_cost_ratio": self.train["cost_ratio"],
+            "train_availability": self.train["availability"],
+            "met": self.met,
+        }
+
+
+Intervals = tuple[tuple[int, int], ...]
+
+
+def _combine(figs: list[dict[str, float]], lengths: list[int]) -> dict[str, float]:
+    """Figures of a union of disjoint parts from the figures of each."""
+    if len(figs) == 1:
+        return figs[0]
+    cost = sum(f["cost"] for f in figs)
+    base = sum(f["all_regular_cost"] for f in figs)
+    avail = sum(f["availability"] * n for f, n in zip(figs, lengths, strict=True))
+    return {
+        "cost": cost,
+        "all_regular_cost": base,
+        "cost_ratio": cost / base if base > 0 else math.nan,
+        "availability": avail / sum(lengths),
+    }
+
+
+def _merged(intervals: list[tuple[int, int]]) -> Intervals:
+    out: list[tuple[int, int]] = []
+    for a, b in sorted(intervals):
+        if out and out[-1][1] == a:
+            out[-1] = (out[-1][0], b)
+        else:
+            out.append((a, b))
+    return tuple(out)
 
 
 @dataclass
@@ -330,7 +433,7 @@ class _Search:
     warning_seconds: float
     dedicated: Pool | None
     bounds: dict[str, np.ndarray]  # window -> per-tick cumulative price integrals
-    parts: dict[str, tuple[int, int]]
+    parts: dict[str, Intervals]
     prune: bool = True
     max_spare: int = 0
     cache: dict[EasSetting, dict[str, dict[str, float]]] = field(default_factory=dict)
@@ -340,7 +443,10 @@ class _Search:
         got = self.cache.get(s)
         if got is None:
             r = replay_setting(self.market, s, self.demand, self.warning_seconds, self.dedicated)
-            got = {name: r.part(a, b) for name, (a, b) in self.parts.items()}
+            got = {
+                name: _combine([r.part(a, b) for a, b in iv], [b - a for a, b in iv])
+                for name, iv in self.parts.items()
+            }
             self.cache[s] = got
         return got
 
@@ -348,17 +454,17 @@ class _Search:
         """A cost ratio no replay of ``s`` on ``part`` can beat: ``s`` always holds its
         dedicated slots, its regular base on regular, and at least min(fleet, regular
         capacity + spot) elastic replicas, each at no less than the cheapest spot price."""
-        a, b = self.parts[part]
         spot_min, regular, ded = (self.bounds[k] for k in ("spot_min", "regular", "dedicated"))
-        elastic = self.demand + s.spare - s.dedicated
+
+        def over(row: np.ndarray) -> float:
+            return float(sum(row[b] - row[a] for a, b in self.parts[part]))
+
+        elastic = s.demand_elastic(self.demand)
         base = s.regular_base(self.demand)
         held = elastic if s.regular_capacity is None else min(elastic, s.regular_capacity)
-        cost = (
-            s.dedicated * (ded[b] - ded[a])
-            + base * (regular[b] - regular[a])
-            + max(0, held - base) * (spot_min[b] - spot_min[a])
-        )
-        return float(cost / (self.demand * (regular[b] - regular[a])))
+        reg = over(regular)
+        cost = s.dedicated * over(ded) + base * reg + max(0, held - base) * over(spot_min)
+        return float(cost / (self.demand * reg))
 
     def best(self, order: list[EasSetting], part: str, need: float) -> EasSetting | None:
         """The cheapest candidate with availability >= ``need`` on ``part`` (branch and
@@ -435,6 +541,204 @@ def _group(s: EasSetting, demand: int) -> tuple[Any, ...]:
             pattern)  # fmt: skip
 
 
+class FleetSearch:
+    """The search space of one training window, with the replays cached across questions:
+    :meth:`choose` answers for a target, a spare prior and a validation rule, and asking
+    again (another prior, the first round's rule) replays only settings not yet seen.
+
+    ``market``: the training window (spot pools and a regular pool); ``dedicated_price``:
+    per slot-hour of a dedicated group (None: no dedicated group is tried).
+    """
+
+    def __init__(
+        self,
+        market: Market,
+        demand: int,
+        warning_seconds: float,
+        dedicated_price: float | None = None,
+        space: SearchSpace | None = None,
+    ) -> None:
+        if demand < 1:
+            raise AnalysisError(f"demand must be >= 1 replica, got {demand}")
+        self.space = space = space or SearchSpace()
+        regular_ix = market.find(kind="regular")
+        spot_ix = market.find(kind="spot")
+        if not regular_ix or not spot_ix:
+            raise AnalysisError("the search needs spot pools and a regular pool in the market")
+        n_ticks = market.ticks
+        k = space.folds
+        edges = [round(n_ticks * (1.0 - (k - i) / k)) for i in range(k + 1)]
+        if any(b <= a for a, b in itertools.pairwise(edges)):
+            raise AnalysisError(
+                f"the training window ({n_ticks} ticks) is too short to cut into {k} blocks"
+            )
+        self.regular_pool = regular_pool = market.pools[regular_ix[0]]
+        self.dedicated_price = dedicated_price
+        dedicated = None
+        if dedicated_price is not None:
+            if not (math.isfinite(dedicated_price) and dedicated_price >= 0):
+                raise AnalysisError(f"dedicated price must be >= 0, got {dedicated_price}")
+            dedicated = Pool(regular_pool.spec, regular_pool.zone, "dedicated", dedicated_price,
+                             regular_pool.startup_seconds, slots=0)  # fmt: skip
+        prices = market.price_matrix()
+        self.step_h = step_h = market.step_seconds / 3600.0
+
+        def integral(row: np.ndarray) -> np.ndarray:
+            return np.concatenate([[0.0], np.cumsum(row)]) * step_h
+
+        bounds = {
+            "spot_min": integral(prices[spot_ix].min(axis=0)),
+            "regular": integral(prices[regular_ix[0]]),
+            "dedicated": integral(np.full(n_ticks, dedicated_price or 0.0)),
+        }
+        blocks = [(edges[i], edges[i + 1]) for i in range(k)]
+        parts: dict[str, Intervals] = {"train": ((0, n_ticks),)}
+        for i, blk in enumerate(blocks):
+            parts[f"b{i}"] = (blk,)
+            parts[f"fit:{i}"] = _merged([b for j, b in enumerate(blocks) if j != i])
+        self.blocks = blocks
+        self.demand = demand
+        self.max_spare = spare_levels(demand, space)[-1]
+        self.engine = _Search(market, demand, warning_seconds, dedicated, bounds, parts,
+                              space.prune, self.max_spare)  # fmt: skip
+        spot_specs = list(dict.fromkeys(market.pools[i].spec for i in spot_ix))
+        self.cands = list(candidates(spot_specs, demand, space, dedicated is not None))
+        self._orders: dict[str, list[EasSetting]] = {}
+        self.seconds = 0.0
+
+    def order(self, part: str) -> list[EasSetting]:
+        """Every candidate, cheapest lower bound on ``part`` first."""
+        got = self._orders.get(part)
+        if got is None:
+            got = sorted(self.cands, key=lambda s: self.engine.lower_bound(s, part))
+            self._orders[part] = got
+        return got
+
+    def choose(
+        self,
+        target: float = DEFAULT_TARGET,
+        min_spare: int = 0,
+        validation: str | None = None,
+    ) -> FleetChoice:
+        """The cheapest setting meeting ``target`` + a validated margin on the window, with
+        at least ``min_spare`` spares when it runs replicas on spot (see the module
+        docstring); ``validation`` defaults to the space's."""
+        if not (isinstance(target, float | int) and 0.0 < target <= 1.0):
+            raise AnalysisError(f"target must be a share in (0, 1], got {target!r}")
+        rule = self.space.validation if validation is None else validation
+        if rule not in VALIDATIONS:
+            raise AnalysisError(f"unknown validation {rule!r}.{did_you_mean(rule, VALIDATIONS)}")
+        if min_spare < 0:
+            raise AnalysisError(f"min_spare must be >= 0, got {min_spare}")
+        min_spare = min(min_spare, self.max_spare)
+        t0 = time.perf_counter()
+        d, eng = self.demand, self.engine
+
+        def allowed(s: EasSetting) -> bool:
+            return s.spare >= min_spare or not s.uses_spot(d)
+
+        def order(part: str) -> list[EasSetting]:
+            return [s for s in self.order(part) if allowed(s)]
+
+        k = len(self.blocks)
+        folds = {"blocked": list(range(k)), "last": [k - 1], "none": []}[rule]
+        margins = self.space.margins if folds else (0.0,)
+        margin, validated = (margins[-1], False) if folds else (0.0, True)
+        cv: list[dict[str, Any]] = []
+        for m in margins if folds else ():
+            need = min(1.0, target + m)
+            per_fold: list[dict[str, Any]] = []
+            scores: list[tuple[float, int]] = []  # (availability, ticks) per validated block
+            for i in folds:
+                pick = eng.best(order(f"fit:{i}"), f"fit:{i}", need)
+                a, b = self.blocks[i]
+                row: dict[str, Any] = {"block": i, "hours": (b - a) * self.step_h,
+                                       "setting": None, "fit_cost_ratio": None,
+                                       "availability": None, "cost_ratio": None}  # fmt: skip
+                if pick is not None:
+                    f = eng.figures(pick)
+                    row.update(setting=pick.describe(d),
+                               fit_cost_ratio=f[f"fit:{i}"]["cost_ratio"],
+                               availability=f[f"b{i}"]["availability"],
+                               cost_ratio=f[f"b{i}"]["cost_ratio"])  # fmt: skip
+                    scores.append((f[f"b{i}"]["availability"], b - a))
+                per_fold.append(row)
+            pooled: float | None = None
+            if len(scores) == len(folds) == 1:
+                pooled = scores[0][0]
+            elif len(scores) == len(folds):
+                pooled = sum(av * n for av, n in scores) / sum(n for _, n in scores)
+            cv.append({"margin": m, "pooled_availability": pooled, "folds": per_fold})
+            if pooled is not None and pooled >= target:
+                margin, validated = m, True
+                break
+        if folds and not validated and rule == "blocked":
+            # no margin met the target: the one that did best (the smallest among equals);
+            # a margin that changes nothing out of sample is not worth paying for
+            scored = [(x["margin"], x["pooled_availability"]) for x in cv
+                      if x["pooled_availability"] is not None]  # fmt: skip
+            if scored:
+                top = max(av for _, av in scored)
+                margin = next(mg for mg, av in scored if av >= top)
+        need = min(1.0, target + margin)
+        chosen = eng.best(order("train"), "train", need)
+        met = chosen is not None
+        if chosen is None:  # nothing reaches it: the most available, then the cheapest
+            chosen = _most_available([s for s in eng.cache if allowed(s)], eng)
+        alt = None
+        if not chosen.uses_spot(d):
+            spot_order = [s for s in order("train") if s.uses_spot(d)]
+            pick = eng.best(spot_order, "train", need)
+            if pick is not None:
+                alt = SpotAlternative(pick, eng.figures(pick)["train"], True)
+            else:
+                seen = [s for s in eng.cache if s.uses_spot(d) and allowed(s)]
+                if not seen and spot_order:
+                    eng.figures(spot_order[0])
+                    seen = [spot_order[0]]
+                if seen:
+                    best_seen = _most_available(seen, eng)
+                    alt = SpotAlternative(best_seen, eng.figures(best_seen)["train"], False)
+        self.seconds += time.perf_counter() - t0
+        figs = eng.figures(chosen)
+        frontier = pl.DataFrame(
+            [
+                {**s.key(), **{f"{p}_{k}": v[k] for p, v in f.items() if ":" not in p
+                               for k in ("cost_ratio", "availability")}}
+                for s, f in eng.cache.items()
+            ]
+        ).sort("train_cost_ratio")  # fmt: skip
+        hours = {
+            "fit": sum(b - a for a, b in eng.parts[f"fit:{k - 1}"]) * self.step_h,
+            "validation": (self.blocks[-1][1] - self.blocks[-1][0]) * self.step_h,
+            "train": self.market_hours,
+        }
+        skipped = len(eng.pruned - eng.cache.keys())
+        stats = SearchStats(len(self.cands), len(eng.cache), skipped, self.seconds)
+        choice = FleetChoice(
+            setting=chosen, demand=d, target=target, margin=margin, margin_validated=validated,
+            fit=figs[f"fit:{k - 1}"], validation=figs[f"b{k - 1}"], train=figs["train"], met=met,
+            hours=hours, stats=stats, reasons=[], frontier=frontier,
+            regular=self.regular_pool.spec, dedicated_price=self.dedicated_price,
+            validation_rule=rule, cv=cv, min_spare=min_spare, spot_alternative=alt,
+            regular_price=self.regular_pool.price_per_hour,
+        )  # fmt: skip
+        choice.reasons.extend(_reasons(choice))
+        return choice
+
+    @property
+    def market_hours(self) -> float:
+        return self.engine.market.ticks * self.step_h
+
+
+def _most_available(settings: Sequence[EasSetting], eng: _Search) -> EasSetting:
+    return max(
+        settings,
+        key=lambda s: (eng.figures(s)["train"]["availability"],
+                       -eng.figures(s)["train"]["cost_ratio"]),
+    )  # fmt: skip
+
+
 def recommend_fleet(
     market: Market,
     demand: int,
@@ -442,162 +746,118 @@ def recommend_fleet(
     target: float = DEFAULT_TARGET,
     dedicated_price: float | None = None,
     space: SearchSpace | None = None,
+    min_spare: int = 0,
 ) -> FleetChoice:
     """The cheapest EAS setting that meets ``target`` on ``market`` (the training window:
-    spot pools and a regular pool), with a safety margin validated on its last part.
+    spot pools and a regular pool), with a safety margin cross-validated inside it.
 
     ``dedicated_price``: per slot-hour of a dedicated group (None: no dedicated group is
-    tried). See the module docstring for the procedure.
+    tried); ``min_spare``: spares a spot-using setting must have (a prior). See the module
+    docstring for the procedure; :class:`FleetSearch` asks several questions of one window.
     """
     if not (isinstance(target, float | int) and 0.0 < target <= 1.0):
         raise AnalysisError(f"target must be a share in (0, 1], got {target!r}")
-    if demand < 1:
-        raise AnalysisError(f"demand must be >= 1 replica, got {demand}")
-    space = space or SearchSpace()
-    t0 = time.perf_counter()
-    regular_ix = market.find(kind="regular")
-    spot_ix = market.find(kind="spot")
-    if not regular_ix or not spot_ix:
-        raise AnalysisError("the search needs spot pools and a regular pool in the market")
-    n_ticks = market.ticks
-    split = round(n_ticks * (1.0 - space.validation_share))
-    if split < 1 or split >= n_ticks:
-        raise AnalysisError(
-            f"the training window ({n_ticks} ticks) is too short to split into fit and "
-            "validation parts"
-        )
-    regular_pool = market.pools[regular_ix[0]]
-    dedicated = None
-    if dedicated_price is not None:
-        if not (math.isfinite(dedicated_price) and dedicated_price >= 0):
-            raise AnalysisError(f"dedicated price must be >= 0, got {dedicated_price}")
-        dedicated = Pool(regular_pool.spec, regular_pool.zone, "dedicated", dedicated_price,
-                         regular_pool.startup_seconds, slots=0)  # fmt: skip
-    prices = market.price_matrix()
-    step_h = market.step_seconds / 3600.0
-
-    def integral(row: np.ndarray) -> np.ndarray:
-        return np.concatenate([[0.0], np.cumsum(row)]) * step_h
-
-    bounds = {
-        "spot_min": integral(prices[spot_ix].min(axis=0)),
-        "regular": integral(prices[regular_ix[0]]),
-        "dedicated": integral(np.full(n_ticks, dedicated_price or 0.0)),
-    }
-    parts = {"fit": (0, split), "validation": (split, n_ticks), "train": (0, n_ticks)}
-    max_spare = spare_levels(demand, space)[-1]
-    search = _Search(market, demand, warning_seconds, dedicated, bounds, parts, space.prune,
-                     max_spare)  # fmt: skip
-    spot_specs = list(dict.fromkeys(market.pools[i].spec for i in spot_ix))
-    cands = list(candidates(spot_specs, demand, space, dedicated is not None))
-
-    def ordered(part: str) -> list[EasSetting]:
-        return sorted(cands, key=lambda s: search.lower_bound(s, part))
-
-    fit_order = ordered("fit")
-    margin, validated = space.margins[-1], False
-    tried: list[tuple[float, EasSetting | None]] = []
-    for m in space.margins:
-        need = min(1.0, target + m)
-        pick = search.best(fit_order, "fit", need)
-        tried.append((m, pick))
-        if pick is not None and search.figures(pick)["validation"]["availability"] >= target:
-            margin, validated = m, True
-            break
-    need = min(1.0, target + margin)
-    train_order = ordered("train")
-    chosen = search.best(train_order, "train", need)
-    met = chosen is not None
-    if chosen is None:  # nothing reaches it: the most available, then the cheapest
-        chosen = max(
-            search.cache,
-            key=lambda s: (search.cache[s]["train"]["availability"],
-                           -search.cache[s]["train"]["cost_ratio"]),
-        )  # fmt: skip
-    seconds = time.perf_counter() - t0
-    figs = search.figures(chosen)
-    frontier = pl.DataFrame(
-        [
-            {**s.key(), **{f"{p}_{k}": v[k] for p, v in f.items()
-                           for k in ("cost_ratio", "availability")}}
-            for s, f in search.cache.items()
-        ]
-    ).sort("train_cost_ratio")  # fmt: skip
-    hours = {p: (b - a) * step_h for p, (a, b) in parts.items()}
-    skipped = len(search.pruned - search.cache.keys())
-    stats = SearchStats(len(cands), len(search.cache), skipped, seconds)
-    choice = FleetChoice(
-        setting=chosen, demand=demand, target=target, margin=margin, margin_validated=validated,
-        fit=figs["fit"], validation=figs["validation"], train=figs["train"], met=met,
-        hours=hours, stats=stats,
-        reasons=[],
-        frontier=frontier, regular=regular_pool.spec, dedicated_price=dedicated_price,
-    )  # fmt: skip
-    choice.reasons.extend(_reasons(choice, search, tried))
-    return choice
+    search = FleetSearch(market, demand, warning_seconds, dedicated_price, space)
+    return search.choose(target, min_spare)
 
 
 def _pct(x: float) -> str:
     return f"{100 * x:.2f} %"
 
 
-def _reasons(
-    c: FleetChoice, search: _Search, tried: list[tuple[float, EasSetting | None]]
-) -> list[str]:
+def _reasons(c: FleetChoice) -> list[str]:
     d, tr = c.demand, c.train
     out = [
         f"Chosen on the training window ({c.hours['train']:.1f} h): {c.setting.describe(d)}; "
-        f"{_pct(tr['availability'])} available at {tr['cost_ratio']:.3f} x all-regular there "
-        f"(fit part {_pct(c.fit['availability'])}, validation part "
-        f"{_pct(c.validation['availability'])}), searched {c.stats.replayed} of "
-        f"{c.stats.candidates} settings in {c.stats.seconds:.1f} s."
+        f"{_pct(tr['availability'])} available at {tr['cost_ratio']:.3f} x all-regular there, "
+        f"searched {c.stats.replayed} of {c.stats.candidates} settings in "
+        f"{c.stats.seconds:.1f} s."
     ]
-    pick0 = tried[0][1]
-    if c.margin > 0 and pick0 is not None:
-        v0 = search.figures(pick0)["validation"]["availability"]
-        out.append(
-            f"Safety margin {100 * c.margin:.2g} points: the cheapest setting reaching "
-            f"{_pct(c.target)} on the fit part ({pick0.describe(d)}) reached only {_pct(v0)} "
-            "on the validation part, so the choice needs "
-            f"{_pct(min(1.0, c.target + c.margin))} on the training window."
+    need = min(1.0, c.target + c.margin)
+    if c.validation_rule == "none":
+        out.append("No safety margin (not validated).")
+    elif c.cv:
+        kind = (
+            f"{len(c.cv[0]['folds'])}-fold blocked cross-validation (each third of the "
+            "window scored by the cheapest setting chosen on the other two)"
+            if c.validation_rule == "blocked"
+            else "one split (the first two thirds chosen on, the last third scored)"
         )
-    elif c.margin == 0:
+        first = c.cv[0]
+        pooled = first["pooled_availability"]
+        if c.margin == 0 and c.margin_validated:
+            out.append(
+                f"No safety margin needed: by {kind}, choosing for {_pct(c.target)} delivered "
+                f"{_pct(pooled)} on time it was not chosen on."
+            )
+        elif c.margin_validated:
+            out.append(
+                f"Safety margin {100 * c.margin:.2g} points, by {kind}: choosing for "
+                f"{_pct(c.target)} delivered only "
+                f"{'nothing' if pooled is None else _pct(pooled)} on time it was not chosen "
+                f"on; choosing for {_pct(need)} delivered "
+                f"{_pct(c.cv[-1]['pooled_availability'])}."
+            )
+        else:
+            best = max((x["pooled_availability"] or 0.0) for x in c.cv)
+            which = (
+                "the one that did best (the smallest among equals)"
+                if c.validation_rule == "blocked"
+                else "the largest"
+            )
+            out.append(
+                f"No margin tried met the target by {kind} (at best {_pct(best)}): the window "
+                f"holds outages no choice made without them foresaw; the margin is {which}, "
+                f"{100 * c.margin:.2g} points."
+            )
+    if c.min_spare:
         out.append(
-            f"No safety margin needed: the cheapest setting reaching {_pct(c.target)} on the "
-            "fit part also reached it on the validation part."
-        )
-    if not c.margin_validated:
-        out.append(
-            "No margin tried carried over from the fit to the validation part; the largest "
-            f"({100 * c.margin:.2g} points) is used."
+            f"At least {c.min_spare} spare(s) on spot (the spare prior: the training window "
+            "is too short to show the reclaims a replica's start-up beyond the warning "
+            "exposes; see spotlab.fleet.prior)."
         )
     if not c.met:
         out.append(
-            f"No setting reached {_pct(min(1.0, c.target + c.margin))} on the training "
-            "window; this is the most available one."
+            f"No setting reached {_pct(need)} on the training window; this is the most "
+            "available one."
         )
-    cheaper = [
-        (s, f["train"]) for s, f in search.cache.items()
-        if f["train"]["cost_ratio"] < tr["cost_ratio"] - 1e-9
-    ]  # fmt: skip
-    if cheaper:
-        s, f = max(cheaper, key=lambda x: (x[1]["availability"], -x[1]["cost_ratio"]))
+    if c.setting.dedicated and c.dedicated_price is not None:
+        share = (
+            f", {c.dedicated_price / c.regular_price:.2f} x the regular price"
+            if c.regular_price
+            else ""
+        )
         out.append(
-            f"The most available cheaper setting ({s.describe(d)}, {f['cost_ratio']:.3f} x) "
-            f"reached {_pct(f['availability'])} on the training window."
+            f"A dedicated slot is priced at {c.dedicated_price:.4g} per hour{share}, an assumption "
+            f"(the order of a one-year commitment; set it with --dedicated-share, or "
+            "--max-dedicated 0 for no dedicated group); it drives this answer."
         )
+    alt = c.spot_alternative
+    if alt is not None:
+        a = alt.train
+        out.append(
+            f"This runs nothing on spot. The cheapest setting using spot: "
+            f"{alt.setting.describe(d)}, {a['cost_ratio']:.3f} x all-regular at "
+            f"{_pct(a['availability'])} on the training window ("
+            + (f"meets {_pct(need)} too, at {a['cost_ratio'] - tr['cost_ratio']:+.3f} x)."
+               if alt.met else f"short of {_pct(need)}: the most available spot setting seen).")
+        )  # fmt: skip
     return out
 
 
 __all__ = [
     "BID_RULE",
     "DEFAULT_TARGET",
+    "FOLDS",
     "MARGINS",
+    "VALIDATIONS",
     "VALIDATION_SHARE",
     "EasSetting",
     "FleetChoice",
+    "FleetSearch",
     "SearchSpace",
     "SearchStats",
+    "SpotAlternative",
     "candidates",
     "levels",
     "recommend_fleet",

@@ -25,9 +25,10 @@ from IPython.display import display
 from spotlab.charts.fleet import floor_cost_chart, plan_chart, trace_policy_chart
 from spotlab.errors import SpotlabError
 from spotlab.fleet.config import FleetExport, export_choice
-from spotlab.fleet.evaluate import Replay, replay_store
+from spotlab.fleet.evaluate import DEDICATED_SHARE, Replay, replay_store
 from spotlab.fleet.scaling import ScalingPlan, scaling_plan
 from spotlab.fleet.search import DEFAULT_TARGET, SearchSpace
+from spotlab.fleet.startup import DEFAULT_MODEL_SIZE_GB, DEFAULT_SETUP, SETUPS, fleet_startup
 from spotlab.notebook import show
 from spotlab.store import Store
 
@@ -42,7 +43,10 @@ class FleetWidget:
     :func:`~spotlab.fleet.config.export_choice` (lint-checked).
 
     ``replay`` holds the last answer, ``exported`` the last export; ``widget`` is what to
-    display. ``startup_seconds`` is passed through (None: the cold-start model).
+    display. The start-up comes from the cold-start model for the *model size* and *start-up
+    setup* inputs (default 14 GB, ``both``: cachefs + ACR acceleration, as on ``spotlab
+    bids``/``order``), or is ``startup_seconds`` when given (the inputs are then disabled);
+    the message says which was used.
     """
 
     def __init__(
@@ -59,6 +63,8 @@ class FleetWidget:
         name: str = "fleet-service",
         image: str = "",
         eas_spec: str = "",
+        setup: str = DEFAULT_SETUP,
+        model_size_gb: float = DEFAULT_MODEL_SIZE_GB,
     ) -> None:
         self.store = store
         self.spec = spec
@@ -85,6 +91,17 @@ class FleetWidget:
             value=demand, min=0, max=32, description="largest dedicated group", style=_STYLE,
             layout=_LAYOUT,
         )  # fmt: skip
+        self.dedicated_share = w.BoundedFloatText(
+            value=DEDICATED_SHARE, min=0.0, max=2.0, step=0.01,
+            description="dedicated ÷ regular price", style=_STYLE, layout=_LAYOUT,
+        )  # fmt: skip
+        given = startup_seconds is not None
+        self.setup = w.Dropdown(options=list(SETUPS), value=setup, description="start-up setup",
+                                style=_STYLE, layout=_LAYOUT, disabled=given)  # fmt: skip
+        self.model_size = w.BoundedFloatText(
+            value=model_size_gb, min=0.0, max=2000.0, description="model size (GB)",
+            style=_STYLE, layout=_LAYOUT, disabled=given,
+        )  # fmt: skip
         self.folder = text(folder, "export folder")
         self.name = text(name, "service name")
         self.image = text(image, "container image")
@@ -99,7 +116,8 @@ class FleetWidget:
         self.replay: Replay | None = None
         self.exported: FleetExport | None = None
         inputs = [self.target, self.demand, self.spot, self.regular, self.max_spare,
-                  self.max_dedicated]  # fmt: skip
+                  self.max_dedicated, self.dedicated_share, self.setup,
+                  self.model_size]  # fmt: skip
         for c in inputs:
             c.observe(self._changed, names="value")
         export_box = w.VBox([self.folder, self.name, self.image, self.eas_spec, self.resource,
@@ -114,10 +132,17 @@ class FleetWidget:
         """Search again for the current inputs and redraw."""
         try:
             space = SearchSpace(self.max_spare.value, self.max_dedicated.value)
+            if self.startup_seconds is not None:
+                startup = fleet_startup(self.startup_seconds)
+            else:
+                spec = self.eas_spec.value.strip() or self.spec
+                startup = fleet_startup(None, self.model_size.value, None, self.setup.value,
+                                        store=self.store, spec=spec)  # fmt: skip
             self.replay = replay_store(
                 self.store, self.spec, demand=self.demand.value, spot_prices=self.spot.value,
-                regular_price=self.regular.value, startup_seconds=self.startup_seconds,
+                regular_price=self.regular.value, startup=startup,
                 train_share=self.train_share, target=self.target.value, space=space,
+                dedicated_share=self.dedicated_share.value,
             )  # fmt: skip
         except SpotlabError as exc:
             self.replay = None
@@ -126,7 +151,8 @@ class FleetWidget:
         replay = self.replay
         table = replay.table()
         g = replay.goal(table)
-        lines = [*replay.choice.reasons, f"Held out: {g['note']}."]
+        lines = [replay.startup.describe().capitalize() + ".", *replay.choice.reasons,
+                 f"Held out: {g['note']}."]  # fmt: skip
         self.message.value = "<br>".join(html.escape(x) for x in lines)
         self.table.clear_output(wait=True)
         with self.table:
