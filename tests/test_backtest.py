@@ -127,7 +127,7 @@ def test_explicit_origins_limits_and_errors():
     with pytest.raises(AnalysisError, match="horizon"):
         backtest_bids(series(RISE), horizon="all")
     # five years with a one-minute step: millions of runs, refused before any is built
-    long = series([(0, 1.0), (1826, 1.0)])
+    long = series([(-1826, 1.0), (0, 1.0)])
     with pytest.raises(AnalysisError, match=f"more than {MAX_RUNS:,}"):
         backtest_bids(long, window="1d", horizon="1m")
     with pytest.raises(AnalysisError, match=r"unknown strategy 'rule2'\. Did you mean 'rule20'"):

@@ -45,8 +45,8 @@ def test_bids_table_has_currency_flags_and_fits(db, monkeypatch, capsys):
     code, out, _ = run(db, monkeypatch, capsys, "bids", "--provider", "gcp", "--window", "7d")
     assert code == 0
     table = out.split("\n\n")[0].splitlines()
-    assert max(len(line) for line in table if line.startswith(("│", "┌", "└"))) <= 80
-    assert "cur" in table[1] and "flags" in table[1] and "USD" in out
+    assert table and max(len(line) for line in table) <= 80
+    assert "cur" in table[0] and "flags" in table[0] and "USD" in out
     # every reason names its region, and shows the same bid as the table
     reasons = [line for line in out.splitlines() if ": gcp " in line]
     assert reasons and all(line.split(": gcp ", 1)[1].split(":")[0] for line in reasons)
