@@ -197,6 +197,10 @@ class Target:
     #: columns a reader may leave out; they are added as NULL
     optional: tuple[str, ...] = ()
     mode: str = "insert"  # "insert": keep existing rows; "upsert": replace changed rows
+    #: upsert mode: (SQL condition over the new row ``f`` and the stored row ``t``, columns)
+    #: under which the stored row's ``columns`` survive a replacement (e.g. a measured
+    #: price is never replaced by an estimate)
+    keep_stored: tuple[str, tuple[str, ...]] | None = None
     #: file-level checks: called with (connection, file path, source_id) while the file's
     #: rows are the view ``_stage``
     checks: Callable[[duckdb.DuckDBPyConnection, str, int], None] | None = None
@@ -1147,6 +1151,18 @@ def _insert(con: duckdb.DuckDBPyConnection, target: Target, source_id: int) -> t
         f"CREATE OR REPLACE TEMP TABLE _fresh AS SELECT * FROM ({fresh}) s "
         f"WHERE NOT EXISTS (SELECT 1 FROM {target.table} t WHERE {same})"
     )
+    if target.keep_stored is not None:
+        cond, keep = target.keep_stored
+        sets = ", ".join(f"{_quote(c)} = t.{_quote(c)}" for c in keep)
+        con.execute(
+            f"UPDATE _fresh f SET {sets} FROM {target.table} t "
+            f"WHERE {_match('t', 'f', target.key)} AND ({cond})"
+        )
+        # a row that kept the stored values and changes nothing else is a duplicate
+        con.execute(
+            f"DELETE FROM _fresh f WHERE EXISTS (SELECT 1 FROM {target.table} t "
+            f"WHERE {_match('t', 'f', cols)})"
+        )
     con.execute(
         f"DELETE FROM {target.table} t WHERE EXISTS (SELECT 1 FROM _fresh f WHERE "
         f"{_match('t', 'f', target.key)})"

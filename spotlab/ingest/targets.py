@@ -312,5 +312,13 @@ SPECS = register_target(
             ),
         ),
         mode="upsert",
+        # a catalog estimate (or a row without a price) never replaces a price a provider
+        # gave (a fetched DescribePrice / price list, a catalog row not marked as estimate):
+        # the hardware fields still update
+        keep_stored=(
+            "(f.on_demand_price IS NULL OR coalesce(f.price_is_estimate, false)) "
+            "AND t.on_demand_price IS NOT NULL AND NOT coalesce(t.price_is_estimate, false)",
+            ("on_demand_price", "currency", "price_is_estimate"),
+        ),
     )
 )
