@@ -700,7 +700,10 @@ def scale_cmd(
     qps_per_replica: Annotated[float, typer.Option(help="QPS one replica serves.")],
     regular_price: PriceOpt = 8.0,
     spot_price: PriceOpt = 1.6,
-    dedicated_monthly_price: Annotated[float, typer.Option(help="Per replica-month.")] = 2920.0,
+    dedicated_monthly_price: Annotated[
+        float | None,
+        typer.Option(help="Per replica-month (default 0.63 × regular × 730 h)."),
+    ] = None,
     target_utilization: Annotated[float, typer.Option(help="Autoscaler target.")] = 0.8,
     time_zone: Annotated[str, typer.Option(help="Time zone of the cron jobs.")] = "Asia/Shanghai",
     max_jobs: Annotated[int, typer.Option(help="Cron jobs per daily profile.")] = 8,
@@ -712,6 +715,7 @@ def scale_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """A scaling plan: dedicated floor, autoscaler, cron jobs, simulated cost vs regular."""
+    from spotlab.fleet.evaluate import dedicated_monthly_price as assumed_dedicated
     from spotlab.fleet.scaling import plan_from_store
     from spotlab.fleet.startup import fleet_startup
 
@@ -723,7 +727,9 @@ def scale_cmd(
             qps_per_replica=qps_per_replica,
             regular_price=regular_price,
             spot_price=spot_price,
-            dedicated_monthly_price=dedicated_monthly_price,
+            dedicated_monthly_price=dedicated_monthly_price
+            if dedicated_monthly_price is not None
+            else assumed_dedicated(regular_price),
             target_utilization=target_utilization,
             time_zone=time_zone,
             max_jobs=max_jobs,

@@ -41,7 +41,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from spotlab.domain import warning_lead_seconds
+from spotlab.domain import HOURS_PER_MONTH, warning_lead_seconds
 from spotlab.errors import AnalysisError, did_you_mean
 from spotlab.fleet.market import UNLIMITED, Market, Pool, market_from_availability, with_pools
 from spotlab.fleet.policies import AllRegular, EasService, OneSpot, SpotHedge
@@ -63,6 +63,14 @@ from spotlab.store import Store
 
 #: dedicated (committed) price ÷ on-demand price: an assumption, about a 1-year commitment
 DEDICATED_SHARE = 0.63
+
+
+def dedicated_monthly_price(regular_price: float) -> float:
+    """The assumed price of one dedicated replica-month: :data:`DEDICATED_SHARE` × the
+    regular (on-demand) price × 730 h (``spotlab assumptions``: plan.dedicated_share)."""
+    return DEDICATED_SHARE * regular_price * HOURS_PER_MONTH
+
+
 #: SkyServe's published saving against on-demand replicas (43 %), as a cost ratio
 PUBLISHED_RATIO = 0.57
 #: where the table on the shared traces is kept for the notebook and README

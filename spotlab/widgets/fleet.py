@@ -26,6 +26,7 @@ from spotlab.charts.fleet import floor_cost_chart, plan_chart, trace_policy_char
 from spotlab.errors import SpotlabError
 from spotlab.fleet.config import FleetExport, export_choice
 from spotlab.fleet.evaluate import DEDICATED_SHARE, Replay, replay_store
+from spotlab.fleet.evaluate import dedicated_monthly_price as assumed_dedicated
 from spotlab.fleet.scaling import ScalingPlan, scaling_plan
 from spotlab.fleet.search import DEFAULT_TARGET, SearchSpace
 from spotlab.fleet.startup import DEFAULT_MODEL_SIZE_GB, DEFAULT_SETUP, SETUPS, fleet_startup
@@ -200,7 +201,7 @@ class PlanWidget:
         qps_per_replica: float = 20.0,
         regular_price: float = 8.0,
         spot_price: float = 1.6,
-        dedicated_monthly_price: float = 1200.0,
+        dedicated_monthly_price: float | None = None,
         startup_seconds: float | None = None,
         currency: str = "CNY",
     ) -> None:
@@ -221,6 +222,8 @@ class PlanWidget:
         )  # fmt: skip
         self.regular = num(regular_price, f"regular {currency}/h")
         self.spot = num(spot_price, f"spot {currency}/h")
+        if dedicated_monthly_price is None:  # the registry's assumption (plan.dedicated_share)
+            dedicated_monthly_price = assumed_dedicated(regular_price)
         self.dedicated = num(dedicated_monthly_price, f"dedicated {currency}/month")
         self.stock = w.FloatSlider(
             value=0.95, min=0.0, max=1.0, step=0.01, description="spot stock probability",
