@@ -110,7 +110,7 @@ def test_hand_worked_ordering() -> None:
     ]
     assert o.to_instances(dedicated=2)[0] == {"type": "dedicated_resource", "capacity": 2}
     excluded = dict(o.excluded.iter_rows())
-    assert excluded["C1"] == "16.0 GB per GPU < 24.0 GB needed"
+    assert excluded["C1"] == "16.0 GiB per GPU < 24.0 GiB needed"
     assert excluded["D1"].startswith("spot not advised")
     assert "regular fallback A1" in o.entries[-1].reason
 

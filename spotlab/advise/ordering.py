@@ -352,7 +352,7 @@ def eligible_specs(catalog: pl.DataFrame, req: Requirements) -> pl.DataFrame:
         .when((pl.lit(per_gpu) > 0) & gmem.is_null())
         .then(pl.lit("GPU memory unknown in the catalog"))
         .when(gmem < per_gpu)
-        .then(pl.format("{} GB per GPU < {} GB needed", gmem, pl.lit(round(per_gpu, 2))))
+        .then(pl.format("{} GiB per GPU < {} GiB needed", gmem, pl.lit(round(per_gpu, 2))))
         .when((pl.lit(req.vcpu) > 0) & (pl.col("vcpu").fill_null(0) < req.vcpu))
         .then(pl.format("{} vCPU < {}", pl.col("vcpu"), pl.lit(req.vcpu)))
         .when((pl.lit(req.memory_gib) > 0) & (pl.col("memory_gib").fill_null(0) < req.memory_gib))
@@ -591,7 +591,7 @@ def _evaluation_note(ev: ListCost, window: str) -> str:
 def _describe(req: Requirements) -> str:
     parts = []
     if req.gpu_memory_gib:
-        parts.append(f"{req.gpu_memory_gib:g} GB GPU memory over {req.gpus} GPU(s)")
+        parts.append(f"{req.gpu_memory_gib:g} GiB GPU memory over {req.gpus} GPU(s)")
     elif req.gpus:
         parts.append(f"{req.gpus} GPU(s)")
     if req.vcpu:
