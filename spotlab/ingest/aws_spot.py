@@ -81,7 +81,7 @@ def region_from_az(zone: pl.Expr) -> pl.Expr:
     return prefix.replace_strict(AZ_ID_REGIONS, default=None, return_dtype=pl.String)
 
 
-def _az_id_reason(zone: pl.Expr, ids_only: bool) -> pl.Expr:
+def az_id_reason(zone: pl.Expr, ids_only: bool) -> pl.Expr:
     """Why a zone cannot be placed in a region (null when it can, or the zone is empty).
 
     ``ids_only``: the zone must be an AZ id (TSV dumps); otherwise AZ names such as
@@ -112,7 +112,7 @@ def _az_id_reason(zone: pl.Expr, ids_only: bool) -> pl.Expr:
     )
 
 
-def _product_reason(product: pl.Expr, wanted: str) -> pl.Expr:
+def product_reason(product: pl.Expr, wanted: str) -> pl.Expr:
     """Why a row's product is not loaded (null when it is the product asked for)."""
     p = product.str.strip_chars()
     norm = p.str.replace(_VPC_SUFFIX, "")
@@ -148,7 +148,7 @@ def _with_reasons(frame: pl.DataFrame, *reasons: pl.Expr) -> pl.DataFrame:
     return frame.with_columns(pl.coalesce(current, *reasons).alias("_reject"))
 
 
-def _wanted(product: Any, path: Path) -> str:
+def wanted_product(product: Any, path: Path) -> str:
     if not isinstance(product, str) or not product.strip():
         raise FormatError(
             f"option product must be a product description, got {product!r}",
@@ -175,7 +175,7 @@ class AwsSpotPriceHistory:
             return self._read(path, product)
 
     def _read(self, path: Path, product: str) -> Staged:
-        wanted = _wanted(product, path)
+        wanted = wanted_product(product, path)
         frame, pages = paged_records(
             load_json(path), path, ["SpotPriceHistory"], JSON_COLUMNS,
             {"provider": "aws", "currency": "USD"}, '[{"SpotPriceHistory": […]}]',
@@ -188,8 +188,8 @@ class AwsSpotPriceHistory:
             )
         frame = _with_reasons(
             frame,
-            _az_id_reason(pl.col("zone"), ids_only=False),
-            _product_reason(pl.col("product"), wanted),
+            az_id_reason(pl.col("zone"), ids_only=False),
+            product_reason(pl.col("product"), wanted),
         )
         frame = frame.with_columns(region=region_from_az(pl.col("zone")))
         return Staged(kind=self.kind, batches=[frame.drop("product")], notes=notes)
@@ -217,7 +217,7 @@ class AwsSpotPriceTsv:
             return self._read(path, product)
 
     def _read(self, path: Path, product: str) -> Staged:
-        wanted = _wanted(product, path)
+        wanted = wanted_product(product, path)
         raw = read_text_table(path, separator="\t", has_header=False)
         fields = [c for c in raw.columns if c not in ("_row", "_reject")]
         if len(fields) != len(TSV_COLUMNS):
@@ -243,8 +243,8 @@ class AwsSpotPriceTsv:
             ),
             pl.coalesce(
                 pl.col("_reject"),
-                _az_id_reason(pl.col("az_id"), ids_only=True),
-                _product_reason(pl.col("product_description"), wanted),
+                az_id_reason(pl.col("az_id"), ids_only=True),
+                product_reason(pl.col("product_description"), wanted),
             ).alias("_reject"),
         )
         return Staged(kind=self.kind, batches=batched(frame))

@@ -31,10 +31,10 @@ from spotlab.ingest._common import read_bytes, read_text_table
 from spotlab.ingest.aws_spot import (
     DEFAULT_PRODUCT,
     PRODUCT,
-    _az_id_reason,
-    _product_reason,
-    _wanted,
+    az_id_reason,
+    product_reason,
     region_from_az,
+    wanted_product,
 )
 from spotlab.ingest.core import Staged, batched, register
 from spotlab.ingest.reasons import reject
@@ -68,8 +68,8 @@ def _prices(
         raw.alias("_raw"),
         pl.coalesce(
             *([pl.col("_reject")] if "_reject" in frame.columns else []),
-            _az_id_reason(zone, ids_only=False),
-            _product_reason(product, wanted),
+            az_id_reason(zone, ids_only=False),
+            product_reason(product, wanted),
         ).alias("_reject"),
     )
 
@@ -94,7 +94,7 @@ class AwsSpotPriceCsv:
             return self._read(path, product)
 
     def _read(self, path: Path, product: str) -> Staged:
-        wanted = _wanted(product, path)
+        wanted = wanted_product(product, path)
         raw = read_text_table(path)
         cols = [c for c in raw.columns if c not in ("_row", "_reject")]
         if cols and cols[0].strip() in _INDEX_NAMES and cols[0] not in CSV_COLUMNS:
@@ -131,7 +131,7 @@ class AwsSpotPriceText:
             return self._read(path, product)
 
     def _read(self, path: Path, product: str) -> Staged:
-        wanted = _wanted(product, path)
+        wanted = wanted_product(product, path)
         lines = read_bytes(path).decode("utf-8-sig", "replace").splitlines()
         names = ("AvailabilityZone", "InstanceType", "ProductDescription", "SpotPrice")
         rows: dict[str, list[Any]] = {c: [] for c in (*names, "Timestamp", "_row", "_raw")}
