@@ -9,7 +9,7 @@ DB ?= spotlab.duckdb
 LAB_ARGS ?=
 BROWSER_DEPS := /usr/bin/chromium
 
-.PHONY: setup lab report test lint typecheck pytest bench load browser clean wheel-smoke doctest
+.PHONY: setup sample lab report test lint typecheck pytest bench load browser clean wheel-smoke doctest
 
 setup: .venv/.synced
 
@@ -21,16 +21,27 @@ setup: .venv/.synced
 load: setup
 	.venv/bin/spotlab --db $(DB) ingest data/
 
+# lab and report load the bundled sample only into the sample database: a database of your
+# own (DB=my.duckdb) is used as it is, never mixed with the SYNTHETIC sample or the
+# catalog's estimated prices (`make load DB=...` adds them on purpose)
+SAMPLE_DB := spotlab.duckdb
+sample: setup
+ifeq ($(DB),$(SAMPLE_DB))
+	.venv/bin/spotlab --db $(DB) ingest data/
+else
+	@echo "using $(DB) as it is (the bundled sample is loaded only into $(SAMPLE_DB))"
+endif
+
 # jupyter refuses to run as root without --allow-root (containers, this CI machine)
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 # the pre-save hook keeps the shipped notebooks in their committed form: running them changes
 # no tracked file (spotlab.notebook.normalize_notebook)
-lab: load
+lab: sample
 	SPOTLAB_DB=$(abspath $(DB)) .venv/bin/jupyter lab notebooks/ $(ROOT_FLAG) \
 		--ContentsManager.pre_save_hook=spotlab.notebook.pre_save_hook $(LAB_ARGS)
 
-report: load
+report: sample
 	.venv/bin/spotlab --db $(DB) report --out out/ --overwrite
 
 lint: setup
