@@ -25,10 +25,10 @@ load: setup
 # own (DB=my.duckdb) is used as it is, never mixed with the SYNTHETIC sample or the
 # catalog's estimated prices (`make load DB=...` adds them on purpose)
 SAMPLE_DB := spotlab.duckdb
-sample: setup
 ifeq ($(DB),$(SAMPLE_DB))
-	.venv/bin/spotlab --db $(DB) ingest data/
+sample: load
 else
+sample: setup
 	@echo "using $(DB) as it is (the bundled sample is loaded only into $(SAMPLE_DB))"
 endif
 

@@ -23,7 +23,7 @@ from spotlab import domain
 from spotlab import overview as ov
 from spotlab.advise import coldstart, costmodel
 from spotlab.errors import AnalysisError, did_you_mean
-from spotlab.fleet import evaluate, scaling
+from spotlab.fleet import scaling
 
 
 @dataclass(frozen=True)
@@ -139,11 +139,11 @@ ASSUMPTIONS: tuple[Assumption, ...] = (
         "autoscaler max", "headroom= (scaling_plan)", f"{_SC}.DEFAULT_AUTOSCALER_HEADROOM",
     ),
     Assumption(
-        "plan.dedicated_share", "dedicated replica price", evaluate.DEDICATED_SHARE,
+        "plan.dedicated_share", "dedicated replica price", scaling.DEDICATED_SHARE,
         "× on-demand", "assumption: about a 1-year commitment",
         "dedicated floor size and cost, plan cost",
         "--dedicated-monthly-price (spotlab scale), dedicated_monthly_price=",
-        "spotlab.fleet.evaluate.DEDICATED_SHARE",
+        "spotlab.fleet.scaling.DEDICATED_SHARE",
     ),
     Assumption(
         "plan.stock_probability", "share of time spot is in stock",

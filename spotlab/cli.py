@@ -715,7 +715,6 @@ def scale_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """A scaling plan: dedicated floor, autoscaler, cron jobs, simulated cost vs regular."""
-    from spotlab.fleet.evaluate import dedicated_monthly_price as assumed_dedicated
     from spotlab.fleet.scaling import plan_from_store
     from spotlab.fleet.startup import fleet_startup
 
@@ -727,9 +726,7 @@ def scale_cmd(
             qps_per_replica=qps_per_replica,
             regular_price=regular_price,
             spot_price=spot_price,
-            dedicated_monthly_price=dedicated_monthly_price
-            if dedicated_monthly_price is not None
-            else assumed_dedicated(regular_price),
+            dedicated_monthly_price=dedicated_monthly_price,
             target_utilization=target_utilization,
             time_zone=time_zone,
             max_jobs=max_jobs,

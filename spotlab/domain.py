@@ -70,13 +70,17 @@ def price_tick(value: float) -> float:
     return SMALL_PRICE_TICK if value < 1 else PRICE_TICK
 
 
-def bid_text(value: float) -> str:
-    """A bid as people read it: the digits of its tick (``8.00``, ``0.043``).
+def bid_text(value: float, tick: float | None = None) -> str:
+    """A bid or price as people read it: the digits of its tick (``8.00``, ``0.043``; a
+    finer ``tick`` shows more).
 
-    >>> bid_text(8.0), bid_text(0.043)
-    ('8.00', '0.043')
+    >>> bid_text(8.0), bid_text(0.043), bid_text(0.0425, tick=0.0001)
+    ('8.00', '0.043', '0.0425')
     """
-    return f"{value:.3f}" if value < 1 else f"{value:.2f}"
+    decimals = 3 if (tick is not None and tick < PRICE_TICK) or abs(value) < 1 else 2
+    if tick is not None and tick < SMALL_PRICE_TICK:
+        decimals = max(decimals, len(f"{tick:.10f}".rstrip("0").split(".")[1]))
+    return f"{value:.{decimals}f}"
 
 
 #: tolerance of the rounding: a value within a 10^-7 tick of a step stays on it

@@ -419,7 +419,7 @@ def overview(
     ``service`` names a traffic series for the scaling plan (the first one stored when
     None); the plan's spot price is the first spot entry's expected cost and its regular
     price the fallback's on-demand price; a dedicated replica costs
-    :data:`~spotlab.fleet.evaluate.DEDICATED_SHARE` × on-demand × 730 h unless
+    :data:`~spotlab.fleet.scaling.DEDICATED_SHARE` × on-demand × 730 h unless
     ``dedicated_monthly_price`` is given. ``replicas`` None gives capacity caps as shares
     ("50%"), which suit an autoscaled service. ``out_of_sample`` backtests the first spot
     spec's bid on the store's own history (:func:`bid_out_of_sample`).
@@ -427,7 +427,7 @@ def overview(
     from spotlab.advise import coldstart as cs
     from spotlab.advise.bids import recommend_bids
     from spotlab.advise.ordering import recommend_ordering
-    from spotlab.fleet.evaluate import DEDICATED_SHARE
+    from spotlab.fleet.scaling import assumed_dedicated_monthly_price
 
     req = dict(requirements or DEFAULT_REQUIREMENTS)
     notes: list[str] = []
@@ -524,7 +524,7 @@ def overview(
         else:
             od = float(regular.on_demand_price)
             if dedicated_monthly_price is None:
-                dedicated = DEDICATED_SHARE * od * HOURS_PER_MONTH
+                dedicated = assumed_dedicated_monthly_price(od)
             else:
                 dedicated = dedicated_monthly_price
                 used["plan.dedicated_share"] = (

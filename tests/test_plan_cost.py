@@ -15,8 +15,7 @@ import pytest
 
 import spotlab as sl
 from spotlab.domain import HOURS_PER_MONTH
-from spotlab.fleet.evaluate import DEDICATED_SHARE
-from spotlab.fleet.scaling import traffic_series
+from spotlab.fleet.scaling import DEDICATED_SHARE, traffic_series
 from spotlab.overview import overview
 from spotlab.widgets.fleet import PlanWidget
 from tests.conftest import BUNDLED, run_cli

@@ -49,7 +49,7 @@ import polars as pl
 
 from spotlab.advise import costmodel as cm
 from spotlab.advise.costmodel import DEFAULT_STARTUP_SECONDS, CostParams, PerKey, Range
-from spotlab.domain import RULE_FRACTION, round_bid_up_expr
+from spotlab.domain import RULE_FRACTION, bid_text, round_bid_up_expr
 from spotlab.errors import AnalysisError, NoDataError, did_you_mean
 from spotlab.prices import (
     _EPOCH,
@@ -374,12 +374,7 @@ def _holdout(
 
 
 def _money(x: float | None, tick: float | None = None) -> str:
-    if x is None:
-        return "n/a"
-    decimals = 3 if (tick is not None and tick < 0.01) or abs(x) < 1 else 2
-    if tick is not None and tick < 0.001:
-        decimals = max(decimals, len(f"{tick:.10f}".rstrip("0").split(".")[1]))
-    return f"{x:.{decimals}f}"
+    return "n/a" if x is None else bid_text(x, tick)
 
 
 def _pct(x: float | None) -> str:

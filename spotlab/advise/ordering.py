@@ -41,7 +41,7 @@ import polars as pl
 
 from spotlab.advise.allocation import PoolEntry
 from spotlab.advise.costmodel import ListCost, ListEntry, evaluate_entries
-from spotlab.domain import HOURS_PER_MONTH
+from spotlab.domain import HOURS_PER_MONTH, bid_text
 from spotlab.errors import AnalysisError, NoDataError, did_you_mean
 from spotlab.requirements import Requirements
 from spotlab.store import Store
@@ -679,7 +679,7 @@ def _score(
 def _money(x: float | None) -> str:
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return "?"
-    return f"{x:.3f}" if abs(x) < 1 else f"{x:.2f}"
+    return bid_text(x)
 
 
 def _choose(

@@ -41,11 +41,12 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from spotlab.domain import HOURS_PER_MONTH, warning_lead_seconds
+from spotlab.domain import warning_lead_seconds
 from spotlab.errors import AnalysisError, did_you_mean
 from spotlab.fleet.market import UNLIMITED, Market, Pool, market_from_availability, with_pools
 from spotlab.fleet.policies import AllRegular, EasService, OneSpot, SpotHedge
 from spotlab.fleet.prior import SPARE_PRIOR_POINTS, PriorPoint, SparePrior, fit_spare_prior
+from spotlab.fleet.scaling import DEDICATED_SHARE
 from spotlab.fleet.search import (
     DEFAULT_TARGET,
     EasSetting,
@@ -60,16 +61,6 @@ from spotlab.fleet.simulate import FleetResult, Policy, simulate
 from spotlab.fleet.startup import FleetStartup, fleet_startup
 from spotlab.ingest.availability import BambooStepCsv, SpotTraceJson
 from spotlab.store import Store
-
-#: dedicated (committed) price ÷ on-demand price: an assumption, about a 1-year commitment
-DEDICATED_SHARE = 0.63
-
-
-def dedicated_monthly_price(regular_price: float) -> float:
-    """The assumed price of one dedicated replica-month: :data:`DEDICATED_SHARE` × the
-    regular (on-demand) price × 730 h (``spotlab assumptions``: plan.dedicated_share)."""
-    return DEDICATED_SHARE * regular_price * HOURS_PER_MONTH
-
 
 #: SkyServe's published saving against on-demand replicas (43 %), as a cost ratio
 PUBLISHED_RATIO = 0.57

@@ -38,6 +38,16 @@ from spotlab.fleet.simulate import simulate
 from spotlab.fleet.startup import FleetStartup, fleet_startup
 from spotlab.store import Store
 
+#: dedicated (committed) price ÷ on-demand price: an assumption, about a 1-year commitment
+DEDICATED_SHARE = 0.63
+
+
+def assumed_dedicated_monthly_price(regular_price: float) -> float:
+    """The assumed price of one dedicated replica-month: :data:`DEDICATED_SHARE` × the
+    regular (on-demand) price × 730 h (``spotlab assumptions``: plan.dedicated_share)."""
+    return DEDICATED_SHARE * regular_price * HOURS_PER_MONTH
+
+
 #: the QPS share of a replica's capacity the autoscaler aims at (an assumption)
 DEFAULT_TARGET_UTILIZATION = 0.8
 #: the autoscaler's max is the most replicas needed × (1 + this)
@@ -377,7 +387,7 @@ def scaling_plan(
     qps_per_replica: float,
     regular_price: float,
     spot_price: float,
-    dedicated_monthly_price: float,
+    dedicated_monthly_price: float | None = None,
     service: str = "service",
     target_utilization: float = DEFAULT_TARGET_UTILIZATION,
     min_replicas: int = 1,
@@ -399,7 +409,8 @@ def scaling_plan(
 ) -> ScalingPlan:
     """Build and simulate a scaling plan (see the module docstring).
 
-    Prices are per replica-hour (``dedicated_monthly_price`` per replica-month of 730 h).
+    Prices are per replica-hour (``dedicated_monthly_price`` per replica-month of 730 h;
+    default :func:`assumed_dedicated_monthly_price` of ``regular_price``).
     ``interruptions_per_month`` is the expected reclaims per spot replica-month;
     The start-up is ``startup`` (:func:`spotlab.fleet.startup.fleet_startup`) or
     ``startup_seconds`` given, else the cold-start model's default (setup both, as on
@@ -408,6 +419,8 @@ def scaling_plan(
     ``max_jobs`` caps the cron jobs per profile (daily, or weekday and weekend).
     """
     warning = warning_lead_seconds(provider) if warning_seconds is None else warning_seconds
+    if dedicated_monthly_price is None:
+        dedicated_monthly_price = assumed_dedicated_monthly_price(regular_price)
     for name, v in (("regular_price", regular_price), ("spot_price", spot_price),
                     ("dedicated_monthly_price", dedicated_monthly_price)):  # fmt: skip
         if not (math.isfinite(v) and v >= 0):

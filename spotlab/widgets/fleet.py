@@ -25,9 +25,13 @@ from IPython.display import display
 from spotlab.charts.fleet import floor_cost_chart, plan_chart, trace_policy_chart
 from spotlab.errors import SpotlabError
 from spotlab.fleet.config import FleetExport, export_choice
-from spotlab.fleet.evaluate import DEDICATED_SHARE, Replay, replay_store
-from spotlab.fleet.evaluate import dedicated_monthly_price as assumed_dedicated
-from spotlab.fleet.scaling import ScalingPlan, scaling_plan
+from spotlab.fleet.evaluate import Replay, replay_store
+from spotlab.fleet.scaling import (
+    DEDICATED_SHARE,
+    ScalingPlan,
+    assumed_dedicated_monthly_price,
+    scaling_plan,
+)
 from spotlab.fleet.search import DEFAULT_TARGET, SearchSpace
 from spotlab.fleet.startup import DEFAULT_MODEL_SIZE_GB, DEFAULT_SETUP, SETUPS, fleet_startup
 from spotlab.notebook import show
@@ -223,7 +227,7 @@ class PlanWidget:
         self.regular = num(regular_price, f"regular {currency}/h")
         self.spot = num(spot_price, f"spot {currency}/h")
         if dedicated_monthly_price is None:  # the registry's assumption (plan.dedicated_share)
-            dedicated_monthly_price = assumed_dedicated(regular_price)
+            dedicated_monthly_price = assumed_dedicated_monthly_price(regular_price)
         self.dedicated = num(dedicated_monthly_price, f"dedicated {currency}/month")
         self.stock = w.FloatSlider(
             value=0.95, min=0.0, max=1.0, step=0.01, description="spot stock probability",
