@@ -200,6 +200,9 @@ def _objective(x: np.ndarray, y: np.ndarray, b0: float, b1: float, scale: float)
 )
 # weights collapsing onto one x once made the solver return NaN
 @example(data=[(1.0, 0.0), (1.0, 0.0), (2.0, 0.0), (2.0, 0.0)], slope=1.0, outlier=1.0)
+# the infimum on the boundary σ → 0 (least absolute deviations), where reweighting stalls
+@example(data=[(1.0, 0.0), (2.0, 0.0), (6.0, 0.0), (6.0, 0.0)], slope=1.0, outlier=1.0)
+@example(data=[(6.0, 0.0), (16.0, 0.0), (6.25, 0.0), (16.0, 1.0)], slope=1.0, outlier=0.0)
 def test_huber_lines_reaches_sklearns_minimum(data, slope, outlier) -> None:
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.linear_model import HuberRegressor
