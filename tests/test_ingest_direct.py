@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import spotlab as sl
@@ -301,6 +301,16 @@ def _run(files: list[list[str]], tmp: Path, direct: bool) -> Iterator[Any]:
     max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(files=st.lists(ROWS, min_size=1, max_size=3))
+@example(  # two series of the file clash with the store: both paths name the same (first)
+    files=[
+        [_row("b", 4, "x", "10", "CNY", "Z"), _row("b", 5, "1.5", "", "CNY", "+00:00"),
+         _row("a", 3, "x", "10", "CNY", "Z")],
+        [_row("a", 3, "-1", "10", "USD", "+00:00"), _row("b", 4, "-1", "10", "CNY", "Z"),
+         _row("b", 3, "x", "10", "CNY", "Z"), _row("b", 1, "1.5", "", "CNY", ""),
+         _row("a", 0, "1.5", "10", "USD", ""), _row("b", 2, "1.5", "", "CNY", "Z")],
+        [_row("b", 5, "1.5", "", "USD", "Z"), _row("a", 1, "1.5", "10", "CNY", "Z")],
+    ]
+)  # fmt: skip
 def test_direct_and_staged_loads_agree(files: list[list[str]], tmp_path: Path) -> None:
     """Conflicts included: repeats and stored keys with another price are rejects naming
     the row or source that holds the key, whichever path loads the file."""

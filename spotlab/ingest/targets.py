@@ -221,8 +221,8 @@ def _check_one_currency_per_series(
             "FROM spot_prices WHERE source_id <> ? AND (provider, zone, spec) IN "
             "(SELECT (provider, zone, spec) FROM _series) GROUP BY ALL) "
             "SELECT s.provider, s.zone, s.spec, t.currency || ' (stored), ' || s.lo || "
-            "' (this file)', NULL FROM _series s JOIN t USING (provider, zone, spec) "
-            "WHERE s.lo <> t.currency LIMIT 1",
+            "' (this file)', s.first_row FROM _series s JOIN t USING (provider, zone, spec) "
+            "WHERE s.lo <> t.currency ORDER BY s.first_row LIMIT 1",
             [source_id],
         )
     con.execute("DROP TABLE _series")
