@@ -70,7 +70,9 @@ doctest: setup
 # The installed package must work without this repository: build the wheel, install it in
 # a clean venv (the locked dependencies, from uv's cache) and run the CLI outside the tree:
 # lint must still know the specs catalog (the misspelled spec) and coldstart the seed's
-# load times, both shipped inside the package.
+# load times, both shipped inside the package; the sample data, notebooks, examples and fleet
+# results ship too (spotlab/bundled.py), so a report runs notebooks 01 (the bundled replay
+# server) and 03 (the event examples) from the installed package.
 SMOKE := .wheel-smoke
 wheel-smoke: setup
 	@rm -rf $(SMOKE) && mkdir -p $(SMOKE)/run
@@ -86,7 +88,15 @@ wheel-smoke: setup
 		test $$? -eq 1; } && grep -q "Did you mean 'ecs.gn8is-8x.32xlarge'" lint.txt
 	cd $(SMOKE)/run && SPOTLAB_DB=none.duckdb ../venv/bin/spotlab coldstart --model-size-gb 7.2 \
 		| grep -q "shipped with spotlab"
-	@rm -rf $(SMOKE) && echo "wheel-smoke: the installed wheel lints and predicts cold starts"
+	cd $(SMOKE)/run && ../venv/bin/python -c "from spotlab.bundled import PACKAGED, bundled; \
+		from spotlab.fleet.evaluate import load_results; from spotlab.htmlreport import notebook_paths; \
+		assert bundled('data').is_relative_to(PACKAGED), bundled('data'); \
+		assert len(notebook_paths()) == 7 and load_results()['traces']"
+	cd $(SMOKE)/run && ../venv/bin/spotlab --db report.duckdb ingest --sample > ingest.txt
+	cd $(SMOKE)/run && SPOTLAB_DB=report.duckdb ../venv/bin/spotlab report --out report \
+		--notebook 01_fetch --notebook 03_interruptions_and_ordering 2> report.txt \
+		&& test -s report/notebooks/03_interruptions_and_ordering.html || { cat report.txt; exit 1; }
+	@rm -rf $(SMOKE) && echo "wheel-smoke: the installed wheel lints, predicts cold starts and runs its notebooks"
 
 bench: setup
 	.venv/bin/python benchmarks/ingest.py

@@ -116,7 +116,13 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a t
 
 @app.command()
 def ingest(
-    paths: Annotated[list[Path], typer.Argument(help="Files or folders to load.")],
+    paths: Annotated[list[Path] | None, typer.Argument(help="Files or folders to load.")] = None,
+    sample: Annotated[
+        bool,
+        typer.Option(
+            help="Load the sample shipped with spotlab (partly SYNTHETIC, data/README.md)."
+        ),
+    ] = False,
     format: Annotated[str | None, typer.Option("--format", "-f", help="Force a reader.")] = None,
     map: Annotated[
         list[str] | None, typer.Option("--map", help="Rename a column: SRC=DST (repeatable).")
@@ -132,8 +138,12 @@ def ingest(
 ) -> None:
     """Load price histories, catalogs and logs; every row is loaded, a duplicate or a reject."""
     from spotlab.ingest import ingest as run
+    from spotlab.notebook import BUNDLED_DATA
     from spotlab.progress import Progress
 
+    paths = [*(paths or []), *([BUNDLED_DATA] if sample else [])]
+    if not paths:
+        raise typer.BadParameter("give the files or folders to load (or --sample)")
     opts: dict[str, Any] = parse_pairs(option, "--option")
     if map:
         opts["map"] = parse_pairs(map, "--map")

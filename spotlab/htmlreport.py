@@ -30,12 +30,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from spotlab.bundled import bundled
 from spotlab.domain import HOURS_PER_MONTH
 from spotlab.errors import SpotlabError
 from spotlab.notebook import REPORT_ENV
 from spotlab.store import ENV_VAR
 
-NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+NOTEBOOKS = bundled("notebooks")
 #: seconds a kernel may take to start and answer before the report gives up
 KERNEL_STARTUP_SECONDS = 45
 #: seconds one cell may run (a lost kernel reply is waited for this long, not 10 minutes;

@@ -13,10 +13,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from spotlab.bundled import bundled
 from spotlab.store import DEFAULT_PATH, ENV_VAR, NOTEBOOK_WAIT_SECONDS, Store
 
-#: the bundled sample data, shipped with the repository
-BUNDLED_DATA = Path(__file__).resolve().parents[1] / "data"
+#: the bundled sample data (in the checkout, or shipped inside the wheel)
+BUNDLED_DATA = bundled("data")
 
 
 #: set by ``spotlab report``: charts become static SVG so the HTML needs no script at all

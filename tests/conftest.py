@@ -23,6 +23,8 @@ ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 SHARED_DATA = ROOT.parent / "shared" / "data"
 BUNDLED = ROOT / "data"
+#: the hand-written event examples (documented formats), shipped with the package
+EVENTS = ROOT / "examples" / "events"
 
 
 @pytest.fixture

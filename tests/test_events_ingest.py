@@ -11,11 +11,11 @@ from hypothesis import strategies as st
 
 import spotlab as sl
 from spotlab.advise import interruptions as it
-from tests.conftest import accounted, ingest_counts, reject_reasons
+from tests.conftest import EVENTS, accounted, ingest_counts, reject_reasons
 
 
 def test_cloudmonitor_events_compact_time_and_rejects(store, fixtures) -> None:
-    (r,) = sl.ingest(store, fixtures / "events_alibaba_cloudmonitor.json")
+    (r,) = sl.ingest(store, EVENTS / "events_alibaba_cloudmonitor.json")
     assert r.format == "alibaba-events"
     # 6 items: 2 Running, 1 interruption, 1 Deleted, 1 interruption of an unknown
     # instance (kept), 1 maintenance event (not a lifecycle event: rejected)
@@ -40,7 +40,7 @@ def test_cloudmonitor_events_compact_time_and_rejects(store, fixtures) -> None:
 
 
 def test_eventbridge_cloudevents_as_json_lines(store, fixtures) -> None:
-    (r,) = sl.ingest(store, fixtures / "events_alibaba_eventbridge.jsonl")
+    (r,) = sl.ingest(store, EVENTS / "events_alibaba_eventbridge.jsonl")
     assert r.format == "alibaba-events"
     assert ingest_counts(r) == (3, 2, 0, 1)
     assert reject_reasons(store)[3] == (
@@ -54,7 +54,7 @@ def test_eventbridge_cloudevents_as_json_lines(store, fixtures) -> None:
 
 
 def test_aws_eventbridge_events(store, fixtures) -> None:
-    (r,) = sl.ingest(store, fixtures / "events_aws_eventbridge.json")
+    (r,) = sl.ingest(store, EVENTS / "events_aws_eventbridge.json")
     assert r.format == "aws-events"
     assert ingest_counts(r) == (7, 6, 0, 1)
     assert "state stopping" in reject_reasons(store)[7]
@@ -88,9 +88,7 @@ def test_lifecycle_csv_duplicates_and_rejects(store, fixtures) -> None:
 
 
 def test_inventory_and_exposure_rejects(store, fixtures) -> None:
-    inv, exp = sl.ingest(
-        store, [fixtures / "events_inventory.csv", fixtures / "events_exposure.csv"]
-    )
+    inv, exp = sl.ingest(store, [EVENTS / "events_inventory.csv", fixtures / "events_exposure.csv"])
     assert (inv.format, exp.format) == ("inventory-csv", "exposure-csv")
     assert ingest_counts(inv) == (6, 4, 0, 2)
     assert ingest_counts(exp) == (2, 1, 0, 1)
@@ -109,10 +107,10 @@ def test_unknown_instance_stays_visible(store, fixtures) -> None:
     sl.ingest(
         store,
         [
-            fixtures / "events_inventory.csv",
-            fixtures / "events_alibaba_cloudmonitor.json",
-            fixtures / "events_alibaba_eventbridge.jsonl",
-            fixtures / "events_aws_eventbridge.json",
+            EVENTS / "events_inventory.csv",
+            EVENTS / "events_alibaba_cloudmonitor.json",
+            EVENTS / "events_alibaba_eventbridge.jsonl",
+            EVENTS / "events_aws_eventbridge.json",
         ],
     )
     lost = it.unattributed_events(store)

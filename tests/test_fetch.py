@@ -1,7 +1,7 @@
-"""spotlab fetch: the real SDKs against a local replay server (tests/replay.py).
+"""spotlab fetch: the real SDKs against a local replay server (spotlab/replay).
 
 The server runs in a thread of the test process on 127.0.0.1 (ephemeral port) and replays
-responses constructed from the documented shapes (tests/fixtures/fetch/README.md); every
+responses constructed from the documented shapes (spotlab/replay/responses/README.md); every
 test points the SDKs at it explicitly and checks that the server saw the requests.
 """
 
@@ -18,8 +18,8 @@ import pytest
 import spotlab as sl
 from spotlab.errors import FetchError, SpotlabError
 from spotlab.fetch import Retry
+from spotlab.replay import SCENARIOS, ReplayServer
 from tests.conftest import BUNDLED
-from tests.replay import SCENARIOS, ReplayServer
 
 ALI_ID = "LTAI-test-access-key-id"
 ALI_SECRET = "ali-TEST-SECRET-must-never-appear-0f3c"

@@ -9,7 +9,7 @@ import pytest
 
 import spotlab as sl
 from spotlab.ingest import READERS, core
-from tests.conftest import ingest_counts, reject_reasons
+from tests.conftest import EVENTS, ingest_counts, reject_reasons
 
 HEAD = "provider,zone,spec,ts,spot_price,currency\n"
 
@@ -165,9 +165,9 @@ def test_the_spot_bound_is_an_option_named_in_the_reason(store: sl.Store, tmp_pa
 
 
 def test_json_lines_still_read(store: sl.Store, fixtures: Path) -> None:
-    (r,) = sl.ingest(store, fixtures / "events_alibaba_eventbridge.jsonl")
+    (r,) = sl.ingest(store, EVENTS / "events_alibaba_eventbridge.jsonl")
     assert r.rows_read == len(
-        [ln for ln in (fixtures / "events_alibaba_eventbridge.jsonl").read_text().splitlines()
+        [ln for ln in (EVENTS / "events_alibaba_eventbridge.jsonl").read_text().splitlines()
          if ln.strip()]
     )  # fmt: skip
 

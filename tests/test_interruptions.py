@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 import spotlab as sl
 from spotlab.advise import interruptions as it
+from tests.conftest import EVENTS
 
 T0 = datetime(2024, 6, 1, tzinfo=UTC)
 
@@ -128,10 +129,10 @@ def test_cloud_events_attribution_and_leads(store, fixtures) -> None:
     sl.ingest(
         store,
         [
-            fixtures / "events_inventory.csv",
-            fixtures / "events_alibaba_cloudmonitor.json",
-            fixtures / "events_alibaba_eventbridge.jsonl",
-            fixtures / "events_aws_eventbridge.json",
+            EVENTS / "events_inventory.csv",
+            EVENTS / "events_alibaba_cloudmonitor.json",
+            EVENTS / "events_alibaba_eventbridge.jsonl",
+            EVENTS / "events_aws_eventbridge.json",
         ],
     )
     ev = it.attribute_events(it.load_events(store), it.load_inventory(store))

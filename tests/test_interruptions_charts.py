@@ -6,6 +6,7 @@ import spotlab as sl
 from spotlab.advise import interruptions as it
 from spotlab.advise.allocation import parse_pool
 from spotlab.charts import interruptions as charts
+from tests.conftest import EVENTS
 
 
 def _values(chart) -> list[dict]:
@@ -44,7 +45,7 @@ def test_rate_band_and_profile_charts(store, fixtures) -> None:
 
 
 def test_lead_time_chart(store, fixtures) -> None:
-    sl.ingest(store, [fixtures / "events_inventory.csv", fixtures / "events_aws_eventbridge.json"])
+    sl.ingest(store, [EVENTS / "events_inventory.csv", EVENTS / "events_aws_eventbridge.json"])
     rows = _values(charts.lead_time_chart(it.lead_times(store)))
     assert sorted((r["series"], r["lead_s"]) for r in rows) == [
         ("aws: rebalance → reclaim", 840.0),

@@ -4,14 +4,16 @@ the built wheel and runs the CLI from it); a missing catalog is an error, never 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 import spotlab as sl
-from spotlab import resources
+from spotlab import bundled, resources
 from spotlab.advise import coldstart
 from spotlab.eas import facts
 from spotlab.eas.lint import lint
+from tests.conftest import run_cli
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGED = ROOT / "spotlab" / "resources"
@@ -70,3 +72,38 @@ def test_the_packaged_catalog_catches_a_misspelled_spec() -> None:
 def test_an_unknown_region_is_an_error_not_an_empty_catalog() -> None:
     with pytest.raises(sl.ConfigError, match="Did you mean 'cn-hangzhou'"):
         lint({"metadata": {"name": "x", "instance": 1}}, requirements={"region": "cn-hangzou"})
+
+
+def test_what_a_wheel_ships_is_what_bundled_reads() -> None:
+    import tomllib
+
+    doc = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    force = doc["tool"]["hatch"]["build"]["targets"]["wheel"]["force-include"]
+    assert force == {s: f"spotlab/_bundled/{s}" for s in bundled.SHIPPED}
+    for s in bundled.SHIPPED:
+        assert (ROOT / s).exists(), s
+
+
+def test_bundled_prefers_the_installed_copy(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # a checkout has no spotlab/_bundled: the repository's folders are read where they are
+    assert bundled.bundled("notebooks") == ROOT / "notebooks"
+    assert bundled.bundled("data/specs_catalog.csv").is_file()
+    installed = tmp_path / "_bundled"
+    monkeypatch.setattr(bundled, "PACKAGED", installed)
+    assert bundled.bundled("examples/events") == ROOT / "examples" / "events"  # not there yet
+    installed.mkdir()
+    assert bundled.bundled("examples/events") == installed / "examples" / "events"
+    with pytest.raises(bundled.NotBundledError, match="not shipped with spotlab"):
+        bundled.bundled("tests/fixtures")
+    with pytest.raises(bundled.NotBundledError):
+        bundled.bundled("benchmarks/fleet.py")  # only the results file ships
+
+
+def test_ingest_sample_loads_what_ships(monkeypatch: pytest.MonkeyPatch, capsys: Any) -> None:
+    code, out, err = run_cli(monkeypatch, capsys, "--db", ":memory:", "ingest", "--sample")
+    assert code == 0, err
+    assert "specs_catalog.csv" in out and "traffic_sample.csv" in out
+    code, _out, err = run_cli(monkeypatch, capsys, "--db", ":memory:", "ingest")
+    assert code == 2 and "give the files or folders to load (or --sample)" in err

@@ -15,7 +15,7 @@ fails too. Every failure names its README line. How a line is treated:
 - ``make TARGET [VAR=value]``: the Makefile must define the target; a target whose recipe
   is only spotlab commands (``make load``) runs them, others are CI itself and do not run.
 - ``export VAR=value``: sets the variable for the section's later commands; ``python ...
-  &`` starts a background server for them (``python -m tests.replay``, on a free port in
+  &`` starts a background server for them (``python -m spotlab.replay``, on a free port in
   place of the README's 8765, so parallel runs do not collide), stopped after the section.
 - ``spotlab fetch`` without a replay endpoint: skipped, it calls a provider's API (an
   account and the network); a line naming ``../shared``: skipped, the data sets live only
@@ -48,15 +48,15 @@ import typer
 
 import spotlab as sl
 from spotlab.cli import app
-from tests.conftest import run_cli
+from tests.conftest import EVENTS, run_cli
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
 FIX = ROOT / "tests" / "fixtures"
 #: names a README line uses for the user's own files → a fixture in that real format
 USER_FILES = {
-    "events.json": FIX / "events_alibaba_cloudmonitor.json",
-    "inventory.csv": FIX / "events_inventory.csv",
+    "events.json": EVENTS / "events_alibaba_cloudmonitor.json",
+    "inventory.csv": EVENTS / "events_inventory.csv",
     "p3trace.csv": FIX / "events_parcae_p3trace.csv",
     "my_load_times.csv": FIX / "coldstart_my_load_times.csv",
 }
@@ -251,7 +251,7 @@ def _run(cmd: Command, sec: Section) -> str | None:
         return _spotlab(cmd, tokens, sec)
     argv = [sys.executable, *tokens[1:]]
     if background:
-        if tokens[1:3] == ["-m", "tests.replay"]:
+        if tokens[1:3] == ["-m", "spotlab.replay"]:
             argv += ["--port", str(sec.port)]
         proc = subprocess.Popen(argv, cwd=sec.ws, env=sec.subprocess_env(), text=True,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip

@@ -41,6 +41,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from spotlab.bundled import bundled
 from spotlab.domain import warning_lead_seconds
 from spotlab.errors import AnalysisError, did_you_mean
 from spotlab.fleet.market import UNLIMITED, Market, Pool, market_from_availability, with_pools
@@ -64,8 +65,10 @@ from spotlab.store import Store
 
 #: SkyServe's published saving against on-demand replicas (43 %), as a cost ratio
 PUBLISHED_RATIO = 0.57
-#: where the table on the shared traces is kept for the notebook and README
-RESULTS_FILE = Path(__file__).resolve().parents[2] / "benchmarks" / "results" / "fleet_traces.json"
+#: where ``python -m spotlab.fleet.evaluate`` writes the table on the shared traces (the
+#: checkout; :func:`load_results` reads the copy a wheel ships when there is no checkout)
+RESULTS_REL = "benchmarks/results/fleet_traces.json"
+RESULTS_FILE = Path(__file__).resolve().parents[2] / RESULTS_REL
 SHARED_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
 #: the name of the recommended policy in the tables
 RECOMMENDED = "spotlab recommended"
@@ -1081,8 +1084,10 @@ def startup_label_of(startup: dict[str, Any]) -> str:
     return startup["setup"] if startup.get("setup") else f"{startup['seconds']:.0f} s"
 
 
-def load_results(path: Path = RESULTS_FILE) -> dict[str, Any]:
-    """The committed results document (see :func:`write_results`)."""
+def load_results(path: Path | None = None) -> dict[str, Any]:
+    """The committed results document (see :func:`write_results`); by default the one
+    shipped with spotlab (:func:`spotlab.bundled.bundled`)."""
+    path = path if path is not None else bundled(RESULTS_REL)
     if not path.is_file():
         raise AnalysisError(f"no results file {path}: run python -m spotlab.fleet.evaluate")
     doc: dict[str, Any] = json.loads(path.read_text("utf-8"))

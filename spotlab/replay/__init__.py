@@ -1,9 +1,11 @@
-"""A local HTTP server replaying recorded provider API responses, for ``spotlab fetch``.
+"""A local HTTP server replaying sample provider API responses, for ``spotlab fetch``.
 
 The SDKs run unchanged (their request building, signing and parsing) with their endpoint
 pointed here (``spotlab fetch --endpoint http://127.0.0.1:PORT`` or
-``SPOTLAB_FETCH_ENDPOINT``). The responses in ``tests/fixtures/fetch/`` were constructed
-from the documented shapes, **not recorded from a live account** (see its README).
+``SPOTLAB_FETCH_ENDPOINT``). The responses in ``spotlab/replay/responses/`` were constructed
+from the documented shapes, **not recorded from a live account** (see its README). It ships
+with the package so that notebook 01 and the README's fetch walk-through run from an
+installed wheel as well as from the repository; the tests use it too.
 
 Requests are routed by what each SDK sends: Alibaba Cloud's ``x-acs-action`` header (ECS
 RPC and EAS ROA calls), EC2's query ``Action`` (form body), the Price List API's
@@ -12,7 +14,7 @@ parameters) so that tests can check the SDK came here and nothing went elsewhere
 
 From a shell (for the README's acceptance commands)::
 
-    python -m tests.replay alibaba            # or alibaba-throttled, alibaba-denied, aws, ...
+    python -m spotlab.replay alibaba            # or alibaba-throttled, alibaba-denied, aws, ...
     # replaying 'alibaba' on http://127.0.0.1:8765 (sample responses constructed from ...)
 """
 
@@ -30,7 +32,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures" / "fetch"
+FIXTURES = Path(__file__).resolve().parent / "responses"
 LABEL = "sample responses constructed from the documented API shapes, not from a live account"
 
 
@@ -119,8 +121,7 @@ class ReplayServer:
 
     @property
     def url(self) -> str:
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://127.0.0.1:{self._httpd.server_port}"
 
     def __enter__(self) -> ReplayServer:
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
@@ -220,7 +221,3 @@ def main() -> None:
     print(f"replaying {args.scenario!r} on {server.url} ({LABEL}); Ctrl-C stops", flush=True)
     with contextlib.suppress(KeyboardInterrupt):
         server.serve_forever()
-
-
-if __name__ == "__main__":
-    main()
