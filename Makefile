@@ -58,7 +58,7 @@ browser:
 # Notebooks run on the bundled data (SPOTLAB_DB=:memory:), whatever database is lying around;
 # cells marked NBVAL_CHECK_OUTPUT must print what is stored in them.
 pytest: setup
-	SPOTLAB_DB=:memory: .venv/bin/pytest -q -p no:cacheprovider tests notebooks --nbval-lax \
+	SPOTLAB_DB=:memory: .venv/bin/pytest -q -p no:cacheprovider --durations=12 tests notebooks --nbval-lax \
 		--nbval-sanitize-with notebooks/nbval_sanitize.cfg
 
 test: setup lint typecheck browser pytest doctest wheel-smoke

@@ -7,7 +7,9 @@ Logical keys (enforced by ingestion's de-duplication, documented here once):
 
 - ``specs``: (provider, region, spec)
 - ``spot_prices``: (provider, zone, spec, ts); each row is a change point that holds until
-  the next row of its (provider, zone, spec) series. ``discount`` = spot ÷ on-demand.
+  the next row of its (provider, zone, spec) series. ``discount`` = spot ÷ on-demand;
+  ``catalog_filled`` names what was derived from the specs catalog's on-demand price (kept
+  in step when that price changes).
 - ``instance_events``: (provider, instance_id, event, ts); ``instances``: (provider,
   instance_id); ``instance_exposure``: (provider, zone, spec, is_spot, service,
   period_start); ``interruption_bands``: (provider, region, zone, spec, os, observed_at).
@@ -323,6 +325,26 @@ MIGRATIONS: list[Migration] = [
             """,
             "DROP TABLE rejects",
             "ALTER TABLE rejects_v6 RENAME TO rejects",
+        ),
+    ),
+    Migration(
+        7,
+        "spot_prices.catalog_filled: the prices derived from the specs catalog's on-demand",
+        (
+            # ``catalog_filled``: NULL when the row's on-demand price came with it (or no
+            # catalog priced it); else the price column derived from the catalog's
+            # on-demand price besides ``on_demand_price`` itself: 'spot_price' (discount ×
+            # on-demand, e.g. EAS discount histories), 'discount' (spot ÷ on-demand) or
+            # 'on_demand_price' (both given). A catalog price that changes later re-prices
+            # these rows (``spotlab.ingest.targets.reprice_from_catalog``).
+            "ALTER TABLE spot_prices ADD COLUMN catalog_filled VARCHAR",
+            # rows loaded before: EAS discount histories never carry an on-demand price, so
+            # their spot price came from the catalog when they have one
+            """
+            UPDATE spot_prices SET catalog_filled = 'spot_price'
+            WHERE spot_price IS NOT NULL AND source_id IN
+                (SELECT source_id FROM sources WHERE format = 'eas-spot-discount')
+            """,
         ),
     ),
 ]

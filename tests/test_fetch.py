@@ -346,7 +346,15 @@ def test_alibaba_prices_replace_estimates_and_keep_the_hardware(db: sl.Store, re
         "FROM specs WHERE spec = ?"
     )
     assert db.query(q, ["ecs.gn8is.4xlarge"]).rows() == [(17.28, "CNY", True, 16, "L20", 1)]
+    # an EAS discount is priced with the catalog's estimate, 0.1 × 17.28 ...
+    run(db, server, "eas-spot-discounts", specs=["ecs.gn8is.4xlarge"])
+    spot = "SELECT spot_price, discount, on_demand_price, catalog_filled FROM spot_prices "
+    spot += "WHERE spec = 'ecs.gn8is.4xlarge'"
+    assert db.query(spot).rows() == [(pytest.approx(1.728), 0.1, 17.28, "spot_price")]
     result = run(db, server, "alibaba-prices", specs=[SPEC, "ecs.gn8is.4xlarge"])
+    # ... and re-priced with the quote, 0.1 × 18.78, when the quote replaces the estimate
+    assert db.query(spot).rows() == [(pytest.approx(1.878), 0.1, 18.78, "spot_price")]
+    assert any("re-priced 1 stored spot price rows" in n for r in result.results for n in r.notes)
     # gn8is.2xlarge already held the seed's 14.40: a duplicate; the estimate is replaced
     assert (result.rows_read, result.rows_loaded, result.rows_duplicate) == (2, 1, 1)
     assert db.query(q, ["ecs.gn8is.4xlarge"]).rows() == [(18.78, "CNY", False, 16, "L20", 1)]

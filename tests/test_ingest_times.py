@@ -220,7 +220,8 @@ def test_a_source_with_an_impossible_time_can_be_removed(cli, tmp_path: Path) ->
     code, _, _ = cli("ingest", f)
     with sl.Store(cli.db) as store:
         store.execute(
-            "INSERT INTO spot_prices VALUES ('aws', 'us-east-1', 'us-east-1a', 'p3', "
+            "INSERT INTO spot_prices (provider, region, zone, spec, ts, spot_price, discount, "
+            "on_demand_price, currency, source_id) VALUES ('aws', 'us-east-1', 'us-east-1a', 'p3', "
             "'9999-12-31 00:00:00+00', 0.9, NULL, NULL, 'USD', 1)"
         )
         store.execute("UPDATE sources SET rows_read = 2, rows_loaded = 2")

@@ -2,8 +2,8 @@
 
 - ``eas-spot-discounts``: ``DescribeSpotDiscountHistory`` per spec (``IsProtect=true``:
   the default 1-hour protection) → reader ``eas-spot-discount`` → ``spot_prices``
-  (discounts; the price comes from the catalog's on-demand price, so fetch
-  ``alibaba-prices`` or load a catalog first). The API takes no start time: each fetch
+  (discounts; the price comes from the catalog's on-demand price, and follows it when
+  ``alibaba-prices`` or a catalog replaces it later). The API takes no start time: each fetch
   reads the history the API keeps, and points already stored count as duplicates.
 - ``eas-specs``: ``DescribeMachineSpec`` → reader ``eas-machine-spec`` → ``spec_stock``
   (stock status, lowest spot discounts) and the GPU specs' hardware merged into ``specs``.

@@ -205,6 +205,10 @@ class Target:
     #: rows are the view ``_stage``
     checks: Callable[[duckdb.DuckDBPyConnection, str, int], None] | None = None
     before: Callable[[duckdb.DuckDBPyConnection], None] | None = None
+    #: called with (connection, source_id) once the file's rows are in, in the same
+    #: transaction (e.g. rows of another table kept in step); a note it returns is added to
+    #: the result
+    after: Callable[[duckdb.DuckDBPyConnection, int], str | None] | None = None
     #: a FROM-clause suffix (``LEFT JOIN (...) _c ON ...``) adding lookup columns to the
     #: reader's rows (relation ``_in``) for ``prepare``; prefix their names (``_c_...``)
     joins: Callable[[dict[str, pl.DataType]], str] | None = None
@@ -525,6 +529,10 @@ def ingest_file(
                 "complete",
                 path=path,
             )
+        # the targets the file wrote (its side frames' too: a price quote updates the catalog)
+        touched = {t.kind: t for t in [target, *(_target(k, path) for k in staged.side)]}
+        after = [n for t in touched.values() if t.after is not None
+                 if (n := t.after(con, source_id))]  # fmt: skip
         dup = counts["read"] - counts["loaded"] - counts["rejected"]
         con.execute(
             "UPDATE sources SET rows_read=?, rows_loaded=?, rows_duplicate=?, rows_rejected=?, "
@@ -533,6 +541,7 @@ def ingest_file(
              counts["naive"], source_id],
         )  # fmt: skip
     notes = list(staged.notes)
+    notes.extend(after)
     if ignored:
         notes.append(
             f"ignored columns (not {staged.kind} columns): {', '.join(ignored)}; rename one "

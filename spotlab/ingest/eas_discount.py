@@ -6,8 +6,9 @@
 response, a JSON array of responses, or JSON lines of responses are read.
 
 The discount is stored as is; the spot price (discount × on-demand), the on-demand price and
-the currency are filled in from the specs catalog when it knows the spec in that region, so
-load a catalog first (a folder's catalogs always load first). Pass ``currency=`` when no
+the currency are filled in from the specs catalog when it knows the spec in that region
+(a folder's catalogs always load first); a catalog loaded or re-priced later re-prices them
+(:func:`spotlab.ingest.targets.reprice_from_catalog`). Pass ``currency=`` when no
 catalog row gives one: a row with neither is rejected, with a reason that says so.
 """
 

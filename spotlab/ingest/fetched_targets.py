@@ -23,6 +23,7 @@ from spotlab.ingest.targets import (
     missing_reasons,
     number,
     positive_reasons,
+    reprice_from_catalog,
     text,
 )
 from spotlab.ingest.times import time_reasons, timestamp
@@ -119,6 +120,8 @@ SPEC_FACTS = register_target(
             ),
         ),
         mode="upsert",
+        # a quoted price re-prices the spot prices derived from the estimate it replaces
+        after=reprice_from_catalog,
     )
 )
 

@@ -120,6 +120,11 @@ def _prices_prepare(schema: dict[str, pl.DataType]) -> list[str]:
 
 
 _OD = "coalesce(_od_in, _od_cat)"
+#: which price the catalog's on-demand price derived (see the schema's migration 7)
+_CATALOG_FILLED = (
+    "CASE WHEN _od_in IS NULL AND _od_cat IS NOT NULL THEN CASE WHEN _sp IS NULL THEN "
+    "'spot_price' WHEN _disc IS NULL THEN 'discount' ELSE 'on_demand_price' END END"
+)
 #: the bound on spot ÷ on-demand of this ingest (set per ingest from the option)
 SPOT_BOUND = f"coalesce(getvariable('{MAX_SPOT_OPTION.name}'), {MAX_SPOT_OVER_ON_DEMAND})"
 
@@ -168,8 +173,11 @@ PRICES = register_target(
             ("discount", f"coalesce(_disc, _sp / {_OD})"),
             ("on_demand_price", _OD),
             ("currency", f"upper(coalesce({text('currency')}, _cur_cat))"),
+            ("catalog_filled", _CATALOG_FILLED),
             ("_naive", "coalesce(_naive_in AND _ts IS NOT NULL, FALSE)"),
         ),
+        # what the catalog filled in is bookkeeping, not a value two sources can disagree on
+        values=("region", "spot_price", "discount", "on_demand_price", "currency"),
         reasons=_prices_reasons,
         options=(MAX_SPOT_OPTION,),
         checks=lambda con, path, source_id: _check_one_currency_per_series(con, path, source_id),
@@ -312,6 +320,7 @@ SPECS = register_target(
             ),
         ),
         mode="upsert",
+        after=lambda con, source_id: reprice_from_catalog(con, source_id),  # defined below
         # a catalog estimate (or a row without a price) never replaces a price a provider
         # gave (a fetched DescribePrice / price list, a catalog row not marked as estimate):
         # the hardware fields still update
@@ -322,3 +331,37 @@ SPECS = register_target(
         ),
     )
 )
+
+
+def reprice_from_catalog(con: duckdb.DuckDBPyConnection, source_id: int) -> str | None:
+    """Keep the spot prices derived from the catalog in step with the on-demand prices the
+    catalog rows of ``source_id`` now hold, and return a note saying how many changed.
+
+    A row whose on-demand price came from the catalog (``catalog_filled``) takes the new
+    one, and so does the price derived from it: the spot price of an EAS discount (discount
+    × on-demand) or the discount of a spot price (spot ÷ on-demand). A discount stored
+    without any price (no catalog knew the spec when it was loaded) is priced now. Rows in
+    another currency than the catalog row are left as they are."""
+    n = scalar(
+        con,
+        "UPDATE spot_prices s SET on_demand_price = c.on_demand_price, "
+        "spot_price = CASE WHEN coalesce(s.catalog_filled, 'spot_price') = 'spot_price' "
+        "THEN s.discount * c.on_demand_price ELSE s.spot_price END, "
+        "discount = CASE WHEN s.catalog_filled = 'discount' "
+        "THEN s.spot_price / c.on_demand_price ELSE s.discount END, "
+        "catalog_filled = coalesce(s.catalog_filled, 'spot_price') "
+        "FROM specs c WHERE c.source_id = ? AND c.provider = s.provider "
+        "AND c.region = s.region AND c.spec = s.spec AND c.on_demand_price IS NOT NULL "
+        "AND c.currency = s.currency "
+        "AND (s.catalog_filled IS NOT NULL "
+        "OR (s.spot_price IS NULL AND s.on_demand_price IS NULL)) "
+        "AND s.on_demand_price IS DISTINCT FROM c.on_demand_price",
+        [source_id],
+    )
+    if not n:
+        return None
+    return (
+        f"re-priced {int(n)} stored spot price rows from this catalog's on-demand prices "
+        "(their on-demand price, and the spot price or discount derived from it, came from "
+        "the catalog)"
+    )
