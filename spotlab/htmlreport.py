@@ -10,7 +10,9 @@ as a Python repr. The page hides the code behind a "show code" switch, drops eve
 CDN would serve, and is checked to load nothing from outside.
 
 Robustness: each kernel talks over Unix sockets in its own folder (no TCP ports to race for
-when two reports run at once, and no unencrypted-TCP warning); it must start within
+when two reports run at once, and no unencrypted-TCP warning) and the client waits for its
+messages in one-second slices (:mod:`spotlab._kernel_client`: a message whose wake-up was
+missed is read within a second, not at the end of the cell timeout); it must start within
 :data:`KERNEL_STARTUP_SECONDS` and each cell finish within :data:`CELL_TIMEOUT_SECONDS`, or
 the report stops with an error naming the notebook and cell; the kernel's own output goes to
 a log whose end is quoted in that error (and kept beside the page), not to the terminal.
@@ -258,6 +260,24 @@ def _kernel_log_tail(path: Path, lines: int = 15) -> str:
     return f"\nkernel log ({path}):\n{tail}" if tail else ""
 
 
+def kernel_config(folder: Path) -> Any:
+    """The kernel manager's config for one notebook: Unix sockets in ``folder`` (no TCP port
+    two reports could both pick) and a client that waits for messages in short slices
+    (:mod:`spotlab._kernel_client`: a missed wake-up would otherwise hold a finished cell for
+    the whole cell timeout)."""
+    from traitlets.config import Config
+
+    return Config(
+        {
+            "KernelManager": {
+                "transport": "ipc",
+                "ip": str(folder / "k"),
+                "client_class": "spotlab._kernel_client.SlicedWaitClient",
+            }
+        }
+    )
+
+
 def execute_notebook(
     path: Path, db: str, timeout: int = CELL_TIMEOUT_SECONDS, log: Path | None = None
 ) -> Any:
@@ -269,15 +289,13 @@ def execute_notebook(
     import nbformat
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
-    from traitlets.config import Config
 
     nb = nbformat.read(path, as_version=4)
     folder = Path(tempfile.mkdtemp(prefix="spotlab-kernel-"))
     log = log or folder / "kernel.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     env = {REPORT_ENV: "1", ENV_VAR: db, "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
-    # Unix sockets in a folder of its own: no TCP port two reports could both pick
-    ipc = Config({"KernelManager": {"transport": "ipc", "ip": str(folder / "k")}})
+    ipc = kernel_config(folder)
     client = NotebookClient(
         nb,
         kernel_name="python3",
