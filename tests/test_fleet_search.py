@@ -273,3 +273,25 @@ def test_pruning_gives_the_plain_branch_and_bound_answer(m: Market, n: int, warn
     plain = recommend_fleet(m, n, float(warn), 0.9, 2.0, SearchSpace(max_spare=2, prune=False))
     assert pruned.train["cost_ratio"] == pytest.approx(plain.train["cost_ratio"])
     assert pruned.stats.replayed <= plain.stats.replayed + pruned.stats.candidates
+
+
+def test_the_regular_fallback_holds_the_demand() -> None:
+    # Demand 2, both zones out at tick 3 only, target 80 %. Regular uncapped: both replicas
+    # go to regular at tick 3 (ready at 4: down 1 tick), rebalancing moves them back to spot
+    # at 4 (ready at 5): spot 2 x 3 h + 2 x 8 h = 22, regular 2 x 2 h x 3.0 = 12, cost 34
+    # (0.472 of all-regular's 72), 11/12 available. Regular capped at 1: one replica waits
+    # for spot, so tick 4 is short too: 10/12 at 28 (0.389). Both reach 80 % on the window;
+    # the first two rounds' space picked the cheaper cap, the seed's fallback does not.
+    both = [U, U, U, 0, U, U, U, U, U, U, U, U]
+    m = hand(both, both)
+    old = recommend_fleet(m, 2, 0.0, 0.8, space=SearchSpace(fallback_holds_demand=False))
+    assert old.setting.regular_capacity == 1 and not old.setting.fallback_holds_demand(2)
+    assert old.train["cost"] == pytest.approx(28.0)
+    assert old.train["availability"] == pytest.approx(10 / 12)
+    new = recommend_fleet(m, 2, 0.0, 0.8)
+    assert new.setting.fallback_holds_demand(2) and new.setting.regular_capacity in (None, 2)
+    assert new.train["cost"] == pytest.approx(34.0)
+    assert new.train["availability"] == pytest.approx(11 / 12)
+    # a dedicated group counts towards what the fallback must hold
+    assert EasSetting(("g",), (None,), 1, 0, True, 1).fallback_holds_demand(2)
+    assert not EasSetting(("g",), (None,), 1, 0, True, 0).fallback_holds_demand(2)

@@ -300,7 +300,9 @@ class Replay:
 
     def add_baseline(self) -> FleetChoice:
         """The first round's choice: one validation split (the last third), no prior."""
-        self.baseline = self._search().choose(self.target, 0, validation="last")
+        self.baseline = self._search().choose(
+            self.target, 0, validation="last", fallback_holds_demand=False
+        )
         return self.baseline
 
     def spare_curve(self) -> dict[int, tuple[FleetChoice, dict[str, Any]]]:

@@ -35,12 +35,14 @@ replayed (availability traces carry no prices; see :data:`BID_RULE`).
    first two as the fit part): one split, so one hard
    stretch at the end of the window sets the margin alone (and when no margin validates,
    the largest is used).
-4. The recommendation is the cheapest candidate reaching target + that margin on the
+4. Only settings whose regular entry can hold the whole demand beside the dedicated group
+   are recommended (:attr:`SearchSpace.fallback_holds_demand`: the seed's regular fallback).
+5. The recommendation is the cheapest candidate reaching target + that margin on the
    whole training window (all-regular replicas always reach it: the search always has an
    answer, at worst a dear one). ``min_spare`` (a prior: see :mod:`spotlab.fleet.prior`)
    keeps out spot-using settings with fewer spares. The held-out part of a trace is never
    seen.
-5. When the answer puts no replica on spot (a dedicated group of the whole demand, or
+6. When the answer puts no replica on spot (a dedicated group of the whole demand, or
    every replica on the regular entry), the cheapest spot-using setting is reported beside
    it (:attr:`FleetChoice.spot_alternative`), with what it costs and reaches, so the price
    of "no spot" is visible; the dedicated slot price is an assumption the caller sets.
@@ -128,6 +130,13 @@ class EasSetting:
         holds the whole demand, or the spot capacities leave every replica to regular)."""
         return self.demand_elastic(demand) - self.regular_base(demand) > 0
 
+    def fallback_holds_demand(self, demand: int) -> bool:
+        """Whether the regular entry (with the dedicated group) can hold the whole demand
+        when spot holds nothing: uncapped, or capped at no less than the demand left after
+        the dedicated group (see :attr:`SearchSpace.fallback_holds_demand`)."""
+        cap = self.regular_capacity
+        return cap is None or cap + self.dedicated >= demand
+
     def demand_elastic(self, demand: int) -> int:
         """Replicas beyond the dedicated group: on spot or on the regular entry."""
         return demand + self.spare - self.dedicated
@@ -195,6 +204,11 @@ class SearchSpace:
     (default: the demand; 0 or no dedicated price: none) bound the counts, each tried at
     every value up to 8 and at 9 evenly spaced values beyond; ``regular_caps`` also tries a regular
     entry capped at the demand left after the dedicated group, and one below it.
+    ``fallback_holds_demand`` (default on) keeps only settings whose regular entry, with the
+    dedicated group, can hold the whole demand: the seed's design (dedicated floor, spot
+    elasticity, *regular resources as the fallback when spot is short*), so a regular cap
+    below the demand is never recommended, however rarely the training window saw every
+    spot zone down at once; off is the first two rounds' space (a cap one below tried too).
     ``prune`` skips settings with fewer spares than one of their family that fell short
     (see :meth:`_Search.best`; off: plain branch and bound, the same answer when
     availability grows with the spares, as the property tests check). ``folds`` blocks
@@ -204,6 +218,7 @@ class SearchSpace:
     max_spare: int | None = None
     max_dedicated: int | None = None
     regular_caps: bool = True
+    fallback_holds_demand: bool = True
     margins: tuple[float, ...] = MARGINS
     folds: int = FOLDS
     prune: bool = True
@@ -619,10 +634,11 @@ class FleetSearch:
         target: float = DEFAULT_TARGET,
         min_spare: int = 0,
         validation: str | None = None,
+        fallback_holds_demand: bool | None = None,
     ) -> FleetChoice:
         """The cheapest setting meeting ``target`` + a validated margin on the window, with
         at least ``min_spare`` spares when it runs replicas on spot (see the module
-        docstring); ``validation`` defaults to the space's."""
+        docstring); ``validation`` and ``fallback_holds_demand`` default to the space's."""
         if not (isinstance(target, float | int) and 0.0 < target <= 1.0):
             raise AnalysisError(f"target must be a share in (0, 1], got {target!r}")
         rule = self.space.validation if validation is None else validation
@@ -634,7 +650,15 @@ class FleetSearch:
         t0 = time.perf_counter()
         d, eng = self.demand, self.engine
 
+        holds = (
+            self.space.fallback_holds_demand
+            if fallback_holds_demand is None
+            else (fallback_holds_demand)
+        )
+
         def allowed(s: EasSetting) -> bool:
+            if holds and not s.fallback_holds_demand(d):
+                return False
             return s.spare >= min_spare or not s.uses_spot(d)
 
         def order(part: str) -> list[EasSetting]:
