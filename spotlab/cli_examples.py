@@ -11,7 +11,11 @@ from typing import Any
 
 #: command name → example command lines (run on the bundled data after ``ingest data/``)
 EXAMPLES: dict[str, tuple[str, ...]] = {
-    "ingest": ("spotlab ingest data/", "spotlab ingest prices.csv --map price=spot_price --strict"),
+    "ingest": (
+        "spotlab ingest data/",
+        "spotlab ingest --sample",
+        "spotlab ingest prices.csv --map price=spot_price --strict",
+    ),
     "fetch": (
         "spotlab fetch alibaba-spot-prices --region cn-hangzhou --spec ecs.gn8is.2xlarge "
         "--since 30d",
