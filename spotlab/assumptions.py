@@ -23,7 +23,7 @@ from spotlab import domain
 from spotlab import overview as ov
 from spotlab.advise import coldstart, costmodel
 from spotlab.errors import AnalysisError, did_you_mean
-from spotlab.fleet import scaling
+from spotlab.fleet import policies, scaling
 
 
 @dataclass(frozen=True)
@@ -144,6 +144,14 @@ ASSUMPTIONS: tuple[Assumption, ...] = (
         "dedicated floor size and cost, plan cost",
         "--dedicated-monthly-price (spotlab scale), dedicated_monthly_price=",
         "spotlab.fleet.scaling.DEDICATED_SHARE",
+    ),
+    Assumption(
+        "fleet.probe_seconds", "EAS resource-rebalancing probe period", policies.EAS_PROBE_SECONDS,
+        "s", "assumption: not documented, not a config field",
+        "fleet replays with resource_rebalancing (how soon replicas move back to spot), and "
+        "so the fleet goal count (README: the probe-period sensitivity)",
+        "--probe-seconds (python -m spotlab.fleet.evaluate, a sensitivity run)",
+        "spotlab.fleet.policies.EAS_PROBE_SECONDS",
     ),
     Assumption(
         "plan.stock_probability", "share of time spot is in stock",

@@ -295,3 +295,18 @@ def test_the_regular_fallback_holds_the_demand() -> None:
     # a dedicated group counts towards what the fallback must hold
     assert EasSetting(("g",), (None,), 1, 0, True, 1).fallback_holds_demand(2)
     assert not EasSetting(("g",), (None,), 1, 0, True, 0).fallback_holds_demand(2)
+
+
+def test_a_probe_period_sensitivity_run_restores_the_assumption() -> None:
+    from spotlab.fleet import policies
+
+    assert policies.EAS_PROBE_SECONDS == 300.0
+    with policies.assumed_probe_seconds(60):
+        assert EasService(rebalancing=True).probe_seconds == 60.0
+    assert EasService(rebalancing=True).probe_seconds == 300.0
+    bad = r"probe seconds must be in \[60, 3600\]"
+    with pytest.raises(AnalysisError, match=bad), policies.assumed_probe_seconds(float("nan")):
+        pass
+    with pytest.raises(ValueError), policies.assumed_probe_seconds(120):
+        raise ValueError("the block fails")
+    assert policies.EAS_PROBE_SECONDS == 300.0  # restored after a failure too

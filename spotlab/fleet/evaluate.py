@@ -29,6 +29,7 @@ Run ``python -m spotlab.fleet.evaluate`` to regenerate :data:`RESULTS_FILE` from
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import sys
@@ -44,6 +45,7 @@ import polars as pl
 from spotlab.bundled import bundled
 from spotlab.domain import warning_lead_seconds
 from spotlab.errors import AnalysisError, did_you_mean
+from spotlab.fleet import policies
 from spotlab.fleet.market import UNLIMITED, Market, Pool, market_from_availability, with_pools
 from spotlab.fleet.policies import AllRegular, EasService, OneSpot, SpotHedge
 from spotlab.fleet.prior import SPARE_PRIOR_POINTS, PriorPoint, SparePrior, fit_spare_prior
@@ -1119,6 +1121,7 @@ def write_results(
         "dedicated_share": DEDICATED_SHARE,
         "skipped": SKIPPED_TRACES,
         "method": METHOD,
+        "probe_seconds": policies.EAS_PROBE_SECONDS,
         **section(main),
         "prior_points": [p.as_dict() for p in ev.points],
     }
@@ -1154,8 +1157,17 @@ def prior_points(doc: dict[str, Any]) -> tuple[PriorPoint, ...]:
 
 def main(argv: Sequence[str] | None = None) -> int:  # pragma: no cover - a script
     args = list(sys.argv[1:] if argv is None else argv)
+    probe = None
+    if "--probe-seconds" in args:  # a sensitivity run of the undocumented probe period
+        i = args.index("--probe-seconds")
+        probe = float(args[i + 1])
+        del args[i : i + 2]
+        if not args:
+            raise SystemExit("--probe-seconds needs an output file: the committed results "
+                             "are the assumed 300 s")  # fmt: skip
     out = Path(args[0]) if args else RESULTS_FILE
-    doc = write_results(out, progress=lambda name: print(f"... {name}", flush=True))
+    with policies.assumed_probe_seconds(probe) if probe is not None else contextlib.nullcontext():
+        doc = write_results(out, progress=lambda name: print(f"... {name}", flush=True))
     for section in ("main", "sensitivity"):
         rows, goals = results_frames(doc, section)
         part = _section(doc, section)

@@ -26,7 +26,9 @@ starting and the demand needs it (make before break). Pools are named by their l
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from spotlab.errors import AnalysisError, did_you_mean
@@ -86,6 +88,26 @@ def fill_in_order(
 #: EAS's resource-rebalancing probe period (s): not documented and not a config field, so
 #: an assumption of the model, never a parameter spotlab recommends
 EAS_PROBE_SECONDS = 300.0
+#: the probe periods a sensitivity run may assume instead (s)
+PROBE_RANGE = (60.0, 3600.0)
+
+
+@contextmanager
+def assumed_probe_seconds(seconds: float) -> Iterator[None]:
+    """Replay EAS rebalancing with another probe period inside the block: a sensitivity
+    analysis of the one undocumented constant of the EAS replay (``python -m
+    spotlab.fleet.evaluate --probe-seconds N``), never a setting spotlab recommends."""
+    global EAS_PROBE_SECONDS
+    lo, hi = PROBE_RANGE
+    if not (isinstance(seconds, float | int) and math.isfinite(seconds) and lo <= seconds <= hi):
+        raise AnalysisError(f"probe seconds must be in [{lo:g}, {hi:g}], got {seconds!r}")
+    before, EAS_PROBE_SECONDS = EAS_PROBE_SECONDS, float(seconds)
+    try:
+        yield
+    finally:
+        EAS_PROBE_SECONDS = before
+
+
 #: a capacity that never binds
 _NO_CAP = 1 << 62
 
