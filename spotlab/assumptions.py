@@ -150,7 +150,8 @@ ASSUMPTIONS: tuple[Assumption, ...] = (
         "s", "assumption: not documented, not a config field",
         "fleet replays with resource_rebalancing (how soon replicas move back to spot), and "
         "so the fleet goal count (README: the probe-period sensitivity)",
-        "--probe-seconds (python -m spotlab.fleet.evaluate, a sensitivity run)",
+        "assumed_probe_seconds(N) (spotlab.fleet.policies; the evaluation script's "
+        "sensitivity run)",
         "spotlab.fleet.policies.EAS_PROBE_SECONDS",
     ),
     Assumption(
