@@ -137,11 +137,11 @@ def ingest(
     as_json: JsonOpt = False,
 ) -> None:
     """Load price histories, catalogs and logs; every row is loaded, a duplicate or a reject."""
+    from spotlab.bundled import bundled
     from spotlab.ingest import ingest as run
-    from spotlab.notebook import BUNDLED_DATA
     from spotlab.progress import Progress
 
-    paths = [*(paths or []), *([BUNDLED_DATA] if sample else [])]
+    paths = [*(paths or []), *([bundled("data")] if sample else [])]
     if not paths:
         raise typer.BadParameter("give the files or folders to load (or --sample)")
     opts: dict[str, Any] = parse_pairs(option, "--option")

@@ -29,6 +29,7 @@ Run ``python -m spotlab.fleet.evaluate`` to regenerate :data:`RESULTS_FILE` from
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import json
 import math
@@ -1156,16 +1157,19 @@ def prior_points(doc: dict[str, Any]) -> tuple[PriorPoint, ...]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:  # pragma: no cover - a script
-    args = list(sys.argv[1:] if argv is None else argv)
-    probe = None
-    if "--probe-seconds" in args:  # a sensitivity run of the undocumented probe period
-        i = args.index("--probe-seconds")
-        probe = float(args[i + 1])
-        del args[i : i + 2]
-        if not args:
-            raise SystemExit("--probe-seconds needs an output file: the committed results "
-                             "are the assumed 300 s")  # fmt: skip
-    out = Path(args[0]) if args else RESULTS_FILE
+    parser = argparse.ArgumentParser(
+        prog="python -m spotlab.fleet.evaluate",
+        description="Evaluate the recommended fleet policy on the shared availability traces.",
+    )
+    parser.add_argument("out", nargs="?", type=Path, default=RESULTS_FILE,
+                        help="results file (default: the committed one)")  # fmt: skip
+    parser.add_argument("--probe-seconds", type=float, default=None,
+                        help="a sensitivity run: assume this EAS rebalancing probe period "
+                             "(needs OUT: the committed results assume 300 s)")  # fmt: skip
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    probe, out = args.probe_seconds, args.out
+    if probe is not None and out == RESULTS_FILE:
+        parser.error("--probe-seconds needs an output file: the committed results assume 300 s")
     with policies.assumed_probe_seconds(probe) if probe is not None else contextlib.nullcontext():
         doc = write_results(out, progress=lambda name: print(f"... {name}", flush=True))
     for section in ("main", "sensitivity"):

@@ -650,11 +650,9 @@ class FleetSearch:
         t0 = time.perf_counter()
         d, eng = self.demand, self.engine
 
-        holds = (
-            self.space.fallback_holds_demand
-            if fallback_holds_demand is None
-            else (fallback_holds_demand)
-        )
+        holds = fallback_holds_demand
+        if holds is None:
+            holds = self.space.fallback_holds_demand
 
         def allowed(s: EasSetting) -> bool:
             if holds and not s.fallback_holds_demand(d):

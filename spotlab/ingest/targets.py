@@ -262,6 +262,40 @@ def _bool(col: str) -> str:
     return f"coalesce(lower({text(col)}) IN ('true', 't', '1', 'yes', 'y', 'estimate'), FALSE)"
 
 
+def reprice_from_catalog(con: duckdb.DuckDBPyConnection, source_id: int) -> str | None:
+    """Keep the spot prices derived from the catalog in step with the on-demand prices the
+    catalog rows of ``source_id`` now hold, and return a note saying how many changed.
+
+    A row whose on-demand price came from the catalog (``catalog_filled``) takes the new
+    one, and so does the price derived from it: the spot price of an EAS discount (discount
+    × on-demand) or the discount of a spot price (spot ÷ on-demand). A discount stored
+    without any price (no catalog knew the spec when it was loaded) is priced now. Rows in
+    another currency than the catalog row are left as they are."""
+    n = scalar(
+        con,
+        "UPDATE spot_prices s SET on_demand_price = c.on_demand_price, "
+        "spot_price = CASE WHEN coalesce(s.catalog_filled, 'spot_price') = 'spot_price' "
+        "THEN s.discount * c.on_demand_price ELSE s.spot_price END, "
+        "discount = CASE WHEN s.catalog_filled = 'discount' "
+        "THEN s.spot_price / c.on_demand_price ELSE s.discount END, "
+        "catalog_filled = coalesce(s.catalog_filled, 'spot_price') "
+        "FROM specs c WHERE c.source_id = ? AND c.provider = s.provider "
+        "AND c.region = s.region AND c.spec = s.spec AND c.on_demand_price IS NOT NULL "
+        "AND c.currency = s.currency "
+        "AND (s.catalog_filled IS NOT NULL "
+        "OR (s.spot_price IS NULL AND s.on_demand_price IS NULL)) "
+        "AND s.on_demand_price IS DISTINCT FROM c.on_demand_price",
+        [source_id],
+    )
+    if not n:
+        return None
+    return (
+        f"re-priced {int(n)} stored spot price rows from this catalog's on-demand prices "
+        "(their on-demand price, and the spot price or discount derived from it, came from "
+        "the catalog)"
+    )
+
+
 SPECS = register_target(
     Target(
         kind="specs",
@@ -320,7 +354,7 @@ SPECS = register_target(
             ),
         ),
         mode="upsert",
-        after=lambda con, source_id: reprice_from_catalog(con, source_id),  # defined below
+        after=reprice_from_catalog,
         # a catalog estimate (or a row without a price) never replaces a price a provider
         # gave (a fetched DescribePrice / price list, a catalog row not marked as estimate):
         # the hardware fields still update
@@ -331,37 +365,3 @@ SPECS = register_target(
         ),
     )
 )
-
-
-def reprice_from_catalog(con: duckdb.DuckDBPyConnection, source_id: int) -> str | None:
-    """Keep the spot prices derived from the catalog in step with the on-demand prices the
-    catalog rows of ``source_id`` now hold, and return a note saying how many changed.
-
-    A row whose on-demand price came from the catalog (``catalog_filled``) takes the new
-    one, and so does the price derived from it: the spot price of an EAS discount (discount
-    × on-demand) or the discount of a spot price (spot ÷ on-demand). A discount stored
-    without any price (no catalog knew the spec when it was loaded) is priced now. Rows in
-    another currency than the catalog row are left as they are."""
-    n = scalar(
-        con,
-        "UPDATE spot_prices s SET on_demand_price = c.on_demand_price, "
-        "spot_price = CASE WHEN coalesce(s.catalog_filled, 'spot_price') = 'spot_price' "
-        "THEN s.discount * c.on_demand_price ELSE s.spot_price END, "
-        "discount = CASE WHEN s.catalog_filled = 'discount' "
-        "THEN s.spot_price / c.on_demand_price ELSE s.discount END, "
-        "catalog_filled = coalesce(s.catalog_filled, 'spot_price') "
-        "FROM specs c WHERE c.source_id = ? AND c.provider = s.provider "
-        "AND c.region = s.region AND c.spec = s.spec AND c.on_demand_price IS NOT NULL "
-        "AND c.currency = s.currency "
-        "AND (s.catalog_filled IS NOT NULL "
-        "OR (s.spot_price IS NULL AND s.on_demand_price IS NULL)) "
-        "AND s.on_demand_price IS DISTINCT FROM c.on_demand_price",
-        [source_id],
-    )
-    if not n:
-        return None
-    return (
-        f"re-priced {int(n)} stored spot price rows from this catalog's on-demand prices "
-        "(their on-demand price, and the spot price or discount derived from it, came from "
-        "the catalog)"
-    )
