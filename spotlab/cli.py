@@ -212,6 +212,8 @@ def fetch(
         return
     emit(pl.DataFrame([result.summary()]).drop("raw_dir"), False)
     typer.echo(f"pages under {result.raw_dir}")
+    for note in result.notes:  # e.g. the spot prices a fetched quote re-priced
+        typer.echo(f"note: {note}")
 
 
 @app.command()

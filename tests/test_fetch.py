@@ -453,6 +453,16 @@ def test_aws_throttled_and_denied(db: sl.Store, replay: Any) -> None:
 # -- the CLI, and no secret anywhere --------------------------------------------------------
 
 
+def test_cli_fetch_says_what_a_quote_repriced(replay: Any, cli: Any) -> None:
+    assert cli("ingest", BUNDLED / "specs_catalog.csv")[0] == 0
+    server = replay("alibaba")
+    common = ("--region", REGION, "--spec", "ecs.gn8is.4xlarge", "--endpoint", server.url)
+    assert cli("fetch", "eas-spot-discounts", *common)[0] == 0
+    code, out, _err = cli("fetch", "alibaba-prices", *common)
+    assert code == 0
+    assert "note: re-priced 1 stored spot price rows from this catalog's on-demand prices" in out
+
+
 def test_cli_fetch_and_secrets_never_leak(
     replay: Any, cli: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
